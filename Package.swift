@@ -1,0 +1,76 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "breakerd",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "breakerd", targets: ["breakerd"]),
+        .library(name: "BreakerCore", targets: ["BreakerCore"]),
+        .library(name: "BreakerWire", targets: ["BreakerWire"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CSQLite",
+            pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]
+        ),
+        // The pure state machine: no I/O, no clock of its own.
+        .target(name: "BreakerCore", exclude: ["DESIGN.md"]),
+        // Messages, the line codec and error codes shared by server, client and CLI.
+        .target(name: "BreakerWire", dependencies: ["BreakerCore"]),
+        // SQLite persistence: one connection, one writer thread, group commit.
+        .target(
+            name: "BreakerStore",
+            dependencies: [
+                "BreakerCore", "CSQLite",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            exclude: ["DESIGN.md"]
+        ),
+        // The SwiftNIO server: shards of breakers, watchers, deadlines.
+        .target(
+            name: "BreakerServer",
+            dependencies: [
+                "BreakerCore", "BreakerWire", "BreakerStore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            exclude: ["DESIGN.md"]
+        ),
+        .executableTarget(
+            name: "breakerd",
+            dependencies: [
+                "BreakerServer", "BreakerStore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
+        // A plain blocking socket client the server and daemon tests share.
+        .target(name: "BreakerTestSupport", dependencies: ["BreakerWire"], path: "Tests/BreakerTestSupport"),
+        .testTarget(name: "BreakerCoreTests", dependencies: ["BreakerCore"]),
+        .testTarget(name: "BreakerWireTests", dependencies: ["BreakerWire", "BreakerCore"]),
+        .testTarget(
+            name: "BreakerStoreTests",
+            dependencies: ["BreakerStore", "BreakerCore", "CSQLite", .product(name: "Logging", package: "swift-log")]
+        ),
+        .testTarget(
+            name: "BreakerServerTests",
+            dependencies: [
+                "BreakerServer", "BreakerWire", "BreakerStore", "BreakerCore", "BreakerTestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(name: "BreakerdTests", dependencies: ["BreakerWire", "BreakerTestSupport", "CSQLite"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,153 @@
+/// One circuit breaker's state machine.
+///
+/// A value type with no clock and no I/O: every method takes `now` and returns what happened,
+/// so the server decides what to persist and whom to tell. Each state change starts a new
+/// `generation`; an outcome that refers to an earlier generation (or to a permit no longer
+/// outstanding) is counted in metrics but cannot move the current state.
+public struct CircuitBreaker: Sendable, Hashable {
+    public var config: BreakerConfig
+    public private(set) var state: BreakerState
+    public private(set) var generation: UInt64
+    /// Consecutive failures in CLOSED (kept while OPEN: it is what tripped the breaker).
+    public private(set) var failureCount: Int
+    /// Successful trials in the current HALF_OPEN generation.
+    public private(set) var successCount: Int
+    /// When an OPEN breaker lets trials through; fixed at the moment it opened.
+    public private(set) var openUntil: Timestamp?
+    /// Outstanding half-open trials and when each expires.
+    public private(set) var permits: [Permit: Timestamp]
+    public private(set) var metrics: BreakerMetrics
+    private var nextPermitSequence: UInt64 = 0
+
+    /// A new CLOSED breaker.
+    public init(config: BreakerConfig = .default, createdAt: Timestamp) {
+        self.init(config: config, state: .closed, generation: 1, failureCount: 0, successCount: 0,
+                  openUntil: nil, metrics: BreakerMetrics(createdAt: createdAt))
+    }
+
+    /// A breaker restored from storage. Permits are not restored: those granted before a
+    /// restart are stale after it.
+    public init(
+        config: BreakerConfig, state: BreakerState, generation: UInt64, failureCount: Int,
+        successCount: Int, openUntil: Timestamp?, metrics: BreakerMetrics
+    ) {
+        self.config = config
+        self.state = state
+        self.generation = generation
+        self.failureCount = failureCount
+        self.successCount = successCount
+        self.openUntil = state == .open ? (openUntil ?? metrics.lastStateChange) : nil
+        self.permits = [:]
+        self.metrics = metrics
+    }
+
+    /// The next moment at which time alone changes this breaker (OPEN deadline or the earliest
+    /// permit expiry); the server schedules a call to `advance` for it so watchers hear of it.
+    public var nextDeadline: Timestamp? {
+        switch state {
+        case .closed: nil
+        case .open: openUntil
+        case .halfOpen: permits.values.min()
+        }
+    }
+
+    /// Applies every transition that time alone has caused up to `now`, each at the moment it
+    /// became due, so the effective state does not depend on when anyone looked.
+    public mutating func advance(to now: Timestamp) -> [Transition] {
+        var transitions: [Transition] = []
+        while true {
+            if state == .open, let due = openUntil, due <= now {
+                transitions.append(move(to: .halfOpen, at: due, reason: .timeoutElapsed))
+            } else if state == .halfOpen, let due = permits.values.min(), due <= now {
+                metrics.count(.failure, times: 1, at: due)
+                transitions.append(move(to: .open, at: due, reason: .permitExpired))
+            } else {
+                return transitions
+            }
+        }
+    }
+
+    /// Decides whether a call may go ahead. Grants at most `halfOpenMaxCalls` trials at once.
+    public mutating func shouldAttempt(at now: Timestamp) -> AttemptResult {
+        let transitions = advance(to: now)
+        let decision: Decision
+        switch state {
+        case .closed:
+            decision = .allow
+        case .open:
+            decision = .reject(retryAfterMs: now.milliseconds(until: openUntil ?? now))
+        case .halfOpen:
+            if permits.count < config.halfOpenMaxCalls {
+                let permit = Permit(generation: generation, sequence: nextPermitSequence)
+                nextPermitSequence += 1
+                permits[permit] = now.adding(milliseconds: config.halfOpenPermitTimeoutMs)
+                decision = .allowTrial(permit)
+            } else {
+                decision = .reject(retryAfterMs: now.milliseconds(until: permits.values.min() ?? now))
+            }
+        }
+        if !decision.isAllowed { metrics.rejectedCalls &+= 1 }
+        return AttemptResult(decision: decision, transitions: transitions)
+    }
+
+    /// Records `count` outcomes (k failures are k consecutive failures). Always counted in
+    /// metrics; moves the state only when `token` belongs to the current state (see `OutcomeToken`).
+    public mutating func record(_ outcome: Outcome, count: Int = 1, token: OutcomeToken = .none, at now: Timestamp) -> RecordResult {
+        precondition(count >= 1, "count must be positive")
+        var transitions = advance(to: now)
+        metrics.count(outcome, times: count, at: now)
+        let current: Bool
+        switch (state, token) {
+        case (.closed, .none): current = true
+        case (.closed, .generation(let g)): current = g == generation
+        case (.halfOpen, .permit(let p)): current = permits.removeValue(forKey: p) != nil
+        default: current = false
+        }
+        guard current else { return RecordResult(stale: true, transitions: transitions) }
+
+        switch (state, outcome) {
+        case (.closed, .success):
+            failureCount = 0
+        case (.closed, .failure):
+            failureCount = min(failureCount + count, config.failureThreshold)
+            if failureCount >= config.failureThreshold {
+                transitions.append(move(to: .open, at: now, reason: .failureThreshold))
+            }
+        case (.halfOpen, .success):
+            successCount += count
+            if successCount >= config.successThreshold {
+                transitions.append(move(to: .closed, at: now, reason: .successThreshold))
+            }
+        case (.halfOpen, .failure):
+            transitions.append(move(to: .open, at: now, reason: .halfOpenFailure))
+        case (.open, _):
+            break  // unreachable: an OPEN breaker never accepts an outcome as current
+        }
+        return RecordResult(stale: false, transitions: transitions)
+    }
+
+    /// Back to CLOSED with counts zeroed and a new generation; metrics are kept. Returns the
+    /// transition, or nil when the breaker was already CLOSED (its counts are zeroed all the same).
+    public mutating func reset(at now: Timestamp) -> (advanced: [Transition], reset: Transition?) {
+        let advanced = advance(to: now)
+        guard state != .closed else {
+            failureCount = 0
+            generation += 1
+            return (advanced, nil)
+        }
+        return (advanced, move(to: .closed, at: now, reason: .reset))
+    }
+
+    /// Enters `target` as a new generation; counts and permits of the old state are dropped.
+    private mutating func move(to target: BreakerState, at time: Timestamp, reason: TransitionReason) -> Transition {
+        let transition = Transition(from: state, to: target, generation: generation + 1, at: time, reason: reason)
+        state = target
+        generation += 1
+        successCount = 0
+        permits = [:]
+        if target != .open { failureCount = 0 }
+        openUntil = target == .open ? time.adding(milliseconds: config.timeoutMs) : nil
+        metrics.count(transition)
+        return transition
+    }
+}
