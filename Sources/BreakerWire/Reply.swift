@@ -1,0 +1,49 @@
+import BreakerCore
+
+/// A successful reply's body; `ReplyEncoder` adds `ok`, `id` and the line terminator.
+public enum Reply: Sendable, Hashable {
+    case pong(version: String)
+    case decision(DecisionReply)
+    case recorded(state: BreakerState, generation: UInt64, stale: Bool)
+    /// `inspect`, `configure` and `reset` answer with the breaker as it is after the request.
+    case breaker(BreakerView)
+    case list([BreakerView])
+    /// `watch`: events follow on this connection.
+    case watching
+}
+
+/// The answer to `should-attempt`.
+public struct DecisionReply: Sendable, Hashable {
+    public var allow: Bool
+    public var state: BreakerState
+    public var generation: UInt64
+    /// How long a client may reuse this decision without asking again.
+    public var cacheMs: Int64
+    public var permit: String?
+    public var retryAfterMs: Int64?
+
+    public init(allow: Bool, state: BreakerState, generation: UInt64, cacheMs: Int64, permit: String? = nil, retryAfterMs: Int64? = nil) {
+        self.allow = allow
+        self.state = state
+        self.generation = generation
+        self.cacheMs = cacheMs
+        self.permit = permit
+        self.retryAfterMs = retryAfterMs
+    }
+}
+
+/// A breaker as `inspect` and `list` show it: the effective state, config, counts and metrics.
+public struct BreakerView: Sendable, Hashable {
+    public var name: String
+    public var breaker: CircuitBreaker
+
+    public init(name: String, breaker: CircuitBreaker) {
+        self.name = name
+        self.breaker = breaker
+    }
+}
+
+/// A pushed event on a watching connection.
+public enum Event: Sendable, Hashable {
+    case transition(breaker: String, Transition)
+}

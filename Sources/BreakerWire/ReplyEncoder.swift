@@ -1,0 +1,104 @@
+import BreakerCore
+
+/// Writes replies and events as single `\n`-terminated JSON lines.
+public enum ReplyEncoder {
+    public static func encode(_ reply: Reply, id: JSONValue?) -> [UInt8] {
+        var w = JSONWriter(capacity: 160)
+        w.beginObject()
+        w.field("ok", true)
+        if let id { w.key("id"); w.value(id) }
+        switch reply {
+        case .pong(let version):
+            w.field("version", version)
+        case .decision(let d):
+            w.field("allow", d.allow)
+            w.field("state", d.state.wireName)
+            w.key("generation"); w.int(Int64(truncatingIfNeeded: d.generation))
+            w.field("cache_ms", d.cacheMs)
+            if let permit = d.permit { w.field("permit", permit) }
+            if let retry = d.retryAfterMs { w.field("retry_after_ms", retry) }
+        case .recorded(let state, let generation, let stale):
+            w.field("state", state.wireName)
+            w.key("generation"); w.int(Int64(truncatingIfNeeded: generation))
+            if stale { w.field("stale", true) }
+        case .breaker(let view):
+            w.key("breaker"); write(view, to: &w)
+        case .list(let views):
+            w.key("breakers")
+            w.beginArray()
+            for view in views { write(view, to: &w) }
+            w.endArray()
+        case .watching:
+            break
+        }
+        w.endObject()
+        return w.bytes + [UInt8(ascii: "\n")]
+    }
+
+    public static func encode(_ error: WireError, id: JSONValue?) -> [UInt8] {
+        var w = JSONWriter(capacity: 128)
+        w.beginObject()
+        w.field("ok", false)
+        if let id { w.key("id"); w.value(id) }
+        w.key("error")
+        w.beginObject()
+        w.field("code", error.code.rawValue)
+        w.field("message", error.message)
+        w.endObject()
+        w.endObject()
+        return w.bytes + [UInt8(ascii: "\n")]
+    }
+
+    public static func encode(_ event: Event) -> [UInt8] {
+        var w = JSONWriter(capacity: 160)
+        switch event {
+        case .transition(let name, let t):
+            w.beginObject()
+            w.field("event", "transition")
+            w.field("breaker", name)
+            w.field("from", t.from.wireName)
+            w.field("to", t.to.wireName)
+            w.key("generation"); w.int(Int64(truncatingIfNeeded: t.generation))
+            w.field("at", RFC3339.format(t.at))
+            w.field("reason", t.reason.wireName)
+            w.endObject()
+        }
+        return w.bytes + [UInt8(ascii: "\n")]
+    }
+
+    /// The breaker object of `inspect` and `list`.
+    public static func write(_ view: BreakerView, to w: inout JSONWriter) {
+        let b = view.breaker
+        w.beginObject()
+        w.field("name", view.name)
+        w.field("state", b.state.wireName)
+        w.key("config")
+        w.beginObject()
+        w.field("failure_threshold", b.config.failureThreshold)
+        w.field("success_threshold", b.config.successThreshold)
+        w.field("timeout_ms", b.config.timeoutMs)
+        w.field("half_open_max_calls", b.config.halfOpenMaxCalls)
+        w.field("half_open_permit_timeout_ms", b.config.halfOpenPermitTimeoutMs)
+        w.endObject()
+        w.field("failure_count", b.failureCount)
+        w.field("success_count", b.successCount)
+        w.field("half_open_in_flight", b.permits.count)
+        w.key("generation"); w.int(Int64(truncatingIfNeeded: b.generation))
+        if let until = b.openUntil { w.field("open_until", RFC3339.format(until)) }
+        let m = b.metrics
+        w.key("metrics")
+        w.beginObject()
+        w.key("total_calls"); w.int(Int64(truncatingIfNeeded: m.totalCalls))
+        w.key("successful_calls"); w.int(Int64(truncatingIfNeeded: m.successfulCalls))
+        w.key("failed_calls"); w.int(Int64(truncatingIfNeeded: m.failedCalls))
+        w.key("rejected_calls"); w.int(Int64(truncatingIfNeeded: m.rejectedCalls))
+        w.key("state_transitions")
+        w.beginObject()
+        for (kind, count) in m.transitionCounts { w.key(kind.key); w.int(Int64(truncatingIfNeeded: count)) }
+        w.endObject()
+        if let t = m.lastFailureTime { w.field("last_failure_time", RFC3339.format(t)) }
+        w.field("last_state_change", RFC3339.format(m.lastStateChange))
+        w.endObject()
+        w.endObject()
+    }
+}

@@ -1,0 +1,61 @@
+import BreakerCore
+
+/// One decoded request line.
+public struct Request: Sendable, Equatable {
+    /// The caller's `id` (a number or a string), echoed in the reply.
+    public var id: JSONValue?
+    public var command: Command
+
+    public init(id: JSONValue? = nil, command: Command) {
+        self.id = id
+        self.command = command
+    }
+}
+
+/// The operations of protocol v1.
+public enum Command: Sendable, Hashable {
+    case ping
+    case shouldAttempt(breaker: String)
+    case record(RecordCommand)
+    case inspect(breaker: String)
+    case list(prefix: String?)
+    case configure(breaker: String, patch: BreakerConfigPatch)
+    case reset(breaker: String)
+    case watch(prefix: String?)
+
+    /// The `op` string, for logs and metrics.
+    public var op: String {
+        switch self {
+        case .ping: "ping"
+        case .shouldAttempt: "should-attempt"
+        case .record(let r): r.outcome == .success ? "record-success" : "record-failure"
+        case .inspect: "inspect"
+        case .list: "list"
+        case .configure: "configure"
+        case .reset: "reset"
+        case .watch: "watch"
+        }
+    }
+}
+
+/// `record-success` / `record-failure`.
+public struct RecordCommand: Sendable, Hashable {
+    public var breaker: String
+    public var outcome: Outcome
+    /// How many outcomes this record stands for (1...`maxCount`).
+    public var count: Int
+    /// The half-open permit the outcome follows, as the daemon handed it out.
+    public var permit: String?
+    /// The generation of the decision the outcome follows.
+    public var generation: UInt64?
+
+    public static let maxCount = 1_000_000
+
+    public init(breaker: String, outcome: Outcome, count: Int = 1, permit: String? = nil, generation: UInt64? = nil) {
+        self.breaker = breaker
+        self.outcome = outcome
+        self.count = count
+        self.permit = permit
+        self.generation = generation
+    }
+}

@@ -1,0 +1,141 @@
+import BreakerCore
+
+/// Turns one line into a `Request`, or a `WireError` with the exact code the protocol names.
+///
+/// Unknown top-level fields are ignored (newer clients may send more); unknown fields inside
+/// `config` are rejected, since a misspelt setting silently ignored is worse than an error.
+public enum RequestDecoder {
+    /// Decodes a line without its terminator. On failure the error carries the request's `id`
+    /// when the line got far enough to have one.
+    public static func decode(_ line: UnsafeRawBufferPointer) -> Result<Request, RequestError> {
+        let value: JSONValue
+        do {
+            value = try JSONParser.parse(line)
+        } catch {
+            // Duplicate keys are well-formed JSON with an ambiguous meaning: a bad request.
+            let code: ErrorCode = if case .duplicateKey = error.kind { .badRequest } else { .malformedJSON }
+            return .failure(RequestError(id: nil, error: WireError(code, error.message)))
+        }
+        return decode(value)
+    }
+
+    public static func decode(_ line: String) -> Result<Request, RequestError> {
+        var line = line
+        return line.withUTF8 { decode(UnsafeRawBufferPointer($0)) }
+    }
+
+    public static func decode(_ value: JSONValue) -> Result<Request, RequestError> {
+        guard case .object(let object) = value else {
+            return .failure(RequestError(id: nil, error: WireError(.badRequest, "a request must be a JSON object")))
+        }
+        var id: JSONValue?
+        do {
+            id = try requestID(object)
+            return .success(Request(id: id, command: try command(object)))
+        } catch {
+            return .failure(RequestError(id: id, error: error))
+        }
+    }
+
+    private static func requestID(_ object: JSONObject) throws(WireError) -> JSONValue? {
+        switch object["id"] {
+        case nil: return nil
+        case .int, .string: return object["id"]
+        case .double(let d) where d.isFinite: return object["id"]
+        default: throw WireError(.badRequest, "field 'id' must be a number or a string")
+        }
+    }
+
+    private static func command(_ o: JSONObject) throws(WireError) -> Command {
+        guard let opValue = o["op"] else { throw WireError(.badRequest, "missing field 'op'") }
+        guard case .string(let op) = opValue else { throw WireError(.badRequest, "field 'op' must be a string") }
+        switch op {
+        case "ping": return .ping
+        case "should-attempt": return .shouldAttempt(breaker: try name(o))
+        case "record-success": return .record(try record(o, .success))
+        case "record-failure": return .record(try record(o, .failure))
+        case "inspect": return .inspect(breaker: try name(o))
+        case "list": return .list(prefix: try prefix(o))
+        case "configure": return .configure(breaker: try name(o), patch: try patch(o))
+        case "reset": return .reset(breaker: try name(o))
+        case "watch": return .watch(prefix: try prefix(o))
+        default: throw WireError(.unknownOp, "unknown op '\(String(op.prefix(64)))'")
+        }
+    }
+
+    private static func name(_ o: JSONObject) throws(WireError) -> String {
+        guard let value = o["breaker"] else { throw WireError(.badRequest, "missing field 'breaker'") }
+        guard case .string(let name) = value else { throw WireError(.badRequest, "field 'breaker' must be a string") }
+        try BreakerName.validate(name)
+        return name
+    }
+
+    private static func prefix(_ o: JSONObject) throws(WireError) -> String? {
+        guard let value = o["prefix"] else { return nil }
+        guard case .string(let prefix) = value else { throw WireError(.badRequest, "field 'prefix' must be a string") }
+        try BreakerName.validatePrefix(prefix)
+        return prefix
+    }
+
+    private static func record(_ o: JSONObject, _ outcome: Outcome) throws(WireError) -> RecordCommand {
+        let breaker = try name(o)
+        let count = try integer(o, "count", in: 1...Int64(RecordCommand.maxCount)) ?? 1
+        let generation = try integer(o, "generation", in: 0...Int64.max)
+        var permit: String?
+        if let value = o["permit"] {
+            guard case .string(let text) = value, !text.isEmpty, text.utf8.count <= 128 else {
+                throw WireError(.badRequest, "field 'permit' must be the non-empty string a decision returned")
+            }
+            guard count == 1 else { throw WireError(.badRequest, "a record with a permit reports one trial: count must be 1") }
+            permit = text
+        }
+        return RecordCommand(breaker: breaker, outcome: outcome, count: Int(count),
+                             permit: permit, generation: generation.map { UInt64($0) })
+    }
+
+    private static let configFields: Set<String> = [
+        "failure_threshold", "success_threshold", "timeout_ms", "half_open_max_calls", "half_open_permit_timeout_ms",
+    ]
+
+    private static func patch(_ o: JSONObject) throws(WireError) -> BreakerConfigPatch {
+        guard let value = o["config"] else { throw WireError(.badRequest, "missing field 'config'") }
+        guard case .object(let c) = value else { throw WireError(.badRequest, "field 'config' must be an object") }
+        for (key, _) in c.fields where !configFields.contains(key) {
+            throw WireError(.badRequest, "unknown config field '\(String(key.prefix(64)))'")
+        }
+        let b = BreakerConfig.Limits.self
+        func int(_ key: String, _ range: ClosedRange<Int>) throws(WireError) -> Int? {
+            try integer(c, key, in: Int64(range.lowerBound)...Int64(range.upperBound)).map { Int($0) }
+        }
+        return BreakerConfigPatch(
+            failureThreshold: try int("failure_threshold", b.threshold),
+            successThreshold: try int("success_threshold", b.threshold),
+            timeoutMs: try integer(c, "timeout_ms", in: b.timeoutMs),
+            halfOpenMaxCalls: try int("half_open_max_calls", b.halfOpenMaxCalls),
+            halfOpenPermitTimeoutMs: try integer(c, "half_open_permit_timeout_ms", in: b.permitTimeoutMs)
+        )
+    }
+
+    /// An optional integer field within `range`; a fraction, a string or a huge number is `bad_request`.
+    private static func integer(_ o: JSONObject, _ key: String, in range: ClosedRange<Int64>) throws(WireError) -> Int64? {
+        guard let value = o[key] else { return nil }
+        guard case .int(let n) = value else {
+            throw WireError(.badRequest, "field '\(key)' must be an integer")
+        }
+        guard range.contains(n) else {
+            throw WireError(.badRequest, "field '\(key)' must be between \(range.lowerBound) and \(range.upperBound), got \(n)")
+        }
+        return n
+    }
+}
+
+/// A request that could not be decoded, with its `id` when it had a readable one.
+public struct RequestError: Error, Sendable, Equatable {
+    public var id: JSONValue?
+    public var error: WireError
+
+    public init(id: JSONValue?, error: WireError) {
+        self.id = id
+        self.error = error
+    }
+}

@@ -1,0 +1,25 @@
+/// The stable error codes of wire protocol v1. Clients in any language switch on these strings.
+public enum ErrorCode: String, Sendable, Hashable, CaseIterable {
+    case malformedJSON = "malformed_json"
+    case badRequest = "bad_request"
+    case unknownOp = "unknown_op"
+    case invalidName = "invalid_name"
+    case notFound = "not_found"
+    case lineTooLong = "line_too_long"
+    case overloaded
+    case `internal`
+}
+
+/// An error reply: a stable `code` and a message for humans. Thrown by the decoder and the
+/// server alike, and sent as `{"ok":false,"error":{"code":…,"message":…}}`.
+public struct WireError: Error, Sendable, Hashable, CustomStringConvertible {
+    public var code: ErrorCode
+    public var message: String
+
+    public init(_ code: ErrorCode, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { "\(code.rawValue): \(message)" }
+}
