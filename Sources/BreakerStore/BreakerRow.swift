@@ -1,0 +1,148 @@
+import BreakerCore
+
+/// The `breakers` table's row layout, shared by the upsert and the loader so they cannot drift.
+///
+/// Unsigned counters and generations are stored by bit pattern: SQLite integers are signed
+/// 64-bit, and a counter past `Int64.max` must come back exactly rather than fail the write.
+enum BreakerRow {
+    static let columns = [
+        "name", "failure_threshold", "success_threshold", "timeout_ms", "half_open_max_calls",
+        "half_open_permit_timeout_ms", "state", "generation", "failure_count", "success_count",
+        "open_until_ms", "total_calls", "successful_calls", "failed_calls", "rejected_calls",
+        "transitions", "last_failure_ms", "last_state_change_ms",
+    ]
+
+    static let upsertSQL: String = {
+        let values = (1...columns.count).map { "?\($0)" }.joined(separator: ", ")
+        let updates = columns.dropFirst().map { "\($0) = excluded.\($0)" }.joined(separator: ", ")
+        return "INSERT INTO breakers (\(columns.joined(separator: ", "))) VALUES (\(values)) "
+            + "ON CONFLICT(name) DO UPDATE SET \(updates)"
+    }()
+
+    static let selectAllSQL = "SELECT \(columns.joined(separator: ", ")) FROM breakers ORDER BY name"
+
+    static func bind(_ stored: StoredBreaker, to statement: SQLiteStatement) throws(StoreError) {
+        let breaker = stored.breaker
+        let config = breaker.config
+        let metrics = breaker.metrics
+        try statement.bind(stored.name, at: 1)
+        try statement.bind(Int64(config.failureThreshold), at: 2)
+        try statement.bind(Int64(config.successThreshold), at: 3)
+        try statement.bind(config.timeoutMs, at: 4)
+        try statement.bind(Int64(config.halfOpenMaxCalls), at: 5)
+        try statement.bind(config.halfOpenPermitTimeoutMs, at: 6)
+        try statement.bind(breaker.state.wireName, at: 7)
+        try statement.bind(Int64(bitPattern: breaker.generation), at: 8)
+        try statement.bind(Int64(breaker.failureCount), at: 9)
+        try statement.bind(Int64(breaker.successCount), at: 10)
+        try statement.bind(breaker.openUntil?.millisecondsSinceEpoch, at: 11)
+        try statement.bind(Int64(bitPattern: metrics.totalCalls), at: 12)
+        try statement.bind(Int64(bitPattern: metrics.successfulCalls), at: 13)
+        try statement.bind(Int64(bitPattern: metrics.failedCalls), at: 14)
+        try statement.bind(Int64(bitPattern: metrics.rejectedCalls), at: 15)
+        try statement.bind(TransitionCounts.encode(metrics.transitions), at: 16)
+        try statement.bind(metrics.lastFailureTime?.millisecondsSinceEpoch, at: 17)
+        try statement.bind(metrics.lastStateChange.millisecondsSinceEpoch, at: 18)
+    }
+
+    /// Decodes the current row of `selectAllSQL`. Anything that could not have been written by
+    /// `bind` (wrong type, unknown state, config out of range) is `.corrupt`, naming the breaker:
+    /// restoring a guess would silently change how a dependency is protected.
+    static func read(_ row: SQLiteStatement, path: String) throws(StoreError) -> StoredBreaker {
+        guard let nameBytes = row.textBytes(0) else {
+            throw StoreError(code: .corrupt, message: "database \(path): a breaker row has no name")
+        }
+        let name = String(decoding: nameBytes, as: UTF8.self)
+        func corrupt(_ what: String) -> StoreError {
+            StoreError(code: .corrupt, message: "database \(path): breaker \"\(name)\" has \(what)")
+        }
+        func integer(_ column: Int32) throws(StoreError) -> Int64 {
+            guard row.isInteger(column) else { throw corrupt("a non-integer \(columns[Int(column)])") }
+            return row.int64(column)
+        }
+        func optionalInteger(_ column: Int32) throws(StoreError) -> Int64? {
+            row.isNull(column) ? nil : try integer(column)
+        }
+        func count(_ column: Int32) throws(StoreError) -> Int {
+            let value = try integer(column)
+            guard value >= 0 else { throw corrupt("a negative \(columns[Int(column)])") }
+            return Int(value)
+        }
+
+        let config = BreakerConfig(
+            failureThreshold: try count(1), successThreshold: try count(2), timeoutMs: try integer(3),
+            halfOpenMaxCalls: try count(4), halfOpenPermitTimeoutMs: try integer(5))
+        do { try config.validate() } catch { throw corrupt("an invalid configuration (\(error.message))") }
+
+        let stateText = row.text(6) ?? ""
+        guard let state = BreakerState(wireName: stateText) else { throw corrupt("an unknown state \"\(stateText)\"") }
+        guard let transitionBytes = row.textBytes(15), let transitions = TransitionCounts.decode(transitionBytes) else {
+            throw corrupt("unreadable transition counts \"\(row.text(15) ?? "NULL")\"")
+        }
+        let metrics = BreakerMetrics(
+            totalCalls: UInt64(bitPattern: try integer(11)),
+            successfulCalls: UInt64(bitPattern: try integer(12)),
+            failedCalls: UInt64(bitPattern: try integer(13)),
+            rejectedCalls: UInt64(bitPattern: try integer(14)),
+            transitions: transitions,
+            lastFailureTime: try optionalInteger(16).map(Timestamp.init(millisecondsSinceEpoch:)),
+            lastStateChange: Timestamp(millisecondsSinceEpoch: try integer(17)))
+        let breaker = CircuitBreaker(
+            config: config, state: state, generation: UInt64(bitPattern: try integer(7)),
+            failureCount: try count(8), successCount: try count(9),
+            openUntil: try optionalInteger(10).map(Timestamp.init(millisecondsSinceEpoch:)),
+            metrics: metrics)
+        return StoredBreaker(name: name, breaker: breaker)
+    }
+}
+
+/// The `transitions` column: `closed_to_open=3,open_to_half_open=2`, in `TransitionKind` order.
+/// Readable in the sqlite3 shell, and parsed by hand because a million rows go through it.
+enum TransitionCounts {
+    static func encode(_ counts: [TransitionKind: UInt64]) -> String {
+        counts.sorted { ($0.key, $0.key.key) < ($1.key, $1.key.key) }
+            .map { "\($0.key.key)=\($0.value)" }
+            .joined(separator: ",")
+    }
+
+    /// Every pair of states, not just the ones the state machine produces today, so any
+    /// `TransitionKind` that `encode` writes can be read back.
+    private static let kinds: [(key: [UInt8], kind: TransitionKind)] =
+        BreakerState.allCases.flatMap { from in
+            BreakerState.allCases.map { to in
+                let kind = TransitionKind(from: from, to: to)
+                return (Array(kind.key.utf8), kind)
+            }
+        }
+
+    /// nil for anything `encode` could not have produced: unknown key, missing or non-decimal
+    /// count, overflow, a key twice, stray separators.
+    static func decode(_ text: UnsafeBufferPointer<UInt8>) -> [TransitionKind: UInt64]? {
+        var counts: [TransitionKind: UInt64] = [:]
+        var index = 0
+        while index < text.count {
+            guard let equals = text[index...].firstIndex(of: UInt8(ascii: "=")) else { return nil }
+            let keyBytes = text[index..<equals]
+            guard let kind = kinds.first(where: { $0.key.elementsEqual(keyBytes) })?.kind else { return nil }
+            var value: UInt64 = 0
+            var digits = 0
+            index = equals + 1
+            while index < text.count, text[index] != UInt8(ascii: ",") {
+                let digit = text[index] &- UInt8(ascii: "0")
+                guard digit < 10 else { return nil }
+                let (times10, overflow1) = value.multipliedReportingOverflow(by: 10)
+                let (sum, overflow2) = times10.addingReportingOverflow(UInt64(digit))
+                guard !overflow1, !overflow2 else { return nil }
+                value = sum
+                digits += 1
+                index += 1
+            }
+            guard digits > 0, counts.updateValue(value, forKey: kind) == nil else { return nil }
+            if index < text.count {
+                index += 1  // the comma
+                guard index < text.count else { return nil }  // trailing comma
+            }
+        }
+        return counts
+    }
+}

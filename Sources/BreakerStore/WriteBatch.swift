@@ -1,0 +1,44 @@
+import BreakerCore
+
+/// Everything one transaction writes. Grouping many breakers into one commit is what makes the
+/// writer fast: the cost of a commit (and its fsync under `.full`) is paid once per batch.
+public struct WriteBatch: Sendable, Hashable {
+    /// Full snapshots, upserted by name; order does not matter.
+    public var breakers: [StoredBreaker]
+    /// Appended to the log in this order, after the snapshots.
+    public var transitions: [LoggedTransition]
+
+    public init(breakers: [StoredBreaker] = [], transitions: [LoggedTransition] = []) {
+        self.breakers = breakers
+        self.transitions = transitions
+    }
+
+    public var isEmpty: Bool { breakers.isEmpty && transitions.isEmpty }
+}
+
+/// A breaker as stored: the name lives beside the value because `CircuitBreaker` does not know
+/// its own name. Half-open permits are not stored; they are stale after a restart.
+public struct StoredBreaker: Sendable, Hashable {
+    public var name: String
+    public var breaker: CircuitBreaker
+
+    public init(name: String, breaker: CircuitBreaker) {
+        self.name = name
+        self.breaker = breaker
+    }
+}
+
+/// One row of a breaker's transition log, with who asked for it when a person did (a `reset`).
+public struct LoggedTransition: Sendable, Hashable {
+    public var breaker: String
+    public var transition: Transition
+    public var actor: String?
+    public var note: String?
+
+    public init(breaker: String, transition: Transition, actor: String? = nil, note: String? = nil) {
+        self.breaker = breaker
+        self.transition = transition
+        self.actor = actor
+        self.note = note
+    }
+}

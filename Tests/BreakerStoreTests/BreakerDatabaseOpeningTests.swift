@@ -1,0 +1,168 @@
+import BreakerCore
+import BreakerStore
+import Foundation
+import Testing
+
+@Suite struct BreakerDatabaseOpeningTests {
+    @Test func aSecondOpenIsLockedUntilTheFirstCloses() throws {
+        let folder = try TempFolder()
+        defer { folder.remove() }
+        let path = folder.file("db.sqlite3")
+        let first = try openDatabase(path)
+
+        #expect(throws: StoreError(code: .locked, message: "database \(path) is in use by another breakerd process")) {
+            try openDatabase(path)
+        }
+        first.close()
+        let second = try openDatabase(path)
+        second.close()
+    }
+
+    @Test func aNewFileAndItsFoldersArePrivate() throws {
+        let folder = try TempFolder()
+        defer { folder.remove() }
+        let path = folder.file("state/breakerd/db.sqlite3")
+        let database = try openDatabase(path)
+        try database.write(WriteBatch(breakers: breakersInEveryState()))
+
+        #expect(permissions(path) == 0o600)
+        #expect(permissions(path + "-wal") == 0o600)
+        #expect(permissions(folder.file("state")) == 0o700)
+        #expect(permissions(folder.file("state/breakerd")) == 0o700)
+        database.close()
+    }
+
+    @Test func anExistingFileKeepsItsMode() throws {
+        let folder = try TempFolder()
+        defer { folder.remove() }
+        let path = folder.file("db.sqlite3")
+        #expect(FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o640]))
+        try openDatabase(path).close()
+        #expect(permissions(path) == 0o640)
+    }
+
+    @Test func aNewerSchemaIsRefusedAndTheFileLeftByteIdentical() throws {
+        let folder = try TempFolder()
+        defer { folder.remove() }
+        let path = folder.file("db.sqlite3")
+        RawSQLite.execute(path, "CREATE TABLE future (x); INSERT INTO future VALUES (1); PRAGMA user_version = 99;")
+        let before = try #require(contents(path))
+
+        #expect(throws: StoreError(code: .newerSchema, message: "database schema version 99 is newer than this breakerd supports (1)")) {
+            try openDatabase(path)
+        }
+        #expect(contents(path) == before)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path) == ["db.sqlite3"])
+    }
+
+    @Test func aNewerSchemaWithAnUncheckpointedWALIsLeftByteIdentical() throws {
+        let folder = try TempFolder()
+        defer { folder.remove() }
+        let original = folder.file("newer.sqlite3")
+        let path = folder.file("db.sqlite3")
+        // What a newer breakerd killed with -9 leaves: committed rows still only in the WAL.
+        // Copying the files while the writer is still open captures exactly that.
+        let writer = RawSQLite.Connection(original)
+        writer.execute("PRAGMA journal_mode = WAL; CREATE TABLE future (x); INSERT INTO future VALUES (1); PRAGMA user_version = 99;")
+        try FileManager.default.copyItem(atPath: original, toPath: path)
+        try FileManager.default.copyItem(atPath: original + "-wal", toPath: path + "-wal")
+        writer.close()
+        let main = try #require(contents(path))
+        let wal = try #require(contents(path + "-wal"))
+        #expect(wal.count > 0)
+
+        #expect(throws: StoreError(code: .newerSchema, message: "database schema version 99 is newer than this breakerd supports (1)")) {
+            try openDatabase(path)
+        }
+        #expect(contents(path) == main)
+        #expect(contents(path + "-wal") == wal)
+    }
+
+    @Test(arguments: ["random", "text"])
+    func aFileThatIsNotADatabaseIsCorruptAndLeftUntouched(kind: String) throws {
+        let folder = try TempFolder()
+        defer { folder.remove() }
+        let path = folder.file("db.sqlite3")
+        var generator = SplitMix64(seed: 42)
+        let garbage = kind == "random"
+            ? Data((0..<4096).map { _ in UInt8.random(in: 0...255, using: &generator) })
+            : Data("breakers:\n  payments: open\n".utf8)
+        try garbage.write(to: URL(fileURLWithPath: path))
+
+        #expect(throws: StoreError(code: .corrupt, message: "database \(path) is not a SQLite database or is corrupt: read the schema version: file is not a database (SQLite extended code 26)")) {
+            try openDatabase(path)
+        }
+        #expect(contents(path) == garbage)
+    }
+
+    @Test func aSQLiteFileOfAnotherProgramIsRefusedAndLeftUntouched() throws {
+        let folder = try TempFolder()
+        defer { folder.remove() }
+        let path = folder.file("db.sqlite3")
+        RawSQLite.execute(path, "CREATE TABLE notes (body TEXT)")
+        let before = try #require(contents(path))
+
+        #expect(throws: StoreError(code: .corrupt, message: "database \(path) is a SQLite database but not a breakerd one (user_version 0, 1 schema objects); refusing to touch it")) {
+            try openDatabase(path)
+        }
+        #expect(contents(path) == before)
+    }
+
+    @Test func anEmptyVersionZeroDatabaseIsMigratedToTheCurrentSchema() throws {
+        let folder = try TempFolder()
+        defer { folder.remove() }
+        let path = folder.file("db.sqlite3")
+        // What `sqlite3 db.sqlite3 'VACUUM'` leaves: a valid header, no tables, user_version 0.
+        RawSQLite.execute(path, "PRAGMA page_size = 8192; VACUUM;")
+        #expect(RawSQLite.column(path, "PRAGMA user_version") == ["0"])
+
+        let database = try openDatabase(path)
+        #expect(database.openedAtVersion == 0)
+        try database.write(WriteBatch(breakers: breakersInEveryState()))
+        database.close()
+
+        #expect(RawSQLite.column(path, "PRAGMA user_version") == ["1"])
+        #expect(RawSQLite.column(path, "PRAGMA journal_mode") == ["wal"])
+        #expect(RawSQLite.column(path, "SELECT name FROM sqlite_schema ORDER BY name")
+                == ["breakers", "transitions", "transitions_by_breaker"])
+        let reopened = try openDatabase(path)
+        defer { reopened.close() }
+        #expect(reopened.openedAtVersion == 1)
+        #expect(try reopened.loadAll() == breakersInEveryState())
+    }
+
+    @Test func aFutureMigrationIsOneMoreListEntry() throws {
+        let folder = try TempFolder()
+        defer { folder.remove() }
+        let path = folder.file("db.sqlite3")
+        let v1 = try openDatabase(path)
+        try v1.write(WriteBatch(breakers: breakersInEveryState()))
+        v1.close()
+
+        let v2Migrations = Schema.migrations + [(version: 2, sql: ["ALTER TABLE breakers ADD COLUMN labels TEXT"])]
+        let v2 = try BreakerDatabase(path: path, synchronous: .full, transitionLogLimit: 1000,
+                                     migrations: v2Migrations, logger: quietLogger)
+        #expect(v2.openedAtVersion == 1)
+        #expect(try v2.loadAll() == breakersInEveryState())
+        v2.close()
+        #expect(RawSQLite.column(path, "PRAGMA user_version") == ["2"])
+        #expect(RawSQLite.column(path, "SELECT count(labels) FROM breakers") == ["0"])
+
+        #expect(throws: StoreError(code: .newerSchema, message: "database schema version 2 is newer than this breakerd supports (1)")) {
+            try openDatabase(path)
+        }
+    }
+}
+
+/// A seeded generator, so the "random" file is the same on every run.
+struct SplitMix64: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
