@@ -1,0 +1,252 @@
+import BreakerCore
+import BreakerStore
+import BreakerWire
+import Logging
+import NIOCore
+import Synchronization
+
+/// Owns every breaker in memory, in shards each guarded by a `Mutex` that is never held across
+/// I/O or `await`. Changes are applied in memory, then handed to the single `StoreWriter`; a
+/// reply that acknowledges a change is released only once the writer has committed it.
+public final class BreakerRegistry: Sendable {
+    /// What executing one command produced.
+    public enum Execution: Sendable {
+        /// Answer at once (decisions, reads, errors).
+        case reply(Reply)
+        case error(WireError)
+        /// Answer only after `breaker`'s state is committed.
+        case afterCommit(Reply, breaker: String)
+    }
+
+    public struct Settings: Sendable {
+        /// `cache_ms` handed out with CLOSED decisions.
+        public var closedCacheMs: Int64 = 100
+        /// Config given to breakers created implicitly by `should-attempt` or a record.
+        public var defaultConfig: BreakerConfig = .default
+        public init() {}
+    }
+
+    final class Shard: Sendable {
+        let breakers = Mutex<[String: CircuitBreaker]>([:])
+    }
+
+    public let clock: DaemonClock
+    let hub = WatchHub()
+    let settings: Settings
+    /// Chosen at start-up and put in every permit, so permits from before a restart are stale.
+    let permitEpoch: String
+    private let shards: [Shard]
+    private let writer: StoreWriter
+    private let timers: any EventLoop
+    private let logger: Logger
+
+    /// Loads every breaker from `database` and takes ownership of it.
+    public init(database: sending BreakerDatabase, settings: Settings, clock: DaemonClock = DaemonClock(),
+                timers: any EventLoop, logger: Logger) throws(StoreError) {
+        let loaded = try database.loadAll()
+        let shards = (0..<32).map { _ in Shard() }
+        for stored in loaded {
+            Self.shard(for: stored.name, in: shards).breakers.withLock { $0[stored.name] = stored.breaker }
+        }
+        self.shards = shards
+        self.clock = clock
+        self.settings = settings
+        self.timers = timers
+        self.logger = logger
+        self.permitEpoch = String(UInt64.random(in: 0...UInt64.max) & 0xFFFF_FFFF_FFFF, radix: 36)
+        self.writer = StoreWriter(database: database, snapshot: { name in
+            Self.shard(for: name, in: shards).breakers.withLock { $0[name] }
+        }, logger: logger)
+        // Apply what time did while the daemon was down, and schedule what is still to come.
+        for stored in loaded where stored.breaker.state != .closed {
+            _ = mutate(stored.name, create: false) { breaker, now in
+                let transitions = breaker.advance(to: now)
+                if transitions.isEmpty { schedule(stored.name, breaker.nextDeadline, now: now) }
+                return ((), transitions)
+            }
+        }
+    }
+
+    public var breakerCount: Int { shards.reduce(0) { sum, shard in sum + shard.breakers.withLock { $0.count } } }
+
+    /// Commits everything submitted so far and closes the database.
+    public func shutdown() { writer.shutdown() }
+
+    // MARK: Commands
+
+    public func execute(_ command: Command) -> Execution {
+        switch command {
+        case .ping: return .reply(.pong(version: BreakerServer.version))
+        case .shouldAttempt(let name): return shouldAttempt(name)
+        case .record(let record): return self.record(record)
+        case .inspect(let name):
+            guard let view = view(name) else { return .error(Self.notFound(name)) }
+            return .reply(.breaker(view))
+        case .list(let prefix): return .reply(.list(list(prefix: prefix)))
+        case .configure(let name, let patch): return configure(name, patch)
+        case .reset(let name):
+            let result = mutate(name, create: false) { breaker, now in
+                let (advanced, reset) = breaker.reset(at: now)
+                return (BreakerView(name: name, breaker: breaker), advanced + (reset.map { [$0] } ?? []))
+            }
+            guard let view = result else { return .error(Self.notFound(name)) }
+            return .afterCommit(.breaker(view), breaker: name)
+        case .watch: return .error(WireError(.internal, "watch is handled by the connection"))
+        }
+    }
+
+    /// Calls `completion` once `name`'s current state is committed (on the writer's thread).
+    public func whenCommitted(_ name: String, _ completion: @escaping @Sendable (Result<Void, StoreError>) -> Void) {
+        writer.submit(name, transitions: [], completion: completion)
+    }
+
+    func watch(_ id: ObjectIdentifier, prefix: String?, deliver: @escaping @Sendable ([UInt8]) -> Void) {
+        hub.add(id, prefix: prefix, deliver: deliver)
+    }
+
+    func unwatch(_ id: ObjectIdentifier) { hub.remove(id) }
+
+    private func shouldAttempt(_ name: String) -> Execution {
+        let cacheMs = settings.closedCacheMs
+        let epoch = permitEpoch
+        let reply = mutate(name, create: true) { breaker, now -> (DecisionReply, [Transition]) in
+            let result = breaker.shouldAttempt(at: now)
+            var reply = DecisionReply(allow: result.decision.isAllowed, state: breaker.state,
+                                      generation: breaker.generation, cacheMs: 0)
+            switch result.decision {
+            case .allow: reply.cacheMs = cacheMs
+            case .allowTrial(let permit): reply.permit = PermitToken(epoch: epoch, permit: permit).description
+            case .reject(let retryAfterMs):
+                reply.retryAfterMs = retryAfterMs
+                reply.cacheMs = breaker.state == .open ? retryAfterMs : 0
+            }
+            return (reply, result.transitions)
+        }
+        return reply.map { .reply(.decision($0)) } ?? .error(WireError(.internal, "breaker vanished"))
+    }
+
+    private func record(_ record: RecordCommand) -> Execution {
+        var token = OutcomeToken.none
+        if let text = record.permit {
+            guard let permit = PermitToken(text) else {
+                return .error(WireError(.badRequest, "field 'permit' is not a permit this daemon issued"))
+            }
+            token = permit.epoch == permitEpoch ? .permit(permit.permit) : .expiredPermit
+        } else if let generation = record.generation {
+            token = .generation(generation)
+        }
+        let reply = mutate(record.breaker, create: true) { breaker, now -> (Reply, [Transition]) in
+            let result = breaker.record(record.outcome, count: record.count, token: token, at: now)
+            return (.recorded(state: breaker.state, generation: breaker.generation, stale: result.stale), result.transitions)
+        }
+        return reply.map { .afterCommit($0, breaker: record.breaker) } ?? .error(WireError(.internal, "breaker vanished"))
+    }
+
+    private func configure(_ name: String, _ patch: BreakerConfigPatch) -> Execution {
+        let defaults = settings.defaultConfig
+        let result = Self.shard(for: name, in: shards).breakers.withLock { breakers -> Result<BreakerView, ConfigError> in
+            do throws(ConfigError) {
+                let config = try patch.applied(to: breakers[name]?.config ?? defaults)
+                let now = clock.now()
+                var breaker = breakers[name] ?? CircuitBreaker(config: config, createdAt: now)
+                breaker.config = config
+                let transitions = breaker.advance(to: now)
+                breakers[name] = breaker
+                afterChange(name, breaker, transitions)
+                return .success(BreakerView(name: name, breaker: breaker))
+            } catch {
+                return .failure(error)
+            }
+        }
+        switch result {
+        case .success(let view): return .afterCommit(.breaker(view), breaker: name)
+        case .failure(let error): return .error(WireError(.badRequest, error.message))
+        }
+    }
+
+    /// The effective state of one breaker. Looking never uses up a permit, but does apply what
+    /// time has done, so the answer matches what watchers were told.
+    func view(_ name: String) -> BreakerView? {
+        mutate(name, create: false) { breaker, now in
+            (BreakerView(name: name, breaker: breaker), breaker.advance(to: now))
+        }
+    }
+
+    func list(prefix: String?) -> [BreakerView] {
+        var views: [BreakerView] = []
+        for shard in shards {
+            let names = shard.breakers.withLock { breakers in
+                breakers.keys.filter { prefix.map($0.hasPrefix) ?? true }
+            }
+            views += names.compactMap(view)
+        }
+        return views.sorted { $0.name < $1.name }
+    }
+
+    // MARK: Mutation
+
+    /// Runs `body` on the breaker under its shard lock, creating it if asked. Whatever the body
+    /// returns as transitions is published, scheduled and handed to the writer before the lock
+    /// is released, so watchers and the transition log see one breaker's changes in order.
+    private func mutate<R>(_ name: String, create: Bool,
+                           _ body: (inout CircuitBreaker, Timestamp) -> (R, [Transition])) -> R? {
+        Self.shard(for: name, in: shards).breakers.withLock { breakers -> R? in
+            let now = clock.now()
+            let created = breakers[name] == nil
+            if created {
+                guard create else { return nil }
+                breakers[name] = CircuitBreaker(config: settings.defaultConfig, createdAt: now)
+            }
+            let before = (breakers[name]!.nextDeadline, breakers[name]!.metrics.rejectedCalls)
+            let (result, transitions) = body(&breakers[name]!, now)
+            let breaker = breakers[name]!
+            if created || !transitions.isEmpty || before.1 != breaker.metrics.rejectedCalls {
+                afterChange(name, breaker, transitions, rescheduled: before.0 != breaker.nextDeadline)
+            } else if before.0 != breaker.nextDeadline {
+                schedule(name, breaker.nextDeadline, now: now)
+            }
+            return result
+        }
+    }
+
+    /// Must be called with `name`'s shard lock held.
+    private func afterChange(_ name: String, _ breaker: CircuitBreaker, _ transitions: [Transition], rescheduled: Bool = true) {
+        hub.publish(name, transitions)
+        for transition in transitions {
+            let level: Logger.Level = transition.to == .open ? .warning : .info
+            logger.log(level: level, "breaker transition", metadata: [
+                "breaker": "\(name)", "from": "\(transition.from.wireName)", "to": "\(transition.to.wireName)",
+                "reason": "\(transition.reason.wireName)", "generation": "\(transition.generation)",
+            ])
+        }
+        writer.submit(name, transitions: transitions.map { LoggedTransition(breaker: name, transition: $0, actor: nil, note: nil) })
+        if rescheduled { schedule(name, breaker.nextDeadline, now: clock.now()) }
+    }
+
+    /// Wakes up at `deadline` to apply it, so watchers hear of time-driven transitions even
+    /// when no traffic arrives. A wake-up that finds nothing due is harmless.
+    private func schedule(_ name: String, _ deadline: Timestamp?, now: Timestamp) {
+        guard let deadline else { return }
+        let delay = now.milliseconds(until: deadline) + 1
+        timers.scheduleTask(in: .milliseconds(delay)) { [weak self] in
+            guard let self else { return }
+            _ = self.mutate(name, create: false) { breaker, now in
+                let transitions = breaker.advance(to: now)
+                if transitions.isEmpty, let due = breaker.nextDeadline, due > now {
+                    self.schedule(name, due, now: now)  // woke up early: try again
+                }
+                return ((), transitions)
+            }
+        }
+    }
+
+    private static func shard(for name: String, in shards: [Shard]) -> Shard {
+        var hasher = Hasher()
+        hasher.combine(name)
+        return shards[Int(UInt(bitPattern: hasher.finalize()) % UInt(shards.count))]
+    }
+
+    private static func notFound(_ name: String) -> WireError {
+        WireError(.notFound, "no breaker named '\(name)'")
+    }
+}

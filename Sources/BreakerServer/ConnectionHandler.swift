@@ -1,0 +1,188 @@
+import BreakerStore
+import BreakerWire
+import Logging
+import NIOCore
+
+/// One client connection: decodes request lines, runs them against the registry, and writes
+/// replies strictly in request order even though some wait for a commit and others do not.
+///
+/// Every request takes a slot in `slots`; a slot is filled when its reply is ready and the head
+/// of the queue is written as soon as it is filled. Pushed watch events take a slot that is
+/// filled at once. Reading pauses while too many replies are outstanding or the socket is not
+/// writable, so a client that pipelines without reading cannot make the daemon buffer without
+/// bound.
+final class ConnectionHandler: ChannelInboundHandler {
+    typealias InboundIn = LineFrame
+    typealias OutboundOut = ByteBuffer
+
+    private let registry: BreakerRegistry
+    private let connections: ConnectionCounter
+    private let maxLineLength: Int
+    private let maxInFlight: Int
+    private let logger: Logger
+    private var context: ChannelHandlerContext?
+    private var slots = CircularBuffer<[UInt8]?>()
+    /// The sequence number of `slots.first`; slot `n` lives at offset `n - headSequence`.
+    private var headSequence = 0
+    private var closing = false
+    private var closeWhenDrained = false
+    private var readingPaused = false
+    private var watching = false
+
+    init(registry: BreakerRegistry, connections: ConnectionCounter, maxLineLength: Int, maxInFlight: Int, logger: Logger) {
+        self.registry = registry
+        self.connections = connections
+        self.maxLineLength = maxLineLength
+        self.maxInFlight = maxInFlight
+        self.logger = logger
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) { self.context = context }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        if watching { registry.unwatch(ObjectIdentifier(self)) }
+        self.context = nil
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        if !connections.open() {
+            closeWhenDrained = true
+            slots.append(ReplyEncoder.encode(WireError(.overloaded, "too many connections (limit \(connections.limit)); try again later"), id: nil))
+            drain(flush: true)
+        }
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        connections.close()
+        context.fireChannelInactive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !closeWhenDrained else { return }
+        switch unwrapInboundIn(data) {
+        case .tooLong:
+            closeWhenDrained = true
+            let error = WireError(.lineTooLong, "request line is longer than \(maxLineLength) bytes; closing the connection")
+            slots.append(ReplyEncoder.encode(error, id: nil))
+        case .line(let line):
+            handle(line)
+        }
+        drain(flush: false)
+        updateReading()
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        context.flush()
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        updateReading()
+        context.fireChannelWritabilityChanged()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case .some(.inputClosed) = event as? ChannelEvent {
+            closeWhenDrained = true
+            drain(flush: true)
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        logger.debug("connection error", metadata: ["error": "\(error)"])
+        context.close(promise: nil)
+    }
+
+    private func handle(_ line: ByteBuffer) {
+        let decoded = line.withUnsafeReadableBytes { RequestDecoder.decode($0) }
+        let request: Request
+        switch decoded {
+        case .failure(let failure):
+            slots.append(ReplyEncoder.encode(failure.error, id: failure.id))
+            return
+        case .success(let r):
+            request = r
+        }
+        if case .watch(let prefix) = request.command {
+            startWatching(prefix: prefix)
+            slots.append(ReplyEncoder.encode(.watching, id: request.id))
+            return
+        }
+        switch registry.execute(request.command) {
+        case .reply(let reply):
+            slots.append(ReplyEncoder.encode(reply, id: request.id))
+        case .error(let error):
+            slots.append(ReplyEncoder.encode(error, id: request.id))
+        case .afterCommit(let reply, let breaker):
+            let sequence = headSequence + slots.count
+            slots.append(nil)
+            let id = request.id
+            let bound = NIOLoopBound(self, eventLoop: context!.eventLoop)
+            registry.whenCommitted(breaker) { result in
+                let bytes: [UInt8]
+                switch result {
+                case .success: bytes = ReplyEncoder.encode(reply, id: id)
+                case .failure(let error):
+                    bytes = ReplyEncoder.encode(WireError(.internal, "change not persisted: \(error.message)"), id: id)
+                }
+                bound.eventLoop.execute { bound.value.fill(sequence, bytes) }
+            }
+        }
+    }
+
+    private func startWatching(prefix: String?) {
+        guard let context else { return }
+        if watching { registry.unwatch(ObjectIdentifier(self)) }
+        watching = true
+        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        registry.watch(ObjectIdentifier(self), prefix: prefix) { line in
+            bound.eventLoop.execute { bound.value.push(line) }
+        }
+    }
+
+    /// A watch event: queued behind any reply still outstanding, so the `watch` reply always
+    /// comes first and events never overtake replies.
+    private func push(_ line: [UInt8]) {
+        guard context != nil, !closeWhenDrained else { return }
+        slots.append(line)
+        drain(flush: true)
+    }
+
+    private func fill(_ sequence: Int, _ bytes: [UInt8]) {
+        guard context != nil else { return }
+        slots[slots.index(slots.startIndex, offsetBy: sequence - headSequence)] = bytes
+        drain(flush: true)
+        updateReading()
+    }
+
+    private func drain(flush: Bool) {
+        guard let context else { return }
+        var wrote = false
+        while let head = slots.first, let bytes = head {
+            slots.removeFirst()
+            headSequence += 1
+            context.write(wrapOutboundOut(context.channel.allocator.buffer(bytes: bytes)), promise: nil)
+            wrote = true
+        }
+        if closeWhenDrained && slots.isEmpty && !closing {
+            closing = true
+            let channel = context.channel
+            context.writeAndFlush(wrapOutboundOut(channel.allocator.buffer(capacity: 0))).whenComplete { _ in
+                channel.close(promise: nil)
+            }
+        } else if wrote && flush {
+            context.flush()
+        }
+    }
+
+    /// Reads only while the peer keeps up: bounded outstanding replies, writable socket.
+    private func updateReading() {
+        guard let context, let options = context.channel.syncOptions else { return }
+        let pause = slots.count >= maxInFlight || !context.channel.isWritable
+        guard pause != readingPaused else { return }
+        readingPaused = pause
+        try? options.setOption(.autoRead, value: !pause)
+        if !pause { context.read() }
+    }
+}

@@ -1,0 +1,96 @@
+import BreakerServer
+import BreakerStore
+import BreakerTestSupport
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+
+/// A real registry and server on 127.0.0.1 port 0 over a real SQLite file in a fresh temp folder.
+final class TestDaemon {
+    let directory: String
+    let path: String
+    let group: MultiThreadedEventLoopGroup
+    private(set) var registry: BreakerRegistry
+    private(set) var server: BreakerServer
+    private let configuration: BreakerServer.Configuration
+
+    var port: Int { server.localAddress.port! }
+
+    static func start(directory: String? = nil, configure: (inout BreakerServer.Configuration) -> Void = { _ in }) async throws -> TestDaemon {
+        let directory = directory ?? Self.makeTempDirectory()
+        var configuration = BreakerServer.Configuration()
+        configuration.port = 0
+        configure(&configuration)
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
+        let path = directory + "/breakerd.sqlite3"
+        let (registry, server) = try await Self.open(path: path, configuration: configuration, group: group)
+        return TestDaemon(directory: directory, path: path, group: group, registry: registry, server: server, configuration: configuration)
+    }
+
+    private init(directory: String, path: String, group: MultiThreadedEventLoopGroup, registry: BreakerRegistry,
+                 server: BreakerServer, configuration: BreakerServer.Configuration) {
+        self.directory = directory
+        self.path = path
+        self.group = group
+        self.registry = registry
+        self.server = server
+        self.configuration = configuration
+    }
+
+    private static func open(path: String, configuration: BreakerServer.Configuration,
+                             group: MultiThreadedEventLoopGroup) async throws -> (BreakerRegistry, BreakerServer) {
+        var logger = Logger(label: "test")
+        logger.logLevel = .error
+        let database = try BreakerDatabase(path: path, logger: logger)
+        let registry = try BreakerRegistry(database: database, settings: .init(), timers: group.next(), logger: logger)
+        let server = try await BreakerServer.start(configuration: configuration, registry: registry, group: group, logger: logger)
+        return (registry, server)
+    }
+
+    func client() throws -> LineClient { try LineClient(port: port) }
+
+    /// Stops and starts again on the same file, as a daemon restart would (on a new port).
+    func restart() async throws {
+        await server.stop()
+        registry.shutdown()
+        (registry, server) = try await Self.open(path: path, configuration: configuration, group: group)
+    }
+
+    func stop() async {
+        await server.stop()
+        registry.shutdown()
+        try? await group.shutdownGracefully()
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    static func makeTempDirectory() -> String {
+        let path = NSTemporaryDirectory() + "breakerd-test-" + UUID().uuidString
+        try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+}
+
+/// Runs `body` against a fresh daemon and always stops it.
+func withDaemon<T>(configure: (inout BreakerServer.Configuration) -> Void = { _ in },
+                   _ body: (TestDaemon) async throws -> T) async throws -> T {
+    let daemon = try await TestDaemon.start(configure: configure)
+    do {
+        let result = try await body(daemon)
+        await daemon.stop()
+        return result
+    } catch {
+        await daemon.stop()
+        throw error
+    }
+}
+
+/// Polls `condition` every few milliseconds until it holds or `seconds` pass.
+func eventually(within seconds: Double = 5, _ condition: () throws -> Bool) rethrows -> Bool {
+    let deadline = Date().addingTimeInterval(seconds)
+    while Date() < deadline {
+        if try condition() { return true }
+        usleep(5_000)
+    }
+    return try condition()
+}

@@ -1,0 +1,73 @@
+import BreakerTestSupport
+import Foundation
+
+/// The built `breakerd` executable, run as a child process on a port of its own choosing.
+final class DaemonProcess {
+    let process = Process()
+    let database: String
+    private(set) var port = 0
+    private let output = Pipe()
+    private let errors = Pipe()
+
+    /// Where `swift build` put the executable: beside the test bundle, or `BREAKERD_BIN`.
+    static var executable: String {
+        if let path = ProcessInfo.processInfo.environment["BREAKERD_BIN"] { return path }
+        let bundle = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        for candidate in [bundle, bundle.deletingLastPathComponent()] {
+            let path = candidate.appendingPathComponent("breakerd").path
+            if FileManager.default.isExecutableFile(atPath: path) { return path }
+        }
+        return Bundle.main.bundleURL.deletingLastPathComponent().appendingPathComponent("breakerd").path
+    }
+
+    init(database: String, arguments: [String] = []) {
+        self.database = database
+        process.executableURL = URL(fileURLWithPath: Self.executable)
+        process.arguments = ["--port", "0", "--db", database, "--log-level", "error"] + arguments
+        process.standardOutput = output
+        process.standardError = errors
+    }
+
+    /// Starts the daemon and waits for its "listening" line.
+    func start() throws {
+        try process.run()
+        let deadline = Date().addingTimeInterval(20)
+        var seen = ""
+        while Date() < deadline {
+            let chunk = output.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            seen += String(decoding: chunk, as: UTF8.self)
+            if let line = seen.split(separator: "\n").first(where: { $0.hasPrefix("breakerd listening on ") }),
+               let port = line.split(separator: ":").last.flatMap({ Int($0) }) {
+                self.port = port
+                return
+            }
+        }
+        process.terminate()
+        throw LineClient.Failure(description: "breakerd did not start: \(seen) \(stderrText())")
+    }
+
+    func client() throws -> LineClient { try LineClient(port: port) }
+
+    func kill(_ signal: Int32) {
+        Foundation.kill(process.processIdentifier, signal)
+        process.waitUntilExit()
+    }
+
+    /// Runs the daemon expecting it to fail at start-up; returns its exit status and stderr.
+    func runToExit() throws -> (status: Int32, stderr: String) {
+        try process.run()
+        process.waitUntilExit()
+        return (process.terminationStatus, stderrText())
+    }
+
+    func stderrText() -> String {
+        String(decoding: errors.fileHandleForReading.availableData, as: UTF8.self)
+    }
+}
+
+func makeTempDirectory() -> String {
+    let path = NSTemporaryDirectory() + "breakerd-proc-" + UUID().uuidString
+    try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    return path
+}
