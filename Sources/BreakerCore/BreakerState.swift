@@ -1,8 +1,11 @@
-/// The three states of a circuit breaker.
+/// The states of a circuit breaker: the three of the classic pattern, plus an operator's override.
 public enum BreakerState: String, Sendable, Hashable, CaseIterable {
     case closed
     case open
     case halfOpen = "half_open"
+    /// Opened by an operator (maintenance window): rejects everything until released; time and
+    /// outcomes do not move it.
+    case forcedOpen = "forced_open"
 
     /// The name used on the wire, in storage and in metrics labels.
     public var wireName: String { rawValue }
@@ -18,6 +21,8 @@ public enum TransitionReason: String, Sendable, Hashable, CaseIterable {
     case successThreshold = "success_threshold"
     case permitExpired = "permit_expired"
     case reset
+    case forcedOpen = "forced_open"
+    case released
 
     public var wireName: String { rawValue }
 }
@@ -56,6 +61,10 @@ public struct TransitionKind: Sendable, Hashable, Comparable {
         .init(from: .halfOpen, to: .closed),
         .init(from: .halfOpen, to: .open),
         .init(from: .open, to: .closed),
+        .init(from: .closed, to: .forcedOpen),
+        .init(from: .open, to: .forcedOpen),
+        .init(from: .halfOpen, to: .forcedOpen),
+        .init(from: .forcedOpen, to: .closed),
     ]
 
     /// `closed_to_open`, `open_to_half_open`, …

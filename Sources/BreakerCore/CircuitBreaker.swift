@@ -17,7 +17,12 @@ public struct CircuitBreaker: Sendable, Hashable {
     /// Outstanding half-open trials and when each expires.
     public private(set) var permits: [Permit: Timestamp]
     public private(set) var metrics: BreakerMetrics
+    /// Who forced the breaker open and why; set exactly while the state is `forcedOpen`.
+    public private(set) var forced: ForcedOpen?
     private var nextPermitSequence: UInt64 = 0
+
+    /// The retry hint given while forced open: there is no deadline, only an operator.
+    public static let forcedRetryAfterMs: Int64 = 1000
 
     /// A new CLOSED breaker.
     public init(config: BreakerConfig = .default, createdAt: Timestamp) {
@@ -29,23 +34,25 @@ public struct CircuitBreaker: Sendable, Hashable {
     /// restart are stale after it.
     public init(
         config: BreakerConfig, state: BreakerState, generation: UInt64, failureCount: Int,
-        successCount: Int, openUntil: Timestamp?, metrics: BreakerMetrics
+        successCount: Int, openUntil: Timestamp?, metrics: BreakerMetrics, forced: ForcedOpen? = nil
     ) {
         self.config = config
         self.state = state
         self.generation = generation
         self.failureCount = failureCount
         self.successCount = successCount
-        self.openUntil = state == .open ? (openUntil ?? metrics.lastStateChange) : nil
+        // A stored OPEN breaker without a deadline waits a full timeout from when it opened.
+        self.openUntil = state == .open ? (openUntil ?? metrics.lastStateChange.adding(milliseconds: config.timeoutMs)) : nil
         self.permits = [:]
         self.metrics = metrics
+        self.forced = state == .forcedOpen ? (forced ?? ForcedOpen(reason: nil, actor: nil, at: metrics.lastStateChange)) : nil
     }
 
     /// The next moment at which time alone changes this breaker (OPEN deadline or the earliest
     /// permit expiry); the server schedules a call to `advance` for it so watchers hear of it.
     public var nextDeadline: Timestamp? {
         switch state {
-        case .closed: nil
+        case .closed, .forcedOpen: nil
         case .open: openUntil
         case .halfOpen: permits.values.min()
         }
@@ -76,6 +83,8 @@ public struct CircuitBreaker: Sendable, Hashable {
             decision = .allow
         case .open:
             decision = .reject(retryAfterMs: now.milliseconds(until: openUntil ?? now))
+        case .forcedOpen:
+            decision = .reject(retryAfterMs: Self.forcedRetryAfterMs)
         case .halfOpen:
             if permits.count < config.halfOpenMaxCalls {
                 let permit = Permit(generation: generation, sequence: nextPermitSequence)
@@ -109,25 +118,27 @@ public struct CircuitBreaker: Sendable, Hashable {
         case (.closed, .success):
             failureCount = 0
         case (.closed, .failure):
-            failureCount = min(failureCount + count, config.failureThreshold)
+            // Capped at the threshold without ever computing a sum that could overflow.
+            failureCount = count >= config.failureThreshold - failureCount ? config.failureThreshold : failureCount + count
             if failureCount >= config.failureThreshold {
                 transitions.append(move(to: .open, at: now, reason: .failureThreshold))
             }
         case (.halfOpen, .success):
-            successCount += count
+            successCount = count >= config.successThreshold - successCount ? config.successThreshold : successCount + count
             if successCount >= config.successThreshold {
                 transitions.append(move(to: .closed, at: now, reason: .successThreshold))
             }
         case (.halfOpen, .failure):
             transitions.append(move(to: .open, at: now, reason: .halfOpenFailure))
-        case (.open, _):
-            break  // unreachable: an OPEN breaker never accepts an outcome as current
+        case (.open, _), (.forcedOpen, _):
+            break  // unreachable: an open breaker never accepts an outcome as current
         }
         return RecordResult(stale: false, transitions: transitions)
     }
 
-    /// Back to CLOSED with counts zeroed and a new generation; metrics are kept. Returns the
-    /// transition, or nil when the breaker was already CLOSED (its counts are zeroed all the same).
+    /// Back to CLOSED with counts zeroed and a new generation (ending a force-open too); metrics
+    /// are kept. Returns the transition, or nil when the breaker was already CLOSED (its counts
+    /// are zeroed all the same).
     public mutating func reset(at now: Timestamp) -> (advanced: [Transition], reset: Transition?) {
         let advanced = advance(to: now)
         guard state != .closed else {
@@ -138,6 +149,24 @@ public struct CircuitBreaker: Sendable, Hashable {
         return (advanced, move(to: .closed, at: now, reason: .reset))
     }
 
+    /// The operator's override: rejects everything until `release`. Forcing a breaker that is
+    /// already forced only updates who, why and when.
+    public mutating func forceOpen(_ info: ForcedOpen) -> [Transition] {
+        var transitions = advance(to: info.at)
+        if state != .forcedOpen {
+            transitions.append(move(to: .forcedOpen, at: info.at, reason: .forcedOpen))
+        }
+        forced = info
+        return transitions
+    }
+
+    /// Ends a force-open: back to CLOSED with a new generation. Releasing a breaker that is not
+    /// forced changes nothing and returns no transition.
+    public mutating func release(at now: Timestamp) -> [Transition] {
+        guard state == .forcedOpen else { return advance(to: now) }
+        return [move(to: .closed, at: now, reason: .released)]
+    }
+
     /// Enters `target` as a new generation; counts and permits of the old state are dropped.
     private mutating func move(to target: BreakerState, at time: Timestamp, reason: TransitionReason) -> Transition {
         let transition = Transition(from: state, to: target, generation: generation + 1, at: time, reason: reason)
@@ -145,6 +174,7 @@ public struct CircuitBreaker: Sendable, Hashable {
         generation += 1
         successCount = 0
         permits = [:]
+        forced = nil
         if target != .open { failureCount = 0 }
         openUntil = target == .open ? time.adding(milliseconds: config.timeoutMs) : nil
         metrics.count(transition)

@@ -54,3 +54,17 @@ public struct RecordResult: Sendable, Hashable {
     public var stale: Bool
     public var transitions: [Transition]
 }
+
+/// An operator's force-open: kept with the breaker, shown by `inspect`, logged with the transition.
+public struct ForcedOpen: Sendable, Hashable {
+    public var reason: String?
+    /// The admin token's name, when the daemon requires tokens.
+    public var actor: String?
+    public var at: Timestamp
+
+    public init(reason: String?, actor: String?, at: Timestamp) {
+        self.reason = reason
+        self.actor = actor
+        self.at = at
+    }
+}
