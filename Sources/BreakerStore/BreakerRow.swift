@@ -9,7 +9,7 @@ enum BreakerRow {
         "name", "failure_threshold", "success_threshold", "timeout_ms", "half_open_max_calls",
         "half_open_permit_timeout_ms", "state", "generation", "failure_count", "success_count",
         "open_until_ms", "total_calls", "successful_calls", "failed_calls", "rejected_calls",
-        "transitions", "last_failure_ms", "last_state_change_ms",
+        "transitions", "last_failure_ms", "last_state_change_ms", "forced_reason", "forced_by", "forced_at_ms",
     ]
 
     static let upsertSQL: String = {
@@ -43,6 +43,9 @@ enum BreakerRow {
         try statement.bind(TransitionCounts.encode(metrics.transitions), at: 16)
         try statement.bind(metrics.lastFailureTime?.millisecondsSinceEpoch, at: 17)
         try statement.bind(metrics.lastStateChange.millisecondsSinceEpoch, at: 18)
+        try statement.bind(breaker.forced?.reason, at: 19)
+        try statement.bind(breaker.forced?.actor, at: 20)
+        try statement.bind(breaker.forced?.at.millisecondsSinceEpoch, at: 21)
     }
 
     /// Decodes the current row of `selectAllSQL`. Anything that could not have been written by
@@ -91,7 +94,10 @@ enum BreakerRow {
             config: config, state: state, generation: UInt64(bitPattern: try integer(7)),
             failureCount: try count(8), successCount: try count(9),
             openUntil: try optionalInteger(10).map(Timestamp.init(millisecondsSinceEpoch:)),
-            metrics: metrics)
+            metrics: metrics,
+            forced: try optionalInteger(20).map {
+                ForcedOpen(reason: row.text(18), actor: row.text(19), at: Timestamp(millisecondsSinceEpoch: $0))
+            })
         return StoredBreaker(name: name, breaker: breaker)
     }
 }

@@ -48,6 +48,12 @@ package enum Schema {
             """,
             "CREATE INDEX transitions_by_breaker ON transitions (breaker, id)",
         ]),
+        // An operator's force-open: why, who and when (NULL unless the state is forced_open).
+        (version: 2, sql: [
+            "ALTER TABLE breakers ADD COLUMN forced_reason TEXT",
+            "ALTER TABLE breakers ADD COLUMN forced_by TEXT",
+            "ALTER TABLE breakers ADD COLUMN forced_at_ms INTEGER",
+        ]),
     ]
 
     /// The version this code writes and understands.

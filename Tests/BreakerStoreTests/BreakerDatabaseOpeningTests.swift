@@ -48,7 +48,7 @@ import Testing
         RawSQLite.execute(path, "CREATE TABLE future (x); INSERT INTO future VALUES (1); PRAGMA user_version = 99;")
         let before = try #require(contents(path))
 
-        #expect(throws: StoreError(code: .newerSchema, message: "database schema version 99 is newer than this breakerd supports (1)")) {
+        #expect(throws: StoreError(code: .newerSchema, message: "database schema version 99 is newer than this breakerd supports (\(Schema.currentVersion))")) {
             try openDatabase(path)
         }
         #expect(contents(path) == before)
@@ -71,7 +71,7 @@ import Testing
         let wal = try #require(contents(path + "-wal"))
         #expect(wal.count > 0)
 
-        #expect(throws: StoreError(code: .newerSchema, message: "database schema version 99 is newer than this breakerd supports (1)")) {
+        #expect(throws: StoreError(code: .newerSchema, message: "database schema version 99 is newer than this breakerd supports (\(Schema.currentVersion))")) {
             try openDatabase(path)
         }
         #expect(contents(path) == main)
@@ -121,13 +121,13 @@ import Testing
         try database.write(WriteBatch(breakers: breakersInEveryState()))
         database.close()
 
-        #expect(RawSQLite.column(path, "PRAGMA user_version") == ["1"])
+        #expect(RawSQLite.column(path, "PRAGMA user_version") == ["\(Schema.currentVersion)"])
         #expect(RawSQLite.column(path, "PRAGMA journal_mode") == ["wal"])
         #expect(RawSQLite.column(path, "SELECT name FROM sqlite_schema ORDER BY name")
                 == ["breakers", "transitions", "transitions_by_breaker"])
         let reopened = try openDatabase(path)
         defer { reopened.close() }
-        #expect(reopened.openedAtVersion == 1)
+        #expect(reopened.openedAtVersion == Schema.currentVersion)
         #expect(try reopened.loadAll() == breakersInEveryState())
     }
 
@@ -139,18 +139,50 @@ import Testing
         try v1.write(WriteBatch(breakers: breakersInEveryState()))
         v1.close()
 
-        let v2Migrations = Schema.migrations + [(version: 2, sql: ["ALTER TABLE breakers ADD COLUMN labels TEXT"])]
-        let v2 = try BreakerDatabase(path: path, synchronous: .full, transitionLogLimit: 1000,
-                                     migrations: v2Migrations, logger: quietLogger)
-        #expect(v2.openedAtVersion == 1)
-        #expect(try v2.loadAll() == breakersInEveryState())
-        v2.close()
-        #expect(RawSQLite.column(path, "PRAGMA user_version") == ["2"])
+        let current = Schema.currentVersion, next = current + 1
+        let nextMigrations = Schema.migrations + [(version: next, sql: ["ALTER TABLE breakers ADD COLUMN labels TEXT"])]
+        let upgraded = try BreakerDatabase(path: path, synchronous: .full, transitionLogLimit: 1000,
+                                           migrations: nextMigrations, logger: quietLogger)
+        #expect(upgraded.openedAtVersion == current)
+        #expect(try upgraded.loadAll() == breakersInEveryState())
+        upgraded.close()
+        #expect(RawSQLite.column(path, "PRAGMA user_version") == ["\(next)"])
         #expect(RawSQLite.column(path, "SELECT count(labels) FROM breakers") == ["0"])
 
-        #expect(throws: StoreError(code: .newerSchema, message: "database schema version 2 is newer than this breakerd supports (1)")) {
+        #expect(throws: StoreError(code: .newerSchema, message: "database schema version \(next) is newer than this breakerd supports (\(current))")) {
             try openDatabase(path)
         }
+    }
+
+    /// A file written by the first release (schema 1, before force-open existed) opens, gains
+    /// the new columns, and keeps every breaker as it was.
+    @Test func aVersion1DatabaseIsMigratedKeepingItsBreakers() throws {
+        let folder = try TempFolder()
+        defer { folder.remove() }
+        let path = folder.file("db.sqlite3")
+        let v1 = Schema.migrations[0].sql.joined(separator: ";\n")
+        RawSQLite.execute(path, v1 + """
+            ;
+            INSERT INTO breakers VALUES ('orders-db', 5, 2, 30000, 1, 30000, 'open', 2, 5, 0, 1700000030000,
+                5, 0, 5, 3, 'closed_to_open=1', 1700000000000, 1700000000000);
+            INSERT INTO transitions (breaker, from_state, to_state, generation, at_ms, reason)
+                VALUES ('orders-db', 'closed', 'open', 2, 1700000000000, 'failure_threshold');
+            PRAGMA user_version = 1;
+            """)
+        let database = try openDatabase(path)
+        defer { database.close() }
+        #expect(database.openedAtVersion == 1)
+        let at = Timestamp(millisecondsSinceEpoch: 1_700_000_000_000)
+        let expected = CircuitBreaker(
+            config: BreakerConfig(timeoutMs: 30_000), state: .open, generation: 2, failureCount: 5, successCount: 0,
+            openUntil: Timestamp(millisecondsSinceEpoch: 1_700_000_030_000),
+            metrics: BreakerMetrics(totalCalls: 5, successfulCalls: 0, failedCalls: 5, rejectedCalls: 3,
+                                    transitions: [TransitionKind(from: .closed, to: .open): 1],
+                                    lastFailureTime: at, lastStateChange: at))
+        #expect(try database.loadAll() == [StoredBreaker(name: "orders-db", breaker: expected)])
+        #expect(try database.history(breaker: "orders-db", limit: 10).map(\.transition)
+                == [Transition(from: .closed, to: .open, generation: 2, at: at, reason: .failureThreshold)])
+        #expect(RawSQLite.column(path, "PRAGMA user_version") == ["\(Schema.currentVersion)"])
     }
 }
 

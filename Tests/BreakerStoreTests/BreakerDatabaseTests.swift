@@ -16,7 +16,7 @@ import Testing
 
         let reopened = try openDatabase(path)
         defer { reopened.close() }
-        #expect(reopened.openedAtVersion == 1)
+        #expect(reopened.openedAtVersion == Schema.currentVersion)
         #expect(try reopened.loadAll() == written)
     }
 
