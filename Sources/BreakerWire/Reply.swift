@@ -10,6 +10,25 @@ public enum Reply: Sendable, Hashable {
     case list([BreakerView])
     /// `watch`: events follow on this connection.
     case watching
+    /// `auth`: the connection now acts as the token's `name`.
+    case authenticated(name: String)
+    /// `history`: newest first.
+    case history([HistoryEntry])
+}
+
+/// One entry of a breaker's transition log.
+public struct HistoryEntry: Sendable, Hashable {
+    public var transition: Transition
+    /// For admin actions: the token's name (or `anonymous` when the daemon requires none).
+    public var actor: String?
+    /// For admin actions: the reason given.
+    public var note: String?
+
+    public init(transition: Transition, actor: String?, note: String?) {
+        self.transition = transition
+        self.actor = actor
+        self.note = note
+    }
 }
 
 /// The answer to `should-attempt`.

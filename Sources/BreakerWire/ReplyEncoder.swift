@@ -30,6 +30,24 @@ public enum ReplyEncoder {
             w.endArray()
         case .watching:
             break
+        case .authenticated(let name):
+            w.field("name", name)
+        case .history(let entries):
+            w.key("transitions")
+            w.beginArray()
+            for entry in entries {
+                let t = entry.transition
+                w.beginObject()
+                w.field("from", t.from.wireName)
+                w.field("to", t.to.wireName)
+                w.key("generation"); w.int(Int64(truncatingIfNeeded: t.generation))
+                w.field("at", RFC3339.format(t.at))
+                w.field("reason", t.reason.wireName)
+                if let actor = entry.actor { w.field("actor", actor) }
+                if let note = entry.note { w.field("note", note) }
+                w.endObject()
+            }
+            w.endArray()
         }
         w.endObject()
         return w.bytes + [UInt8(ascii: "\n")]
@@ -85,6 +103,14 @@ public enum ReplyEncoder {
         w.field("half_open_in_flight", b.permits.count)
         w.key("generation"); w.int(Int64(truncatingIfNeeded: b.generation))
         if let until = b.openUntil { w.field("open_until", RFC3339.format(until)) }
+        if let forced = b.forced {
+            w.key("forced")
+            w.beginObject()
+            if let reason = forced.reason { w.field("reason", reason) }
+            if let actor = forced.actor { w.field("by", actor) }
+            w.field("at", RFC3339.format(forced.at))
+            w.endObject()
+        }
         let m = b.metrics
         w.key("metrics")
         w.beginObject()

@@ -22,6 +22,10 @@ public enum Command: Sendable, Hashable {
     case configure(breaker: String, patch: BreakerConfigPatch)
     case reset(breaker: String)
     case watch(prefix: String?)
+    case auth(token: String)
+    case forceOpen(breaker: String, reason: String?)
+    case release(breaker: String)
+    case history(breaker: String, limit: Int)
 
     /// The `op` string, for logs and metrics.
     public var op: String {
@@ -34,6 +38,19 @@ public enum Command: Sendable, Hashable {
         case .configure: "configure"
         case .reset: "reset"
         case .watch: "watch"
+        case .auth: "auth"
+        case .forceOpen: "force-open"
+        case .release: "release"
+        case .history: "history"
+        }
+    }
+
+    /// Ops that change a breaker by hand; they need an authenticated connection when the
+    /// daemon has admin tokens.
+    public var isAdminChange: Bool {
+        switch self {
+        case .configure, .reset, .forceOpen, .release: true
+        default: false
         }
     }
 }

@@ -59,6 +59,12 @@ public enum RequestDecoder {
         case "configure": return .configure(breaker: try name(o), patch: try patch(o))
         case "reset": return .reset(breaker: try name(o))
         case "watch": return .watch(prefix: try prefix(o))
+        case "auth": return .auth(token: try string(o, "token", maxBytes: 4096)!)
+        case "force-open":
+            return .forceOpen(breaker: try name(o), reason: try string(o, "reason", maxBytes: 1000, required: false))
+        case "release": return .release(breaker: try name(o))
+        case "history":
+            return .history(breaker: try name(o), limit: Int(try integer(o, "limit", in: 1...1000) ?? 50))
         default: throw WireError(.unknownOp, "unknown op '\(String(op.prefix(64)))'")
         }
     }
@@ -75,6 +81,17 @@ public enum RequestDecoder {
         guard case .string(let prefix) = value else { throw WireError(.badRequest, "field 'prefix' must be a string") }
         try BreakerName.validatePrefix(prefix)
         return prefix
+    }
+
+    /// A string field; `nil` only when absent and not `required`.
+    private static func string(_ o: JSONObject, _ key: String, maxBytes: Int, required: Bool = true) throws(WireError) -> String? {
+        guard let value = o[key] else {
+            if required { throw WireError(.badRequest, "missing field '\(key)'") }
+            return nil
+        }
+        guard case .string(let text) = value else { throw WireError(.badRequest, "field '\(key)' must be a string") }
+        guard text.utf8.count <= maxBytes else { throw WireError(.badRequest, "field '\(key)' is longer than \(maxBytes) bytes") }
+        return text
     }
 
     private static func record(_ o: JSONObject, _ outcome: Outcome) throws(WireError) -> RecordCommand {

@@ -8,6 +8,8 @@ public enum ErrorCode: String, Sendable, Hashable, CaseIterable {
     case lineTooLong = "line_too_long"
     case overloaded
     case `internal`
+    /// An admin op on a connection that has not sent a valid `auth` (daemon run with admin tokens).
+    case unauthorized
 }
 
 /// An error reply: a stable `code` and a message for humans. Thrown by the decoder and the
