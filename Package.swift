@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "breakerd", targets: ["breakerd"]),
+        .executable(name: "breakerctl", targets: ["breakerctl"]),
         .library(name: "BreakerCore", targets: ["BreakerCore"]),
         .library(name: "BreakerWire", targets: ["BreakerWire"]),
     ],
@@ -54,6 +55,13 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
+        .executableTarget(
+            name: "breakerctl",
+            dependencies: [
+                "BreakerWire", "BreakerCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
         // A plain blocking socket client the server and daemon tests share.
         .target(name: "BreakerTestSupport", dependencies: ["BreakerWire"], path: "Tests/BreakerTestSupport"),
         .testTarget(name: "BreakerCoreTests", dependencies: ["BreakerCore"]),
@@ -71,6 +79,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "BreakerdTests", dependencies: ["BreakerWire", "BreakerTestSupport", "CSQLite"]),
+        .testTarget(name: "BreakerctlTests", dependencies: ["BreakerWire", "BreakerTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

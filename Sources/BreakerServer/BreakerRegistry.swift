@@ -16,6 +16,8 @@ public final class BreakerRegistry: Sendable {
         case error(WireError)
         /// Answer only after `breaker`'s state is committed.
         case afterCommit(Reply, breaker: String)
+        /// Answer with the breaker's transition log, read by the writer (`history`).
+        case history(breaker: String, limit: Int)
     }
 
     public struct Settings: Sendable {
@@ -74,7 +76,8 @@ public final class BreakerRegistry: Sendable {
 
     // MARK: Commands
 
-    public func execute(_ command: Command) -> Execution {
+    /// Runs `command`. `actor` is who is asking (an admin token's name), kept with admin changes.
+    public func execute(_ command: Command, actor: String? = nil) -> Execution {
         switch command {
         case .ping: return .reply(.pong(version: BreakerServer.version))
         case .shouldAttempt(let name): return shouldAttempt(name)
@@ -85,14 +88,41 @@ public final class BreakerRegistry: Sendable {
         case .list(let prefix): return .reply(.list(list(prefix: prefix)))
         case .configure(let name, let patch): return configure(name, patch)
         case .reset(let name):
-            let result = mutate(name, create: false) { breaker, now in
+            let result = mutate(name, create: false, actor: actor) { breaker, now in
                 let (advanced, reset) = breaker.reset(at: now)
                 return (BreakerView(name: name, breaker: breaker), advanced + (reset.map { [$0] } ?? []))
             }
             guard let view = result else { return .error(Self.notFound(name)) }
             return .afterCommit(.breaker(view), breaker: name)
-        case .watch: return .error(WireError(.internal, "watch is handled by the connection"))
+        case .forceOpen(let name, let reason):
+            let view = mutate(name, create: true, actor: actor, note: reason) { breaker, now in
+                let transitions = breaker.forceOpen(ForcedOpen(reason: reason, actor: actor, at: now))
+                return (BreakerView(name: name, breaker: breaker), transitions)
+            }
+            return view.map { .afterCommit(.breaker($0), breaker: name) } ?? .error(WireError(.internal, "breaker vanished"))
+        case .release(let name):
+            let view = mutate(name, create: false, actor: actor) { breaker, now in
+                let transitions = breaker.release(at: now)
+                return (BreakerView(name: name, breaker: breaker), transitions)
+            }
+            guard let view else { return .error(Self.notFound(name)) }
+            return .afterCommit(.breaker(view), breaker: name)
+        case .history(let name, let limit):
+            guard exists(name) else { return .error(Self.notFound(name)) }
+            return .history(breaker: name, limit: limit)
+        case .watch, .auth: return .error(WireError(.internal, "\(command.op) is handled by the connection"))
         }
+    }
+
+    /// Reads `name`'s transition log on the writer's thread (newest first).
+    public func history(_ name: String, limit: Int, _ completion: @escaping @Sendable (Result<[HistoryEntry], StoreError>) -> Void) {
+        writer.history(breaker: name, limit: limit) { result in
+            completion(result.map { $0.map { HistoryEntry(transition: $0.transition, actor: $0.actor, note: $0.note) } })
+        }
+    }
+
+    private func exists(_ name: String) -> Bool {
+        Self.shard(for: name, in: shards).breakers.withLock { $0[name] != nil }
     }
 
     /// Calls `completion` once `name`'s current state is committed (on the writer's thread).
@@ -188,7 +218,7 @@ public final class BreakerRegistry: Sendable {
     /// Runs `body` on the breaker under its shard lock, creating it if asked. Whatever the body
     /// returns as transitions is published, scheduled and handed to the writer before the lock
     /// is released, so watchers and the transition log see one breaker's changes in order.
-    private func mutate<R>(_ name: String, create: Bool,
+    private func mutate<R>(_ name: String, create: Bool, actor: String? = nil, note: String? = nil,
                            _ body: (inout CircuitBreaker, Timestamp) -> (R, [Transition])) -> R? {
         Self.shard(for: name, in: shards).breakers.withLock { breakers -> R? in
             let now = clock.now()
@@ -201,7 +231,7 @@ public final class BreakerRegistry: Sendable {
             let (result, transitions) = body(&breakers[name]!, now)
             let breaker = breakers[name]!
             if created || !transitions.isEmpty || before.1 != breaker.metrics.rejectedCalls {
-                afterChange(name, breaker, transitions, rescheduled: before.0 != breaker.nextDeadline)
+                afterChange(name, breaker, transitions, rescheduled: before.0 != breaker.nextDeadline, actor: actor, note: note)
             } else if before.0 != breaker.nextDeadline {
                 schedule(name, breaker.nextDeadline, now: now)
             }
@@ -210,16 +240,22 @@ public final class BreakerRegistry: Sendable {
     }
 
     /// Must be called with `name`'s shard lock held.
-    private func afterChange(_ name: String, _ breaker: CircuitBreaker, _ transitions: [Transition], rescheduled: Bool = true) {
+    private func afterChange(_ name: String, _ breaker: CircuitBreaker, _ transitions: [Transition], rescheduled: Bool = true,
+                             actor: String? = nil, note: String? = nil) {
         hub.publish(name, transitions)
         for transition in transitions {
-            let level: Logger.Level = transition.to == .open ? .warning : .info
+            let level: Logger.Level = transition.to == .open || transition.to == .forcedOpen ? .warning : .info
             logger.log(level: level, "breaker transition", metadata: [
                 "breaker": "\(name)", "from": "\(transition.from.wireName)", "to": "\(transition.to.wireName)",
                 "reason": "\(transition.reason.wireName)", "generation": "\(transition.generation)",
+                "actor": "\(actor ?? "-")",
             ])
         }
-        writer.submit(name, transitions: transitions.map { LoggedTransition(breaker: name, transition: $0, actor: nil, note: nil) })
+        writer.submit(name, transitions: transitions.map { transition in
+            // Only the admin's own transition carries who and why, not what time did meanwhile.
+            let byAdmin = [.reset, .forcedOpen, .released].contains(transition.reason)
+            return LoggedTransition(breaker: name, transition: transition, actor: byAdmin ? actor : nil, note: byAdmin ? note : nil)
+        })
         if rescheduled { schedule(name, breaker.nextDeadline, now: clock.now()) }
     }
 

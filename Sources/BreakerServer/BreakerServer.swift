@@ -17,6 +17,8 @@ public final class BreakerServer: Sendable {
         public var maxInFlightPerConnection = 1024
         /// Connections beyond this get `overloaded` and are closed.
         public var maxConnections = 10_000
+        /// When set, admin changes need a connection authenticated with one of these tokens.
+        public var adminTokens: AdminTokens?
         public init() {}
     }
 
@@ -43,7 +45,8 @@ public final class BreakerServer: Sendable {
                     let handlers = channel.pipeline.syncOperations
                     try handlers.addHandler(ByteToMessageHandler(LineFrameDecoder(maxLength: configuration.maxLineLength)))
                     try handlers.addHandler(ConnectionHandler(
-                        registry: registry, connections: connections, maxLineLength: configuration.maxLineLength,
+                        registry: registry, connections: connections, adminTokens: configuration.adminTokens,
+                        maxLineLength: configuration.maxLineLength,
                         maxInFlight: configuration.maxInFlightPerConnection, logger: logger))
                 }
             }

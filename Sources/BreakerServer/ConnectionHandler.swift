@@ -17,6 +17,10 @@ final class ConnectionHandler: ChannelInboundHandler {
 
     private let registry: BreakerRegistry
     private let connections: ConnectionCounter
+    /// nil: the daemon requires no tokens, and anyone may change breakers.
+    private let adminTokens: AdminTokens?
+    /// The token name this connection authenticated as.
+    private var actor: String?
     private let maxLineLength: Int
     private let maxInFlight: Int
     private let logger: Logger
@@ -29,9 +33,11 @@ final class ConnectionHandler: ChannelInboundHandler {
     private var readingPaused = false
     private var watching = false
 
-    init(registry: BreakerRegistry, connections: ConnectionCounter, maxLineLength: Int, maxInFlight: Int, logger: Logger) {
+    init(registry: BreakerRegistry, connections: ConnectionCounter, adminTokens: AdminTokens?,
+         maxLineLength: Int, maxInFlight: Int, logger: Logger) {
         self.registry = registry
         self.connections = connections
+        self.adminTokens = adminTokens
         self.maxLineLength = maxLineLength
         self.maxInFlight = maxInFlight
         self.logger = logger
@@ -109,16 +115,32 @@ final class ConnectionHandler: ChannelInboundHandler {
             slots.append(ReplyEncoder.encode(.watching, id: request.id))
             return
         }
-        switch registry.execute(request.command) {
+        if case .auth(let token) = request.command {
+            slots.append(authenticate(token, id: request.id))
+            return
+        }
+        if request.command.isAdminChange, adminTokens != nil, actor == nil {
+            let error = WireError(.unauthorized, "\(request.command.op) needs an authenticated connection: send {\"op\":\"auth\",\"token\":…} first")
+            slots.append(ReplyEncoder.encode(error, id: request.id))
+            return
+        }
+        switch registry.execute(request.command, actor: actor ?? (adminTokens == nil ? "anonymous" : nil)) {
         case .reply(let reply):
             slots.append(ReplyEncoder.encode(reply, id: request.id))
         case .error(let error):
             slots.append(ReplyEncoder.encode(error, id: request.id))
-        case .afterCommit(let reply, let breaker):
-            let sequence = headSequence + slots.count
-            slots.append(nil)
+        case .history(let breaker, let limit):
+            let fill = deferredSlot()
             let id = request.id
-            let bound = NIOLoopBound(self, eventLoop: context!.eventLoop)
+            registry.history(breaker, limit: limit) { result in
+                switch result {
+                case .success(let entries): fill(ReplyEncoder.encode(.history(entries), id: id))
+                case .failure(let error): fill(ReplyEncoder.encode(WireError(.internal, "cannot read history: \(error.message)"), id: id))
+                }
+            }
+        case .afterCommit(let reply, let breaker):
+            let fill = deferredSlot()
+            let id = request.id
             registry.whenCommitted(breaker) { result in
                 let bytes: [UInt8]
                 switch result {
@@ -126,9 +148,29 @@ final class ConnectionHandler: ChannelInboundHandler {
                 case .failure(let error):
                     bytes = ReplyEncoder.encode(WireError(.internal, "change not persisted: \(error.message)"), id: id)
                 }
-                bound.eventLoop.execute { bound.value.fill(sequence, bytes) }
+                fill(bytes)
             }
         }
+    }
+
+    /// Takes the next slot and returns the function (callable from any thread) that fills it.
+    private func deferredSlot() -> @Sendable ([UInt8]) -> Void {
+        let sequence = headSequence + slots.count
+        slots.append(nil)
+        let bound = NIOLoopBound(self, eventLoop: context!.eventLoop)
+        return { bytes in bound.eventLoop.execute { bound.value.fill(sequence, bytes) } }
+    }
+
+    /// A wrong token also ends an earlier authentication, so a connection never keeps rights
+    /// after a failed attempt.
+    private func authenticate(_ token: String, id: JSONValue?) -> [UInt8] {
+        guard let adminTokens else { return ReplyEncoder.encode(.authenticated(name: "anonymous"), id: id) }
+        actor = adminTokens.authenticate(token)
+        guard let actor else {
+            logger.warning("admin authentication failed", metadata: ["code": "unauthorized"])
+            return ReplyEncoder.encode(WireError(.unauthorized, "invalid admin token"), id: id)
+        }
+        return ReplyEncoder.encode(.authenticated(name: actor), id: id)
     }
 
     private func startWatching(prefix: String?) {

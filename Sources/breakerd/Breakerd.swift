@@ -42,6 +42,9 @@ struct Breakerd: AsyncParsableCommand {
     @Option(help: "Event loop threads (default: one per core).")
     var threads = System.coreCount
 
+    @Option(name: .customLong("admin-token-file"), help: "File of name:token lines; when set, configure/reset/force-open/release need {\"op\":\"auth\"} first.")
+    var adminTokenFile: String?
+
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: Logger.Level = .info
 
@@ -56,6 +59,18 @@ struct Breakerd: AsyncParsableCommand {
         var logger = Logger(label: "breakerd")
         logger.logLevel = logLevel
         raiseFileLimit()
+
+        var adminTokens: AdminTokens?
+        if let adminTokenFile {
+            do {
+                adminTokens = try AdminTokens.load(path: adminTokenFile)
+            } catch {
+                printError("breakerd: \(error)")
+                throw ExitCode(1)
+            }
+        } else if !Self.isLoopback(host) {
+            logger.warning("listening on a non-loopback address without --admin-token-file: anyone who can connect may reset, configure or force breakers", metadata: ["host": "\(host)"])
+        }
 
         let started = DaemonClock()
         let startNanos = DispatchTime.now().uptimeNanoseconds
@@ -82,6 +97,7 @@ struct Breakerd: AsyncParsableCommand {
         configuration.host = host
         configuration.port = port
         configuration.maxLineLength = maxLineLength
+        configuration.adminTokens = adminTokens
         let server: BreakerServer
         do {
             server = try await BreakerServer.start(configuration: configuration, registry: registry, group: group, logger: logger)
@@ -109,7 +125,13 @@ struct Breakerd: AsyncParsableCommand {
 
     /// Waits for SIGTERM or SIGINT.
     private static func waitForTermination() async -> Int32 {
-        await withCheckedContinuation { continuation in
+        // A parent may have left these blocked in the mask we inherit.
+        var blocked = sigset_t()
+        sigemptyset(&blocked)
+        sigaddset(&blocked, SIGTERM)
+        sigaddset(&blocked, SIGINT)
+        pthread_sigmask(SIG_UNBLOCK, &blocked, nil)
+        return await withCheckedContinuation { continuation in
             let queue = DispatchQueue(label: "breakerd.signals")
             let once = OnceFlag()
             var sources: [any DispatchSourceSignal] = []
@@ -124,6 +146,10 @@ struct Breakerd: AsyncParsableCommand {
             }
             SignalSources.keep(sources)
         }
+    }
+
+    static func isLoopback(_ host: String) -> Bool {
+        host == "localhost" || host == "::1" || host.hasPrefix("127.")
     }
 
     /// Many clients mean many sockets: lift the soft descriptor limit to the hard one.

@@ -116,7 +116,8 @@ struct OperationTests {
             #expect(b["metrics"]?["last_failure_time"]?.string != nil)
             #expect(b["metrics"]?["state_transitions"] == .object(JSONObject([
                 ("closed_to_open", .int(1)), ("open_to_half_open", .int(0)), ("half_open_to_closed", .int(0)),
-                ("half_open_to_open", .int(0)), ("open_to_closed", .int(0)),
+                ("half_open_to_open", .int(0)), ("open_to_closed", .int(0)), ("closed_to_forced_open", .int(0)),
+                ("open_to_forced_open", .int(0)), ("half_open_to_forced_open", .int(0)), ("forced_open_to_closed", .int(0)),
             ])))
         }
     }

@@ -1,26 +1,30 @@
-import BreakerTestSupport
 import Foundation
 
 /// The built `breakerd` executable, run as a child process on a port of its own choosing.
-final class DaemonProcess {
-    let process = Process()
-    let database: String
-    private(set) var port = 0
+public final class DaemonProcess {
+    public let process = Process()
+    public let database: String
+    public private(set) var port = 0
     private let output = Pipe()
     private let errors = Pipe()
 
     /// Where `swift build` put the executable: beside the test bundle, or `BREAKERD_BIN`.
-    static var executable: String {
-        if let path = ProcessInfo.processInfo.environment["BREAKERD_BIN"] { return path }
+    public static var executable: String { executable(named: "breakerd") }
+
+    /// A product built beside the test bundle (or named by `BREAKERD_BIN`'s folder).
+    public static func executable(named name: String) -> String {
+        if let path = ProcessInfo.processInfo.environment["BREAKERD_BIN"] {
+            return name == "breakerd" ? path : URL(fileURLWithPath: path).deletingLastPathComponent().appendingPathComponent(name).path
+        }
         let bundle = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
         for candidate in [bundle, bundle.deletingLastPathComponent()] {
-            let path = candidate.appendingPathComponent("breakerd").path
+            let path = candidate.appendingPathComponent(name).path
             if FileManager.default.isExecutableFile(atPath: path) { return path }
         }
-        return Bundle.main.bundleURL.deletingLastPathComponent().appendingPathComponent("breakerd").path
+        return Bundle.main.bundleURL.deletingLastPathComponent().appendingPathComponent(name).path
     }
 
-    init(database: String, arguments: [String] = []) {
+    public init(database: String, arguments: [String] = []) {
         self.database = database
         process.executableURL = URL(fileURLWithPath: Self.executable)
         process.arguments = ["--port", "0", "--db", database, "--log-level", "error"] + arguments
@@ -29,7 +33,15 @@ final class DaemonProcess {
     }
 
     /// Starts the daemon and waits for its "listening" line.
-    func start() throws {
+    /// A test that fails half-way must not leave a daemon behind.
+    deinit {
+        if process.isRunning {
+            Foundation.kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+    }
+
+    public func start() throws {
         try process.run()
         let deadline = Date().addingTimeInterval(20)
         var seen = ""
@@ -47,26 +59,26 @@ final class DaemonProcess {
         throw LineClient.Failure(description: "breakerd did not start: \(seen) \(stderrText())")
     }
 
-    func client() throws -> LineClient { try LineClient(port: port) }
+    public func client() throws -> LineClient { try LineClient(port: port) }
 
-    func kill(_ signal: Int32) {
+    public func kill(_ signal: Int32) {
         Foundation.kill(process.processIdentifier, signal)
         process.waitUntilExit()
     }
 
     /// Runs the daemon expecting it to fail at start-up; returns its exit status and stderr.
-    func runToExit() throws -> (status: Int32, stderr: String) {
+    public func runToExit() throws -> (status: Int32, stderr: String) {
         try process.run()
         process.waitUntilExit()
         return (process.terminationStatus, stderrText())
     }
 
-    func stderrText() -> String {
+    public func stderrText() -> String {
         String(decoding: errors.fileHandleForReading.availableData, as: UTF8.self)
     }
 }
 
-func makeTempDirectory() -> String {
+public func makeTempDirectory() -> String {
     let path = NSTemporaryDirectory() + "breakerd-proc-" + UUID().uuidString
     try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
     return path

@@ -1,0 +1,86 @@
+import ArgumentParser
+import BreakerWire
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// How long to wait for the daemon. Its own group because `configure --timeout` is the
+/// breaker's timeout; there only `--request-timeout` names this.
+struct WaitOptions: ParsableArguments {
+    @Option(name: [.customLong("timeout"), .customLong("request-timeout")],
+            help: "How long to wait for the daemon (e.g. 500ms, 5s).", transform: parseDuration)
+    var timeout: Int64 = 5000
+
+    func validate() throws {
+        guard timeout > 0 else { throw ValidationError("--timeout must be positive") }
+    }
+}
+
+/// Options every subcommand takes (with `WaitOptions`).
+struct GlobalOptions: ParsableArguments {
+    @Option(help: "breakerd host (default: from BREAKERD_ADDR, else 127.0.0.1).")
+    var host: String?
+
+    @Option(help: "breakerd port (default: from BREAKERD_ADDR, else 7420).")
+    var port: Int?
+
+    @Flag(help: "Print the daemon's reply as JSON, for scripts.")
+    var json = false
+
+    @Option(name: .customLong("token-file"), help: "File holding the admin token (else BREAKERD_TOKEN).")
+    var tokenFile: String?
+
+    @Flag(name: .customLong("no-color"), help: "Never colour the output.")
+    var noColor = false
+
+    func validate() throws {
+        if let port, !(1...65_535).contains(port) { throw ValidationError("--port must be 1...65535") }
+    }
+
+    /// Flags win over BREAKERD_ADDR, which wins over the defaults.
+    var address: (host: String, port: Int) {
+        var resolved = (host: "127.0.0.1", port: 7420)
+        if let env = getenv("BREAKERD_ADDR").map({ String(cString: $0) }), !env.isEmpty,
+           let colon = env.lastIndex(of: ":"), let port = Int(env[env.index(after: colon)...]) {
+            resolved = (String(env[..<colon]), port)
+        }
+        if let host { resolved.host = host }
+        if let port { resolved.port = port }
+        return resolved
+    }
+
+    var colored: Bool { !noColor && getenv("NO_COLOR") == nil && isatty(STDOUT_FILENO) == 1 }
+
+    func connect(timeoutMs: Int64) throws -> AdminConnection {
+        let (host, port) = address
+        return try AdminConnection(host: host, port: port, timeoutMs: timeoutMs)
+    }
+
+    /// Connects and, when a token is configured, authenticates first.
+    func connectAsAdmin(timeoutMs: Int64) throws -> AdminConnection {
+        let connection = try connect(timeoutMs: timeoutMs)
+        if let token = try token() {
+            var w = JSONWriter()
+            w.beginObject(); w.field("op", "auth"); w.field("token", token); w.endObject()
+            _ = try connection.request(String(decoding: w.bytes, as: UTF8.self))
+        }
+        return connection
+    }
+
+    private func token() throws -> String? {
+        if let tokenFile {
+            guard let file = fopen(tokenFile, "r") else { throw CtlError.usage("cannot read --token-file \(tokenFile)") }
+            defer { fclose(file) }
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            let n = fread(&buffer, 1, buffer.count, file)
+            let text = String(decoding: buffer[..<n], as: UTF8.self)
+            return text.split(whereSeparator: \.isNewline).first.map(String.init) ?? ""
+        }
+        return getenv("BREAKERD_TOKEN").map { String(cString: $0) }
+    }
+
+    /// Prints a reply the way `--json` asks for, or hands it to `human`.
+    func emit(_ reply: Reply, human: (JSONValue) throws -> Void) rethrows {
+        if json { print(reply.line) } else { try human(reply.value) }
+    }
+}
