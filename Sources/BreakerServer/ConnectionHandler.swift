@@ -64,6 +64,7 @@ final class ConnectionHandler: ChannelInboundHandler {
         case .tooLong:
             closeWhenDrained = true
             let error = WireError(.lineTooLong, "request line is longer than \(maxLineLength) bytes; closing the connection")
+            registry.metrics.request(nil, error.code)  // metrics hook
             slots.append(ReplyEncoder.encode(error, id: nil))
         case .line(let line):
             handle(line)
@@ -99,6 +100,7 @@ final class ConnectionHandler: ChannelInboundHandler {
         let request: Request
         switch decoded {
         case .failure(let failure):
+            registry.metrics.request(nil, failure.error.code)  // metrics hook
             slots.append(ReplyEncoder.encode(failure.error, id: failure.id))
             return
         case .success(let r):
@@ -106,10 +108,13 @@ final class ConnectionHandler: ChannelInboundHandler {
         }
         if case .watch(let prefix) = request.command {
             startWatching(prefix: prefix)
+            registry.metrics.request(request.command.op, nil)  // metrics hook
             slots.append(ReplyEncoder.encode(.watching, id: request.id))
             return
         }
-        switch registry.execute(request.command) {
+        let execution = registry.execute(request.command)
+        registry.metrics.request(request.command.op, execution)  // metrics hook (after-commit ones count below)
+        switch execution {
         case .reply(let reply):
             slots.append(ReplyEncoder.encode(reply, id: request.id))
         case .error(let error):
@@ -119,7 +124,9 @@ final class ConnectionHandler: ChannelInboundHandler {
             slots.append(nil)
             let id = request.id
             let bound = NIOLoopBound(self, eventLoop: context!.eventLoop)
+            let (metrics, op) = (registry.metrics, request.command.op)
             registry.whenCommitted(breaker) { result in
+                metrics.request(op, result)  // metrics hook
                 let bytes: [UInt8]
                 switch result {
                 case .success: bytes = ReplyEncoder.encode(reply, id: id)
