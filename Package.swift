@@ -47,6 +47,17 @@ let package = Package(
             ],
             exclude: ["DESIGN.md"]
         ),
+        // The HTTP listener: /metrics, /health/circuit-breakers, /healthz, /readyz.
+        .target(
+            name: "BreakerHTTP",
+            dependencies: [
+                "BreakerCore", "BreakerWire", "BreakerStore", "BreakerServer",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "breakerd",
             dependencies: [
