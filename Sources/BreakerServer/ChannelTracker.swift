@@ -26,7 +26,7 @@ public final class ChannelTracker: Sendable {
     public func waitUntilClosed(timeout: Duration) async -> Int {
         let clock = ContinuousClock()
         let deadline = clock.now + timeout
-        while count > 0, clock.now < deadline {
+        while count > 0, clock.now < deadline, !Task.isCancelled {
             try? await Task.sleep(for: .milliseconds(10))
         }
         let left = all

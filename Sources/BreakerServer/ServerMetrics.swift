@@ -6,9 +6,10 @@ import Synchronization
 /// backend. The per-breaker `circuit_breaker_*` series are not here: they are rendered at scrape
 /// time from the registry's state (see `BreakerRegistry.snapshot()`), so they are exact.
 ///
-/// Request counters for every known op × result are created up front, so counting a request on
-/// the event loop is a dictionary read of an immutable table plus one atomic add. Ops the table
-/// does not know (added later to the protocol) fall back to a locked, lazily filled table.
+/// The `ok` counter of every known op is created up front, so counting a successful request on
+/// the event loop is a read of an immutable table plus one atomic add, and every op's series
+/// exists from the first scrape. Error results (and ops added to the protocol later) are created
+/// on first use, under a lock: errors are the rare path.
 public final class ServerMetrics: Sendable {
     /// Names as exported, with the help text `breakerd` attaches to them.
     public enum Name {
@@ -25,13 +26,12 @@ public final class ServerMetrics: Sendable {
     /// The `code` label of a request answered with `"ok":true`.
     public static let okCode = "ok"
     static let knownOps = [
-        "ping", "should-attempt", "record-success", "record-failure", "inspect", "list", "configure", "reset",
-        "watch", invalidOp,
+        "ping", "should-attempt", "record-success", "record-failure", "inspect", "list", "configure", "reset", "watch",
     ]
 
     private let factory: any MetricsFactory
-    private let requests: [String: [String: Counter]]
-    private let lateRequests = Mutex<[String: Counter]>([:])
+    private let okRequests: [String: Counter]
+    private let otherRequests = Mutex<[String: Counter]>([:])
     let connectionsOpen: Meter
     let connectionsAccepted: Counter
     let connectionsRejected: Counter
@@ -40,15 +40,11 @@ public final class ServerMetrics: Sendable {
 
     public init(factory: any MetricsFactory = MetricsSystem.factory) {
         self.factory = factory
-        let codes = [Self.okCode] + ErrorCode.allCases.map(\.rawValue)
-        var table: [String: [String: Counter]] = [:]
+        var table: [String: Counter] = [:]
         for op in Self.knownOps {
-            for code in codes {
-                table[op, default: [:]][code] = Counter(
-                    label: Name.requests, dimensions: [("op", op), ("code", code)], factory: factory)
-            }
+            table[op] = Counter(label: Name.requests, dimensions: [("op", op), ("code", Self.okCode)], factory: factory)
         }
-        requests = table
+        okRequests = table
         connectionsOpen = Meter(label: Name.connectionsOpen, dimensions: [], factory: factory)
         connectionsAccepted = Counter(label: Name.connections, dimensions: [], factory: factory)
         connectionsRejected = Counter(label: Name.connectionsRejected, dimensions: [], factory: factory)
@@ -61,15 +57,15 @@ public final class ServerMetrics: Sendable {
     func request(_ op: String?, _ error: ErrorCode?) {
         let op = op ?? Self.invalidOp
         let code = error?.rawValue ?? Self.okCode
-        if let counter = requests[op]?[code] {
+        if error == nil, let counter = okRequests[op] {
             counter.increment()
             return
         }
-        lateRequests.withLock { late in
+        otherRequests.withLock { counters in
             let key = op + " " + code
-            if let counter = late[key] { return counter }
+            if let counter = counters[key] { return counter }
             let counter = Counter(label: Name.requests, dimensions: [("op", op), ("code", code)], factory: factory)
-            late[key] = counter
+            counters[key] = counter
             return counter
         }.increment()
     }

@@ -5,13 +5,13 @@ import Metrics
 ///
 /// Handles are created once, when the writer starts, so recording on the commit path is one
 /// atomic update each, with no lookup by name.
-struct StoreMetrics: Sendable {
-    /// Names as exported; `breakerd` sets histogram buckets by these labels.
-    enum Name {
-        static let batches = "breakerd_store_batches_total"
-        static let batchSize = "breakerd_store_batch_size"
-        static let commitDuration = "breakerd_store_commit_duration_seconds"
-        static let transitionsWritten = "breakerd_store_transitions_written_total"
+public struct StoreMetrics: Sendable {
+    /// Names as exported; `breakerd` sets histogram buckets and help text by these labels.
+    public enum Name {
+        public static let batches = "breakerd_store_batches_total"
+        public static let batchSize = "breakerd_store_batch_size"
+        public static let commitDuration = "breakerd_store_commit_duration_seconds"
+        public static let transitionsWritten = "breakerd_store_transitions_written_total"
     }
 
     let committed: Counter
