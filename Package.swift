@@ -90,6 +90,15 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
+        .testTarget(
+            name: "BreakerHTTPTests",
+            dependencies: [
+                "BreakerHTTP", "BreakerServer", "BreakerStore", "BreakerCore", "BreakerWire", "BreakerTestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .testTarget(name: "BreakerdTests", dependencies: ["BreakerWire", "BreakerTestSupport", "CSQLite"]),
     ],
     swiftLanguageModes: [.v6]

@@ -6,6 +6,8 @@ final class DaemonProcess {
     let process = Process()
     let database: String
     private(set) var port = 0
+    /// The HTTP listener's port, from the "breakerd http on" line printed before "listening".
+    private(set) var httpPort = 0
     private let output = Pipe()
     private let errors = Pipe()
 
@@ -23,7 +25,8 @@ final class DaemonProcess {
     init(database: String, arguments: [String] = []) {
         self.database = database
         process.executableURL = URL(fileURLWithPath: Self.executable)
-        process.arguments = ["--port", "0", "--db", database, "--log-level", "error"] + arguments
+        // --http-port 0: many daemons run at once in tests, and 7421 may be taken on this machine.
+        process.arguments = ["--port", "0", "--http-port", "0", "--db", database, "--log-level", "error"] + arguments
         process.standardOutput = output
         process.standardError = errors
     }
@@ -37,6 +40,10 @@ final class DaemonProcess {
             let chunk = output.fileHandleForReading.availableData
             if chunk.isEmpty { break }
             seen += String(decoding: chunk, as: UTF8.self)
+            if let line = seen.split(separator: "\n").first(where: { $0.hasPrefix("breakerd http on ") }),
+               let port = line.split(separator: ":").last.flatMap({ Int($0) }) {
+                httpPort = port
+            }
             if let line = seen.split(separator: "\n").first(where: { $0.hasPrefix("breakerd listening on ") }),
                let port = line.split(separator: ":").last.flatMap({ Int($0) }) {
                 self.port = port
@@ -59,6 +66,14 @@ final class DaemonProcess {
         try process.run()
         process.waitUntilExit()
         return (process.terminationStatus, stderrText())
+    }
+
+    /// Runs the daemon to its exit (`--print-config`, a refused start); returns status and both outputs.
+    func runToCompletion() throws -> (status: Int32, stdout: String, stderr: String) {
+        try process.run()
+        let out = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: out, as: UTF8.self), stderrText())
     }
 
     func stderrText() -> String {
