@@ -3,6 +3,7 @@ import BreakerWire
 import Foundation
 import Testing
 
+extension ExecutableTests {
 @Suite("breakerd configuration", .serialized)
 struct ConfigFileTests {
     @Test func printConfigShowsEveryDefault() throws {
@@ -130,6 +131,7 @@ struct ConfigFileTests {
         #expect(status == 0, "\(stderr)")
         #expect(try JSONParser.parse(stdout)["rules"]?.array?.isEmpty == false)
     }
+}
 }
 
 /// Runs the built executable with exactly `arguments`, to its exit.

@@ -4,6 +4,7 @@ import Foundation
 import Testing
 
 /// The built executable with its HTTP listener, over real sockets.
+extension ExecutableTests {
 @Suite("breakerd observability", .serialized)
 struct ObservabilityProcessTests {
     @Test func metricsAfterKnownTrafficIncludeTheDaemonsOwn() throws {
@@ -100,6 +101,7 @@ struct ObservabilityProcessTests {
         #expect(transitions.first?["breaker"] == .string("logged"))
         #expect(transitions.first?["to"] == .string("open"))
     }
+}
 }
 
 /// promtool's path, if installed.
