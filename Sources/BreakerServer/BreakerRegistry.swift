@@ -25,6 +25,9 @@ public final class BreakerRegistry: Sendable {
         public var closedCacheMs: Int64 = 100
         /// Config given to breakers created implicitly by `should-attempt` or a record.
         public var defaultConfig: BreakerConfig = .default
+        /// Configs by name prefix for implicitly created breakers; the first match wins over
+        /// `defaultConfig` (see `config(for:)`).
+        public var rules: [BreakerRule] = []
         public init() {}
     }
 
@@ -38,7 +41,9 @@ public final class BreakerRegistry: Sendable {
     /// Chosen at start-up and put in every permit, so permits from before a restart are stale.
     let permitEpoch: String
     private let shards: [Shard]
-    private let writer: StoreWriter
+    let writer: StoreWriter
+    /// The server's own counters (requests, connections); see `ServerMetrics`.
+    public let metrics = ServerMetrics()
     private let timers: any EventLoop
     private let logger: Logger
 
@@ -173,7 +178,7 @@ public final class BreakerRegistry: Sendable {
     }
 
     private func configure(_ name: String, _ patch: BreakerConfigPatch) -> Execution {
-        let defaults = settings.defaultConfig
+        let defaults = settings.config(for: name)
         let result = Self.shard(for: name, in: shards).breakers.withLock { breakers -> Result<BreakerView, ConfigError> in
             do throws(ConfigError) {
                 let config = try patch.applied(to: breakers[name]?.config ?? defaults)
@@ -225,7 +230,7 @@ public final class BreakerRegistry: Sendable {
             let created = breakers[name] == nil
             if created {
                 guard create else { return nil }
-                breakers[name] = CircuitBreaker(config: settings.defaultConfig, createdAt: now)
+                breakers[name] = CircuitBreaker(config: settings.config(for: name), createdAt: now)
             }
             let before = (breakers[name]!.nextDeadline, breakers[name]!.metrics.rejectedCalls)
             let (result, transitions) = body(&breakers[name]!, now)

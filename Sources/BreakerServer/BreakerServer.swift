@@ -24,16 +24,20 @@ public final class BreakerServer: Sendable {
 
     public let localAddress: SocketAddress
     private let channel: any Channel
+    /// Open connections, for `shutdownGracefully`.
+    let connections: ChannelTracker
 
-    private init(channel: any Channel) {
+    private init(channel: any Channel, connections: ChannelTracker) {
         self.channel = channel
+        self.connections = connections
         self.localAddress = channel.localAddress!
     }
 
     /// Binds and starts accepting. Connections are spread over `group`'s event loops.
     public static func start(configuration: Configuration, registry: BreakerRegistry,
                              group: any EventLoopGroup, logger: Logger) async throws -> BreakerServer {
-        let connections = ConnectionCounter(limit: configuration.maxConnections)
+        let connections = ConnectionCounter(limit: configuration.maxConnections, metrics: registry.metrics)
+        let tracker = ChannelTracker()
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 4096)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -42,6 +46,7 @@ public final class BreakerServer: Sendable {
             .childChannelOption(.writeBufferWaterMark, value: .init(low: 32 * 1024, high: 256 * 1024))
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    tracker.add(channel)
                     let handlers = channel.pipeline.syncOperations
                     try handlers.addHandler(ByteToMessageHandler(LineFrameDecoder(maxLength: configuration.maxLineLength)))
                     try handlers.addHandler(ConnectionHandler(
@@ -52,7 +57,7 @@ public final class BreakerServer: Sendable {
             }
             .bind(host: configuration.host, port: configuration.port)
             .get()
-        return BreakerServer(channel: channel)
+        return BreakerServer(channel: channel, connections: tracker)
     }
 
     /// Stops accepting new connections; open ones finish on their own.

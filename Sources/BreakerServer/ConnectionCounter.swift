@@ -5,18 +5,24 @@ import Synchronization
 final class ConnectionCounter: Sendable {
     let limit: Int
     private let current = Atomic<Int>(0)
+    /// Mirrors the count into `breakerd_connections_open` and friends.
+    private let metrics: ServerMetrics?
 
-    init(limit: Int) {
+    init(limit: Int, metrics: ServerMetrics? = nil) {
         self.limit = limit
+        self.metrics = metrics
     }
 
     /// Counts the connection and says whether it is within the limit.
     func open() -> Bool {
-        current.add(1, ordering: .relaxed).newValue <= limit
+        let admitted = current.add(1, ordering: .relaxed).newValue <= limit
+        metrics?.connectionOpened(admitted: admitted)
+        return admitted
     }
 
     func close() {
         current.subtract(1, ordering: .relaxed)
+        metrics?.connectionClosed()
     }
 
     var count: Int { current.load(ordering: .relaxed) }

@@ -70,6 +70,7 @@ final class ConnectionHandler: ChannelInboundHandler {
         case .tooLong:
             closeWhenDrained = true
             let error = WireError(.lineTooLong, "request line is longer than \(maxLineLength) bytes; closing the connection")
+            registry.metrics.request(nil, error.code)  // metrics hook
             slots.append(ReplyEncoder.encode(error, id: nil))
         case .line(let line):
             handle(line)
@@ -105,6 +106,7 @@ final class ConnectionHandler: ChannelInboundHandler {
         let request: Request
         switch decoded {
         case .failure(let failure):
+            registry.metrics.request(nil, failure.error.code)  // metrics hook
             slots.append(ReplyEncoder.encode(failure.error, id: failure.id))
             return
         case .success(let r):
@@ -112,19 +114,25 @@ final class ConnectionHandler: ChannelInboundHandler {
         }
         if case .watch(let prefix) = request.command {
             startWatching(prefix: prefix)
+            registry.metrics.request(request.command.op, nil)  // metrics hook
             slots.append(ReplyEncoder.encode(.watching, id: request.id))
             return
         }
         if case .auth(let token) = request.command {
-            slots.append(authenticate(token, id: request.id))
+            let (bytes, error) = authenticate(token, id: request.id)
+            registry.metrics.request(request.command.op, error)  // metrics hook
+            slots.append(bytes)
             return
         }
         if request.command.isAdminChange, adminTokens != nil, actor == nil {
             let error = WireError(.unauthorized, "\(request.command.op) needs an authenticated connection: send {\"op\":\"auth\",\"token\":…} first")
+            registry.metrics.request(request.command.op, error.code)  // metrics hook
             slots.append(ReplyEncoder.encode(error, id: request.id))
             return
         }
-        switch registry.execute(request.command, actor: actor ?? (adminTokens == nil ? "anonymous" : nil)) {
+        let execution = registry.execute(request.command, actor: actor ?? (adminTokens == nil ? "anonymous" : nil))
+        registry.metrics.request(request.command.op, execution)  // metrics hook (after-commit ones count below)
+        switch execution {
         case .reply(let reply):
             slots.append(ReplyEncoder.encode(reply, id: request.id))
         case .error(let error):
@@ -141,7 +149,9 @@ final class ConnectionHandler: ChannelInboundHandler {
         case .afterCommit(let reply, let breaker):
             let fill = deferredSlot()
             let id = request.id
+            let (metrics, op) = (registry.metrics, request.command.op)
             registry.whenCommitted(breaker) { result in
+                metrics.request(op, result)  // metrics hook
                 let bytes: [UInt8]
                 switch result {
                 case .success: bytes = ReplyEncoder.encode(reply, id: id)
@@ -163,14 +173,14 @@ final class ConnectionHandler: ChannelInboundHandler {
 
     /// A wrong token also ends an earlier authentication, so a connection never keeps rights
     /// after a failed attempt.
-    private func authenticate(_ token: String, id: JSONValue?) -> [UInt8] {
-        guard let adminTokens else { return ReplyEncoder.encode(.authenticated(name: "anonymous"), id: id) }
+    private func authenticate(_ token: String, id: JSONValue?) -> ([UInt8], ErrorCode?) {
+        guard let adminTokens else { return (ReplyEncoder.encode(.authenticated(name: "anonymous"), id: id), nil) }
         actor = adminTokens.authenticate(token)
         guard let actor else {
             logger.warning("admin authentication failed", metadata: ["code": "unauthorized"])
-            return ReplyEncoder.encode(WireError(.unauthorized, "invalid admin token"), id: id)
+            return (ReplyEncoder.encode(WireError(.unauthorized, "invalid admin token"), id: id), .unauthorized)
         }
-        return ReplyEncoder.encode(.authenticated(name: actor), id: id)
+        return (ReplyEncoder.encode(.authenticated(name: actor), id: id), nil)
     }
 
     private func startWatching(prefix: String?) {

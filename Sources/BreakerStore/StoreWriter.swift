@@ -17,6 +17,9 @@ public struct StoreWriterStats: Sendable, Hashable {
     /// Time spent in `BreakerDatabase.write` (snapshots excluded) for committed batches.
     public var lastCommitNanoseconds: UInt64 = 0
     public var totalCommitNanoseconds: UInt64 = 0
+    /// Why the most recent batch failed, or nil once a batch commits again. Readiness checks read
+    /// it: a daemon that cannot write cannot acknowledge anything.
+    public var lastError: StoreError?
 
     public init() {}
 }
@@ -69,6 +72,7 @@ public final class StoreWriter: Sendable {
     private let finished = DispatchGroup()
     private let snapshot: @Sendable (String) -> CircuitBreaker?
     private let logger: Logger
+    private let metrics = StoreMetrics()
 
     static let firstBackoff: Duration = .milliseconds(100)
     static let maxBackoff: Duration = .seconds(5)
@@ -157,6 +161,12 @@ public final class StoreWriter: Sendable {
         finished.wait()
     }
 
+    /// Measures `BreakerDatabase.fileSizeBytes()` on the writer thread (the only thread that may
+    /// touch the connection), after any batch already taken. `nil` once the writer is shut down.
+    public func measureFileSize(completion: @escaping @Sendable (Int64?) -> Void) {
+        if !enqueue({ completion($0.fileSizeBytes()) }) { completion(nil) }
+    }
+
     /// Runs `body` with the database on the writer thread, e.g. to flip `query_only` in a test.
     package func withDatabaseForTesting(_ body: @escaping @Sendable (BreakerDatabase) -> Void) {
         let done = DispatchSemaphore(value: 0)
@@ -234,7 +244,8 @@ public final class StoreWriter: Sendable {
         do {
             try database.write(WriteBatch(breakers: breakers, transitions: transitions))
         } catch {
-            pending.withLock { $0.stats.batchesFailed += 1 }
+            pending.withLock { $0.stats.batchesFailed += 1; $0.stats.lastError = error }
+            metrics.recordFailure()
             logger.error("store write failed; will retry", metadata: [
                 "path": "\(path)", "code": "\(error.code.rawValue)", "error": "\(error.message)",
                 "breakers": "\(breakers.count)", "transitions": "\(transitions.count)",
@@ -249,7 +260,9 @@ public final class StoreWriter: Sendable {
             state.stats.lastBatchSize = breakers.count
             state.stats.lastCommitNanoseconds = nanoseconds
             state.stats.totalCommitNanoseconds += nanoseconds
+            state.stats.lastError = nil
         }
+        metrics.recordCommit(breakers: breakers.count, transitions: transitions.count, nanoseconds: nanoseconds)
         return .success(())
     }
 

@@ -5,6 +5,8 @@ public final class DaemonProcess {
     public let process = Process()
     public let database: String
     public private(set) var port = 0
+    /// The HTTP listener's port, from the "breakerd http on" line printed before "listening".
+    public private(set) var httpPort = 0
     private let output = Pipe()
     private let errors = Pipe()
 
@@ -27,7 +29,8 @@ public final class DaemonProcess {
     public init(database: String, arguments: [String] = []) {
         self.database = database
         process.executableURL = URL(fileURLWithPath: Self.executable)
-        process.arguments = ["--port", "0", "--db", database, "--log-level", "error"] + arguments
+        // --http-port 0: many daemons run at once in tests, and 7421 may be taken on this machine.
+        process.arguments = ["--port", "0", "--http-port", "0", "--db", database, "--log-level", "error"] + arguments
         process.standardOutput = output
         process.standardError = errors
     }
@@ -49,6 +52,10 @@ public final class DaemonProcess {
             let chunk = output.fileHandleForReading.availableData
             if chunk.isEmpty { break }
             seen += String(decoding: chunk, as: UTF8.self)
+            if let line = seen.split(separator: "\n").first(where: { $0.hasPrefix("breakerd http on ") }),
+               let port = line.split(separator: ":").last.flatMap({ Int($0) }) {
+                httpPort = port
+            }
             if let line = seen.split(separator: "\n").first(where: { $0.hasPrefix("breakerd listening on ") }),
                let port = line.split(separator: ":").last.flatMap({ Int($0) }) {
                 self.port = port
@@ -71,6 +78,14 @@ public final class DaemonProcess {
         try process.run()
         process.waitUntilExit()
         return (process.terminationStatus, stderrText())
+    }
+
+    /// Runs the daemon to its exit (`--print-config`, a refused start); returns status and both outputs.
+    public func runToCompletion() throws -> (status: Int32, stdout: String, stderr: String) {
+        try process.run()
+        let out = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: out, as: UTF8.self), stderrText())
     }
 
     public func stderrText() -> String {

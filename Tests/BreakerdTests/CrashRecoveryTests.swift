@@ -3,6 +3,7 @@ import BreakerWire
 import Foundation
 import Testing
 
+extension ExecutableTests {
 @Suite("The breakerd executable", .serialized)
 struct CrashRecoveryTests {
     /// What one connection saw acknowledged before the daemon died.
@@ -144,4 +145,5 @@ struct CrashRecoveryTests {
         #expect(mode == 0o600)
         daemon.kill(SIGTERM)
     }
+}
 }

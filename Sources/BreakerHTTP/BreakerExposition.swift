@@ -1,0 +1,50 @@
+import BreakerCore
+import BreakerWire
+
+/// The per-breaker series of `/metrics`, with the seed design's names and labels, rendered from
+/// a registry snapshot taken at scrape time.
+///
+/// Every value comes from `BreakerMetrics`, whose counters only ever grow (a `reset` keeps them),
+/// so the counters here are monotonic, and two scrapes with no traffic in between read the same.
+/// All five transition kinds are written, zeros included, so `increase()` sees the first
+/// transition of a breaker instead of a series appearing from nowhere.
+public enum BreakerExposition {
+    public static let state = "circuit_breaker_state"
+    public static let calls = "circuit_breaker_calls_total"
+    public static let transitions = "circuit_breaker_transitions_total"
+
+    /// 0 closed, 1 half_open, 2 open. Any other state (a forced open, say) is a kind of open: 2.
+    public static func stateValue(_ state: BreakerState) -> UInt64 {
+        switch state.wireName {
+        case "closed": 0
+        case "half_open": 1
+        default: 2
+        }
+    }
+
+    public static func render(_ breakers: [BreakerView]) -> [UInt8] {
+        var text = PrometheusText(capacity: 256 + breakers.count * 600)
+        text.family(state, type: "gauge",
+                    help: "Current circuit breaker state (0=closed, 1=half_open, 2=open; forced open counts as 2).")
+        for view in breakers {
+            text.sample(state, [("name", view.name)], stateValue(view.breaker.state))
+        }
+        text.family(calls, type: "counter",
+                    help: "Calls reported to or rejected by the circuit breaker, by result (success, failure, rejected).")
+        for view in breakers {
+            let m = view.breaker.metrics
+            text.sample(calls, [("name", view.name), ("result", "success")], m.successfulCalls)
+            text.sample(calls, [("name", view.name), ("result", "failure")], m.failedCalls)
+            text.sample(calls, [("name", view.name), ("result", "rejected")], m.rejectedCalls)
+        }
+        text.family(transitions, type: "counter", help: "Circuit breaker state transitions, by from and to state.")
+        for view in breakers {
+            for (kind, count) in view.breaker.metrics.transitionCounts {
+                text.sample(transitions, [
+                    ("name", view.name), ("from_state", kind.from.wireName), ("to_state", kind.to.wireName),
+                ], count)
+            }
+        }
+        return text.bytes
+    }
+}

@@ -1,0 +1,89 @@
+import BreakerServer
+import BreakerWire
+import NIOCore
+import NIOHTTP1
+import Synchronization
+
+/// The routes of the HTTP listener and what each answers. Everything is rendered from the
+/// registry at request time; nothing is cached between requests.
+public final class ObservabilityEndpoints: Sendable {
+    enum Route: String, CaseIterable {
+        case metrics = "/metrics"
+        case health = "/health/circuit-breakers"
+        case healthz = "/healthz"
+        case readyz = "/readyz"
+    }
+
+    /// Methods every route accepts; anything else is 405 with this list in `Allow`.
+    static let allowed = "GET, HEAD"
+    /// How long a scrape waits for the writer thread to measure the database; past it the
+    /// scrape is answered with the last measured size rather than not at all.
+    static let refreshTimeout: TimeAmount = .seconds(2)
+
+    public let registry: BreakerRegistry
+    public let readiness: Readiness
+    private let daemonMetrics: @Sendable () -> [UInt8]
+
+    /// `daemonMetrics` renders the daemon's own swift-metrics in the text format; it is appended
+    /// after the breaker series. The executable supplies it from the backend it bootstrapped.
+    public init(registry: BreakerRegistry, readiness: Readiness, daemonMetrics: @escaping @Sendable () -> [UInt8] = { [] }) {
+        self.registry = registry
+        self.readiness = readiness
+        self.daemonMetrics = daemonMetrics
+    }
+
+    /// Answers one request; `completion` may run on another thread than the caller's.
+    func respond(method: HTTPMethod, uri: String, on eventLoop: any EventLoop,
+                 completion: @escaping @Sendable (HTTPResponse) -> Void) {
+        let path = uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? uri
+        guard let route = Route(rawValue: path) else {
+            return completion(.error(.notFound, "no such endpoint; try \(Route.allCases.map(\.rawValue).joined(separator: ", "))"))
+        }
+        guard method == .GET || method == .HEAD else {
+            return completion(.error(.methodNotAllowed, "\(path) accepts \(Self.allowed)",
+                                     extraHeaders: [("Allow", Self.allowed)]))
+        }
+        switch route {
+        case .metrics: metrics(on: eventLoop, completion: completion)
+        case .health: completion(.json(.ok, HealthReport.render(registry.snapshot())))
+        case .healthz: completion(.json(.ok, Array(#"{"status":"ok"}"#.utf8) + [UInt8(ascii: "\n")]))
+        case .readyz: completion(readyz())
+        }
+    }
+
+    private func metrics(on eventLoop: any EventLoop, completion: @escaping @Sendable (HTTPResponse) -> Void) {
+        let once = Once()
+        let answer: @Sendable () -> Void = { [self] in
+            guard once.claim() else { return }
+            var body = BreakerExposition.render(registry.snapshot())
+            body += daemonMetrics()
+            completion(HTTPResponse(status: .ok, contentType: HTTPResponse.prometheusType, body: body))
+        }
+        // Measured on the writer thread, rendered back on the event loop so commits never wait
+        // for a scrape.
+        registry.refreshScrapeGauges { eventLoop.execute(answer) }
+        eventLoop.scheduleTask(in: Self.refreshTimeout, answer)
+    }
+
+    private func readyz() -> HTTPResponse {
+        let reasons = readiness.reasons(store: registry.storeStats)
+        var w = JSONWriter(capacity: 128)
+        w.beginObject()
+        w.field("ready", reasons.isEmpty)
+        if !reasons.isEmpty {
+            w.key("reasons")
+            w.beginArray()
+            for reason in reasons { w.string(reason) }
+            w.endArray()
+        }
+        w.endObject()
+        return .json(reasons.isEmpty ? .ok : .serviceUnavailable, w.bytes + [UInt8(ascii: "\n")])
+    }
+}
+
+/// True for the first caller only: the scrape answers once, whichever of the refresh and the
+/// timeout comes first.
+final class Once: Sendable {
+    private let claimed = Atomic<Bool>(false)
+    func claim() -> Bool { !claimed.exchange(true, ordering: .acquiringAndReleasing) }
+}

@@ -1,0 +1,23 @@
+import NIOCore
+
+extension BreakerServer {
+    /// Stops accepting, then lets every connection finish: each stops reading new requests (as
+    /// if the client had half-closed), writes the replies it still owes — including those waiting
+    /// for a commit — and closes. After `timeout` the connections left are closed by force.
+    /// Returns how many had to be forced. Call `registry.shutdown()` afterwards: commits still in
+    /// flight then complete, and nothing acknowledged is lost either way.
+    public func shutdownGracefully(timeout: Duration) async -> Int {
+        await stop()
+        for channel in connections.all {
+            channel.eventLoop.execute {
+                _ = channel.setOption(ChannelOptions.autoRead, value: false)
+                // Delivered to the handler right after the line decoder, so lines already
+                // decoded are answered and nothing more is read: the half-close path, unchanged.
+                let decoder = try? channel.pipeline.syncOperations.context(
+                    handlerType: ByteToMessageHandler<LineFrameDecoder>.self)
+                decoder?.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
+            }
+        }
+        return await connections.waitUntilClosed(timeout: timeout)
+    }
+}

@@ -1,0 +1,98 @@
+import BreakerWire
+import Metrics
+import Synchronization
+
+/// The protocol server's own metrics, through swift-metrics only; the executable picks the
+/// backend. The per-breaker `circuit_breaker_*` series are not here: they are rendered at scrape
+/// time from the registry's state (see `BreakerRegistry.snapshot()`), so they are exact.
+///
+/// The `ok` counter of every known op is created up front, so counting a successful request on
+/// the event loop is a read of an immutable table plus one atomic add, and every op's series
+/// exists from the first scrape. Error results (and ops added to the protocol later) are created
+/// on first use, under a lock: errors are the rare path.
+public final class ServerMetrics: Sendable {
+    /// Names as exported, with the help text `breakerd` attaches to them.
+    public enum Name {
+        public static let requests = "breakerd_requests_total"
+        public static let connectionsOpen = "breakerd_connections_open"
+        public static let connections = "breakerd_connections_total"
+        public static let connectionsRejected = "breakerd_connections_rejected_total"
+        public static let breakers = "breakerd_breakers"
+        public static let databaseSize = "breakerd_database_size_bytes"
+    }
+
+    /// The `op` label of a line that could not be decoded far enough to know its op.
+    public static let invalidOp = "invalid"
+    /// The `code` label of a request answered with `"ok":true`.
+    public static let okCode = "ok"
+    static let knownOps = [
+        "ping", "should-attempt", "record-success", "record-failure", "inspect", "list", "configure", "reset", "watch",
+        "auth", "force-open", "release", "history",
+    ]
+
+    private let factory: any MetricsFactory
+    private let okRequests: [String: Counter]
+    private let otherRequests = Mutex<[String: Counter]>([:])
+    let connectionsOpen: Meter
+    let connectionsAccepted: Counter
+    let connectionsRejected: Counter
+    let breakers: Gauge
+    let databaseSize: Gauge
+
+    public init(factory: any MetricsFactory = MetricsSystem.factory) {
+        self.factory = factory
+        var table: [String: Counter] = [:]
+        for op in Self.knownOps {
+            table[op] = Counter(label: Name.requests, dimensions: [("op", op), ("code", Self.okCode)], factory: factory)
+        }
+        okRequests = table
+        connectionsOpen = Meter(label: Name.connectionsOpen, dimensions: [], factory: factory)
+        connectionsAccepted = Counter(label: Name.connections, dimensions: [], factory: factory)
+        connectionsRejected = Counter(label: Name.connectionsRejected, dimensions: [], factory: factory)
+        breakers = Gauge(label: Name.breakers, dimensions: [], factory: factory)
+        databaseSize = Gauge(label: Name.databaseSize, dimensions: [], factory: factory)
+    }
+
+    /// Counts one answered request: `op` nil when the line never got as far as a known op,
+    /// `error` nil when the reply was `"ok":true`.
+    func request(_ op: String?, _ error: ErrorCode?) {
+        let op = op ?? Self.invalidOp
+        let code = error?.rawValue ?? Self.okCode
+        if error == nil, let counter = okRequests[op] {
+            counter.increment()
+            return
+        }
+        otherRequests.withLock { counters in
+            let key = op + " " + code
+            if let counter = counters[key] { return counter }
+            let counter = Counter(label: Name.requests, dimensions: [("op", op), ("code", code)], factory: factory)
+            counters[key] = counter
+            return counter
+        }.increment()
+    }
+
+    func connectionOpened(admitted: Bool) {
+        connectionsOpen.increment()
+        if admitted { connectionsAccepted.increment() } else { connectionsRejected.increment() }
+    }
+
+    func connectionClosed() {
+        connectionsOpen.decrement()
+    }
+}
+
+extension ServerMetrics {
+    /// Counts a request answered at once; `.afterCommit` ones are counted when the commit
+    /// result is known (see the `Result` overload), so a failed commit counts as `internal`.
+    func request(_ op: String, _ execution: BreakerRegistry.Execution) {
+        switch execution {
+        case .reply, .history: request(op, nil)
+        case .error(let error): request(op, error.code)
+        case .afterCommit: break
+        }
+    }
+
+    func request<Failure: Error>(_ op: String, _ commit: Result<Void, Failure>) {
+        if case .success = commit { request(op, nil) } else { request(op, ErrorCode.internal) }
+    }
+}

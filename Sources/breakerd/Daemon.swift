@@ -1,0 +1,162 @@
+import ArgumentParser
+import BreakerHTTP
+import BreakerServer
+import BreakerStore
+import Dispatch
+import Logging
+import Metrics
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One run of breakerd: bootstrap logging and metrics, open the database, bind both listeners,
+/// then hand the lifecycle to a `ServiceGroup` that turns SIGTERM/SIGINT into an ordered,
+/// bounded shutdown (see `DaemonPart`).
+struct Daemon {
+    let config: DaemonConfig
+
+    static let protocolListener = "protocol"
+    static let httpListener = "http"
+
+    func run() async throws {
+        let format = config.logFormat, level = config.logLevel
+        LoggingSystem.bootstrap { ConsoleLogHandler(label: $0, format: format, level: level) }
+        let logger = Logger(label: "breakerd")
+        // Before the registry exists: libraries bind their metrics to the factory when created.
+        let metrics = PrometheusBackend.bootstrap()
+        raiseFileLimit()
+        unblockTerminationSignals()
+
+        var adminTokens: AdminTokens?
+        if let path = config.adminTokenFile {
+            do {
+                adminTokens = try AdminTokens.load(path: path)
+            } catch {
+                logger.critical("cannot load admin tokens", metadata: ["path": "\(path)"])
+                printError("breakerd: \(error)")
+                throw ExitCode(1)
+            }
+        } else if !Self.isLoopback(config.host) {
+            logger.warning("listening on a non-loopback address without --admin-token-file: anyone who can connect may configure, reset or force breakers",
+                           metadata: ["host": "\(config.host)"])
+        }
+
+        let started = DaemonClock()
+        let startNanos = DispatchTime.now().uptimeNanoseconds
+        let database: BreakerDatabase
+        do {
+            database = try BreakerDatabase(path: config.db, synchronous: config.synchronous, logger: logger)
+        } catch {
+            logger.critical("cannot open database", metadata: ["path": "\(config.db)", "code": "\(error.code.rawValue)"])
+            printError("breakerd: \(error.message)")
+            throw ExitCode(1)
+        }
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: config.threads)
+        let registry: BreakerRegistry
+        do {
+            registry = try BreakerRegistry(database: database, settings: config.registrySettings, clock: started,
+                                           timers: group.next(), logger: logger)
+        } catch {
+            logger.critical("cannot load breakers", metadata: ["path": "\(config.db)", "code": "\(error.code.rawValue)"])
+            printError("breakerd: \(error.message)")
+            throw ExitCode(1)
+        }
+        let readiness = Readiness(listeners: [Self.protocolListener, Self.httpListener])
+        let (server, http) = try await bind(registry: registry, readiness: readiness, metrics: metrics,
+                                            adminTokens: adminTokens, group: group, logger: logger)
+        let loadMs = (DispatchTime.now().uptimeNanoseconds - startNanos) / 1_000_000
+        logger.info("breakerd started", metadata: [
+            "version": "\(BreakerServer.version)", "listen": "\(config.host):\(server.localAddress.port ?? config.port)",
+            "http": "\(config.httpHost):\(http.localAddress.port ?? config.httpPort)", "database": "\(config.db)",
+            "breakers": "\(registry.breakerCount)", "load_ms": "\(loadMs)", "rules": "\(config.rules.count)",
+            "admin_tokens": "\(adminTokens?.names.count ?? 0)",
+        ])
+
+        let timeout = Duration.milliseconds(config.shutdownTimeoutMs)
+        // ServiceGroup shuts parts down in reverse order: HTTP, then the protocol, then the store.
+        let parts = [
+            DaemonPart(name: "store", logger: logger) {
+                registry.shutdown()  // commits what is pending, closes SQLite
+                try? await group.shutdownGracefully()
+            },
+            DaemonPart(name: "protocol", logger: logger, onStart: {
+                // Printed only now, once ServiceGroup traps SIGTERM: scripts and tests that wait
+                // for this line may signal at once.
+                print("breakerd http on \(config.httpHost):\(http.localAddress.port ?? config.httpPort)")
+                print("breakerd listening on \(config.host):\(server.localAddress.port ?? config.port)")
+                fflush(nil)
+            }) {
+                let forced = await server.shutdownGracefully(timeout: timeout)
+                if forced > 0 { logger.warning("closed connections that were still busy", metadata: ["connections": "\(forced)"]) }
+            },
+            DaemonPart(name: "http", logger: logger) {
+                readiness.markStopping()
+                _ = await http.shutdownGracefully(timeout: .seconds(1))
+            },
+        ]
+        let serviceGroup = ServiceGroup(configuration: .init(
+            services: parts.map { .init(service: $0, serviceName: $0.name) },
+            gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await serviceGroup.run()
+        logger.info("stopped")
+    }
+
+    /// Binds the protocol listener, then the HTTP one; a failure of either is a clear message
+    /// and exit 1, with the database closed.
+    private func bind(registry: BreakerRegistry, readiness: Readiness, metrics: PrometheusBackend, adminTokens: AdminTokens?,
+                      group: MultiThreadedEventLoopGroup, logger: Logger) async throws -> (BreakerServer, HTTPServer) {
+        var configuration = BreakerServer.Configuration()
+        configuration.host = config.host
+        configuration.port = config.port
+        configuration.maxLineLength = config.maxLineLength
+        configuration.adminTokens = adminTokens
+        let server: BreakerServer
+        do {
+            server = try await BreakerServer.start(configuration: configuration, registry: registry, group: group, logger: logger)
+        } catch {
+            registry.shutdown()
+            printError("breakerd: cannot listen on \(config.host):\(config.port): \(error)")
+            throw ExitCode(1)
+        }
+        readiness.markBound(Self.protocolListener)
+        var httpConfiguration = HTTPServer.Configuration()
+        httpConfiguration.host = config.httpHost
+        httpConfiguration.port = config.httpPort
+        let endpoints = ObservabilityEndpoints(registry: registry, readiness: readiness, daemonMetrics: metrics.render)
+        do {
+            let http = try await HTTPServer.start(configuration: httpConfiguration, endpoints: endpoints, group: group, logger: logger)
+            readiness.markBound(Self.httpListener)
+            return (server, http)
+        } catch {
+            await server.stop()
+            registry.shutdown()
+            printError("breakerd: cannot listen for HTTP on \(config.httpHost):\(config.httpPort): \(error)")
+            throw ExitCode(1)
+        }
+    }
+
+    static func isLoopback(_ host: String) -> Bool {
+        host == "localhost" || host == "::1" || host.hasPrefix("127.")
+    }
+
+    /// A parent may have left SIGTERM/SIGINT blocked in the mask we inherit; the graceful
+    /// shutdown depends on receiving them.
+    private func unblockTerminationSignals() {
+        var signals = sigset_t()
+        sigemptyset(&signals)
+        sigaddset(&signals, SIGTERM)
+        sigaddset(&signals, SIGINT)
+        sigprocmask(SIG_UNBLOCK, &signals, nil)
+    }
+
+    /// Many clients mean many sockets: lift the soft descriptor limit to the hard one.
+    private func raiseFileLimit() {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < limit.rlim_max else { return }
+        limit.rlim_cur = limit.rlim_max
+        _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+    }
+}

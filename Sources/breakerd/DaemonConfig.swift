@@ -1,0 +1,84 @@
+import BreakerCore
+import BreakerServer
+import BreakerStore
+import Logging
+import NIOCore
+
+/// Everything that decides how breakerd runs, after built-in defaults, the config file and the
+/// flags have been layered (in that order: a flag beats the file, the file beats the default).
+/// `breakerd --print-config` prints it in the config file's own format.
+struct DaemonConfig: Sendable, Equatable {
+    enum LogFormat: String, Sendable, CaseIterable {
+        case text
+        case json
+    }
+
+    /// A per-prefix rule as written in the file: `preset` is kept so the printed config says
+    /// where the numbers came from.
+    struct Rule: Sendable, Equatable {
+        var prefix: String
+        var preset: BreakerPreset?
+        var config: BreakerConfig
+    }
+
+    var host = "127.0.0.1"
+    var port = 7420
+    var db = "./data/breakerd.sqlite3"
+    var httpHost = "127.0.0.1"
+    var httpPort = 7421
+    var cacheMs: Int64 = 100
+    var synchronous: SynchronousMode = .normal
+    var maxLineLength = 65_536
+    var threads = System.coreCount
+    var logLevel: Logger.Level = .info
+    var logFormat: LogFormat = .text
+    /// Carried through for the admin auth that main wires up; breakerd itself does not read it yet.
+    var adminTokenFile: String?
+    /// How long SIGTERM waits for in-flight requests before closing connections by force.
+    var shutdownTimeoutMs: Int64 = 10_000
+    /// The config of breakers created implicitly, when no rule matches.
+    var defaultBreaker: BreakerConfig = .default
+    var defaultPreset: BreakerPreset?
+    var rules: [Rule] = []
+
+    /// Checks what the types cannot; the first problem is reported.
+    func validate() throws(DaemonConfigError) {
+        for (key, value) in [("port", port), ("http_port", httpPort)] where !(0...65_535).contains(value) {
+            throw DaemonConfigError("\(key) must be 0...65535, got \(value)")
+        }
+        guard cacheMs >= 0 else { throw DaemonConfigError("cache_ms must not be negative") }
+        guard maxLineLength >= 1024 else { throw DaemonConfigError("max_line_length must be at least 1024") }
+        guard threads >= 1 else { throw DaemonConfigError("threads must be at least 1") }
+        guard (0...600_000).contains(shutdownTimeoutMs) else {
+            throw DaemonConfigError("shutdown_timeout_ms must be 0...600000, got \(shutdownTimeoutMs)")
+        }
+        guard !db.isEmpty else { throw DaemonConfigError("db must not be empty") }
+        do throws(ConfigError) {
+            try defaultBreaker.validate()
+        } catch {
+            throw DaemonConfigError("default_breaker: \(error.message)")
+        }
+        for (index, rule) in rules.enumerated() {
+            do throws(ConfigError) {
+                try rule.config.validate()
+            } catch {
+                throw DaemonConfigError("rules[\(index)] (\(rule.prefix)): \(error.message)")
+            }
+        }
+    }
+
+    /// The registry's view: default config and prefix rules, first match wins.
+    var registrySettings: BreakerRegistry.Settings {
+        var settings = BreakerRegistry.Settings()
+        settings.closedCacheMs = cacheMs
+        settings.defaultConfig = defaultBreaker
+        settings.rules = rules.map { BreakerRule(prefix: $0.prefix, config: $0.config) }
+        return settings
+    }
+}
+
+/// A config file or flag value that cannot be used, with the key it concerns.
+struct DaemonConfigError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
