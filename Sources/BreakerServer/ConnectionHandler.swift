@@ -84,6 +84,7 @@ final class ConnectionHandler: ChannelInboundHandler {
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable { drain(flush: true) }
         updateReading()
         context.fireChannelWritabilityChanged()
     }
@@ -196,10 +197,19 @@ final class ConnectionHandler: ChannelInboundHandler {
     /// A watch event: queued behind any reply still outstanding, so the `watch` reply always
     /// comes first and events never overtake replies.
     private func push(_ line: [UInt8]) {
-        guard context != nil, !closeWhenDrained else { return }
+        guard let context, !closeWhenDrained else { return }
+        // A watcher that stopped reading would otherwise make us queue events forever: past
+        // the bound it is disconnected and must watch again (and re-read state) when it returns.
+        guard slots.count < Self.maxQueuedEvents else {
+            logger.warning("closing a watcher that does not read its events", metadata: ["queued": "\(slots.count)"])
+            context.close(promise: nil)
+            return
+        }
         slots.append(line)
         drain(flush: true)
     }
+
+    static let maxQueuedEvents = 10_000
 
     private func fill(_ sequence: Int, _ bytes: [UInt8]) {
         guard context != nil else { return }
@@ -211,7 +221,8 @@ final class ConnectionHandler: ChannelInboundHandler {
     private func drain(flush: Bool) {
         guard let context else { return }
         var wrote = false
-        while let head = slots.first, let bytes = head {
+        // Only while the socket keeps up: what it cannot take stays in `slots`, which is bounded.
+        while context.channel.isWritable, let head = slots.first, let bytes = head {
             slots.removeFirst()
             headSequence += 1
             context.write(wrapOutboundOut(context.channel.allocator.buffer(bytes: bytes)), promise: nil)
