@@ -8,11 +8,13 @@ let package = Package(
         .executable(name: "breakerd", targets: ["breakerd"]),
         .library(name: "BreakerCore", targets: ["BreakerCore"]),
         .library(name: "BreakerWire", targets: ["BreakerWire"]),
+        .library(name: "BreakerClient", targets: ["BreakerClient"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
     ],
     targets: [
         .systemLibrary(
@@ -54,6 +56,17 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
+        // The library services link: cached decisions, pushed invalidation, local fallback.
+        .target(
+            name: "BreakerClient",
+            dependencies: [
+                "BreakerCore", "BreakerWire",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ]
+        ),
         // A plain blocking socket client the server and daemon tests share.
         .target(name: "BreakerTestSupport", dependencies: ["BreakerWire"], path: "Tests/BreakerTestSupport"),
         .testTarget(name: "BreakerCoreTests", dependencies: ["BreakerCore"]),
@@ -68,6 +81,15 @@ let package = Package(
                 "BreakerServer", "BreakerWire", "BreakerStore", "BreakerCore", "BreakerTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(
+            name: "BreakerClientTests",
+            dependencies: [
+                "BreakerClient", "BreakerServer", "BreakerStore", "BreakerWire", "BreakerCore", "BreakerTestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(name: "BreakerdTests", dependencies: ["BreakerWire", "BreakerTestSupport", "CSQLite"]),
