@@ -37,8 +37,8 @@ public struct Breaker: Sendable {
         switch entry.probe(now: now) {
         case .allow(let generation):
             return BreakerAttempt(breaker: self, token: .generation(generation), start: now)
-        case .reject(let state, let remaining):
-            throw BreakerOpenError(name: entry.name, state: state, retryAfter: .nanoseconds(Int64(clamping: remaining)),
+        case .reject(let state, let retryAfter):
+            throw BreakerOpenError(name: entry.name, state: state, retryAfter: retryAfter.map { .nanoseconds(Int64(clamping: $0)) },
                                    source: .daemon)
         case .miss:
             return try await client.decide(self)

@@ -25,6 +25,8 @@ extension BreakerClient {
         /// No delay is longer.
         public var maximum: Duration
 
+        /// Short first delays (a restarted daemon is back within milliseconds), capped so a
+        /// long outage is still noticed to end within `maximum`.
         public init(initial: Duration = .milliseconds(20), maximum: Duration = .seconds(2)) {
             self.initial = initial
             self.maximum = maximum
@@ -40,7 +42,9 @@ extension BreakerClient {
     /// Everything a client can be told. The defaults suit a service on the same host or
     /// network as breakerd.
     public struct Configuration: Sendable {
+        /// Where breakerd listens (`--host`).
         public var host: String
+        /// breakerd's protocol port (`--port`).
         public var port: Int
         /// See `FallbackMode`; `.local` by default.
         public var fallback: FallbackMode = .local
@@ -57,10 +61,14 @@ extension BreakerClient {
         /// An idle connection is pinged this often, so a daemon that hangs is noticed without
         /// traffic. Nil turns heartbeats off.
         public var heartbeatInterval: Duration? = .seconds(1)
+        /// Delays between reconnection tries.
         public var reconnectBackoff = Backoff()
         /// Subscribe to pushed transitions (one `watch` connection). Without it cached answers
         /// live for their full `cache_ms`.
         public var watchTransitions = true
+        /// Only transitions of breakers whose names start with this are pushed (all when nil):
+        /// a service using a few breakers of a busy daemon need not hear of the rest.
+        public var watchPrefix: String?
         /// Connections records are pipelined on; each breaker always uses the same one, so its
         /// outcomes reach the daemon in order.
         public var recordConnections = 2
@@ -83,6 +91,8 @@ extension BreakerClient {
         /// Event loops for the client's connections; NIO's shared singleton by default.
         public var eventLoopGroup: any EventLoopGroup
 
+        /// The defaults, for breakerd at `host:port`. Pass `eventLoopGroup` to share the
+        /// service's own NIO threads instead of NIO's singleton.
         public init(host: String = "127.0.0.1", port: Int = 7420, eventLoopGroup: (any EventLoopGroup)? = nil) {
             self.host = host
             self.port = port

@@ -128,11 +128,12 @@ extension BreakerClient {
     func startLinks() {
         let observer = WeakBox(self)
         let watch = configuration.watchTransitions
+        let prefix = configuration.watchPrefix
         let timeout = requestTimeout
         var hooks = DaemonLink.Hooks()
         hooks.prepare = { connection in
             if watch {
-                let reply = try await connection.send(.watch(prefix: nil), timeout: timeout).get()
+                let reply = try await connection.send(.watch(prefix: prefix), timeout: timeout).get()
                 guard case .watching = reply else { throw BreakerClientError(.protocolViolation, "unexpected reply to watch") }
             }
             observer.value?.resync()
@@ -145,10 +146,11 @@ extension BreakerClient {
             for entry in client.allEntries { client.refreshConfig(entry) }
             client.pipeline.kick()
         }
-        hooks.down = {
+        hooks.down = { stopping in
             guard let client = observer.value else { return }
             client.available.store(false, ordering: .relaxed)
             client.telemetry.available.record(0)
+            guard !stopping else { return }
             client.configuration.logger.warning("lost breakerd; cached decisions, then the fallback decide",
                                                 metadata: ["fallback": "\(client.configuration.fallback.rawValue)"])
         }
@@ -175,7 +177,9 @@ extension BreakerClient {
         public var fallbackDecisions: Int
         /// Record requests written, and the outcomes they carried (folds count many).
         public var recordsSent: Int
+        /// Outcomes carried by those records: folding makes this larger than `recordsSent`.
         public var outcomesSent: Int
+        /// Records the daemon acknowledged (committed).
         public var recordsAcknowledged: Int
         /// Records dropped because the queue was full.
         public var recordsDropped: Int
@@ -185,6 +189,7 @@ extension BreakerClient {
         public var recordsRejected: Int
         /// Records queued or in flight now.
         public var recordsPending: Int
+        /// Transition events received on the watch connection (of any breaker).
         public var pushedTransitions: Int
         /// Connections established (first ones included).
         public var connects: Int

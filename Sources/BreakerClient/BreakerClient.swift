@@ -19,6 +19,7 @@ import Synchronization
 /// let rows = try await db.run { try await query() }
 /// ```
 public final class BreakerClient: Sendable {
+    /// The configuration the client was made with.
     public let configuration: Configuration
     let telemetry: ClientTelemetry
     let control: DaemonLink
@@ -151,6 +152,9 @@ public final class BreakerClient: Sendable {
         try check(c.foldWindow >= .zero && c.inferredOpenCache >= .zero, "windows must not be negative")
         try check(c.heartbeatInterval.map { $0 > .zero } ?? true, "heartbeatInterval must be positive")
         try check(c.maxLineLength >= 1024, "maxLineLength must be at least 1024")
+        if let prefix = c.watchPrefix {
+            do { try BreakerName.validatePrefix(prefix) } catch { throw BreakerClientError(error) }
+        }
         do { try c.defaultLocalConfig.validate() } catch { throw BreakerClientError(.badRequest, error.message) }
     }
 }

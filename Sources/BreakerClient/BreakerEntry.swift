@@ -34,7 +34,8 @@ final class BreakerEntry: Sendable {
     func probe(now: UInt64) -> Probe {
         state.withLock { s in
             guard now < s.cacheExpires else { return .miss }
-            return s.cacheAllow ? .allow(generation: s.cacheGeneration) : .reject(state: s.cacheState, remaining: s.cacheExpires - now)
+            guard !s.cacheAllow else { return .allow(generation: s.cacheGeneration) }
+            return .reject(state: s.cacheState, retryAfter: s.cacheIsDeadline ? s.cacheExpires - now : nil)
         }
     }
 }
@@ -42,7 +43,8 @@ final class BreakerEntry: Sendable {
 /// What a cached decision says.
 enum Probe {
     case allow(generation: UInt64)
-    case reject(state: BreakerState, remaining: UInt64)
+    /// `retryAfter` (nanoseconds) is known when the daemon said how long the breaker stays open.
+    case reject(state: BreakerState, retryAfter: UInt64?)
     case miss
 }
 
@@ -66,6 +68,9 @@ struct EntryState {
     var cacheAllow = false
     var cacheState = BreakerState.closed
     var cacheGeneration: UInt64 = 0
+    /// Whether a cached rejection expires exactly when the breaker stops being OPEN (the
+    /// daemon's `cache_ms`), rather than after a guess.
+    var cacheIsDeadline = false
 
     /// The connection epoch this entry was last resynced in; answers from older connections
     /// are not cached.
@@ -97,6 +102,7 @@ struct EntryState {
             return
         }
         cacheAllow = d.allow
+        cacheIsDeadline = !d.allow
         cacheState = d.state
         cacheGeneration = d.generation
         cacheExpires = now &+ UInt64(min(d.cacheMs, Int64.max / 1_000_000)) * 1_000_000
@@ -120,6 +126,7 @@ struct EntryState {
         let timeout = UInt64(config?.timeoutMs ?? defaultTimeoutMs) &* 1_000_000
         openUntil = now &+ timeout
         cacheAllow = false
+        cacheIsDeadline = false
         cacheState = .open
         cacheGeneration = generation
         cacheExpires = now &+ min(openCache, timeout)

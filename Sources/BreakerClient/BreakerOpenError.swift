@@ -25,8 +25,10 @@ public struct BreakerOpenError: Error, Sendable, Hashable, CustomStringConvertib
     /// When asking again may succeed; nil when nobody knows (`.failClosed`, or an open breaker
     /// learnt of by a pushed transition).
     public var retryAfter: Duration?
+    /// Who decided.
     public var source: Source
 
+    /// A rejection of a call to `name`.
     public init(name: String, state: BreakerState, retryAfter: Duration?, source: Source) {
         self.name = name
         self.state = state
@@ -34,6 +36,7 @@ public struct BreakerOpenError: Error, Sendable, Hashable, CustomStringConvertib
         self.source = source
     }
 
+    /// One line for logs.
     public var description: String {
         let retry = retryAfter.map { ", retry after \($0)" } ?? ""
         return "breaker '\(name)' is \(state.wireName) (decided by \(source.rawValue)\(retry))"

@@ -16,8 +16,8 @@ final class DaemonLink: Sendable {
         var prepare: @Sendable (DaemonConnection) async throws -> Void = { _ in }
         /// Runs after a connection is published.
         var up: @Sendable () -> Void = {}
-        /// Runs after a published connection closed.
-        var down: @Sendable () -> Void = {}
+        /// Runs after a published connection closed; `stopping` when `stop()` closed it.
+        var down: @Sendable (_ stopping: Bool) -> Void = { _ in }
         var onEvent: @Sendable (Event) -> Void = { _ in }
     }
 
@@ -94,7 +94,7 @@ final class DaemonLink: Sendable {
                 try? await connection.closed.get()
                 heartbeat?.cancel()
                 current.withLock { $0 = nil }
-                hooks.down()
+                hooks.down(stopped.load(ordering: .sequentiallyConsistent))
             } catch {
                 logger.debug("cannot reach breakerd", metadata: ["error": "\(error)"])
             }

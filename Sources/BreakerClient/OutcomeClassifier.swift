@@ -4,7 +4,9 @@
 public struct OutcomeClassifier: Sendable {
     /// What one call counts as.
     public enum Verdict: Sendable, Hashable {
+        /// The dependency worked: resets the run of failures (and counts as a good trial).
         case success
+        /// The dependency is unhealthy: counts towards opening the breaker.
         case failure
         /// Not reported at all (cancellation). In half-open the trial's permit is then left
         /// to expire at the daemon, because protocol v1 has no way to hand a permit back.

@@ -16,6 +16,8 @@ public struct RetryPolicy: Sendable {
     /// Which errors are retried: those it classifies as `.failure`.
     public var classifier: OutcomeClassifier
 
+    /// Three tries, 50 ms then 100 ms ceilings, never more than 2 s; out-of-range values are
+    /// clamped (at least one try, no negative delay).
     public init(maxAttempts: Int = 3, initialDelay: Duration = .milliseconds(50), maxDelay: Duration = .seconds(2),
                 classifier: OutcomeClassifier = .default) {
         self.maxAttempts = max(1, maxAttempts)

@@ -4,18 +4,27 @@ import BreakerCore
 /// `watch` reply is just `{"ok":true}`), so the client, which knows what it asked, says what
 /// to decode; replies come back in request order on a connection, so it always knows.
 public enum ReplyKind: Sendable, Hashable {
+    /// The answer to `ping`.
     case pong
+    /// The answer to `should-attempt`.
     case decision
+    /// The answer to `record-success` / `record-failure`.
     case recorded
+    /// The answer to `inspect`, `configure` and `reset`.
     case breaker
+    /// The answer to `list`.
     case list
+    /// The answer to `watch`.
     case watching
 }
 
 /// One line from the daemon: a reply, an error reply, or a pushed event.
 public enum DaemonMessage: Sendable, Hashable {
+    /// `"ok":true`: the answer to the oldest outstanding request, with its echoed `id`.
     case reply(id: JSONValue?, Reply)
+    /// `"ok":false`: that request changed nothing; `id` is nil when the daemon could not read it.
     case error(id: JSONValue?, WireError)
+    /// A pushed transition on a watching connection.
     case event(Event)
     /// An event of a kind this client does not know (a newer daemon). Ignoring it keeps the
     /// connection usable, as unknown fields are ignored.
@@ -26,8 +35,11 @@ public enum DaemonMessage: Sendable, Hashable {
 /// wrong-typed field, an impossible value. A client treats the connection as broken, since a
 /// daemon that says such things cannot be trusted with the next reply either.
 public struct ReplyDecodingError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// What was wrong, with the field's path.
     public var message: String
+    /// An error saying `message`.
     public init(_ message: String) { self.message = message }
+    /// The message.
     public var description: String { message }
 }
 
@@ -46,6 +58,7 @@ public enum ReplyDecoder {
         return try decode(value, expecting: expecting)
     }
 
+    /// `decode(_:expecting:)` for a line held as a `String`.
     public static func decode(_ line: String, expecting: ReplyKind?) throws(ReplyDecodingError) -> DaemonMessage {
         var line = line
         let result = line.withUTF8 { utf8 in
@@ -56,6 +69,7 @@ public enum ReplyDecoder {
         return try result.get()
     }
 
+    /// `decode(_:expecting:)` for an already parsed line.
     public static func decode(_ value: JSONValue, expecting: ReplyKind?) throws(ReplyDecodingError) -> DaemonMessage {
         guard case .object(let object) = value else { throw ReplyDecodingError("a line must be a JSON object") }
         let o = Fields(object: object, path: "")

@@ -31,6 +31,7 @@ extension BreakerClientTests {
             // The requirement is 50 ms; the bound is generous because this machine runs other builds.
             #expect(elapsed < .milliseconds(500))
             #expect(rejection?.source == .daemon && rejection?.state == .open)
+            #expect(rejection?.retryAfter == nil, "a push carries no deadline; the client does not invent one")
             #expect(b.statistics.decisionRequests == 1, "B was stopped by the push, not by asking again")
             #expect(b.statistics.pushedTransitions >= 1)
         }
