@@ -67,6 +67,14 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
             ]
         ),
+        // Hot-path benchmark of the client (release mode; see BENCHMARKS.md).
+        .executableTarget(
+            name: "BreakerClientBench",
+            dependencies: ["BreakerClient", "BreakerServer", "BreakerStore", "BreakerCore",
+                           .product(name: "Logging", package: "swift-log"),
+                           .product(name: "NIOPosix", package: "swift-nio")],
+            path: "Benchmarks/BreakerClientBench"
+        ),
         // A plain blocking socket client the server and daemon tests share.
         .target(name: "BreakerTestSupport", dependencies: ["BreakerWire"], path: "Tests/BreakerTestSupport"),
         .testTarget(name: "BreakerCoreTests", dependencies: ["BreakerCore"]),
