@@ -75,6 +75,12 @@ let package = Package(
                            .product(name: "NIOPosix", package: "swift-nio")],
             path: "Benchmarks/BreakerClientBench"
         ),
+        // A small service guarding SQLite queries with the client.
+        .executableTarget(
+            name: "ExampleService",
+            dependencies: ["BreakerClient", "CSQLite", .product(name: "Logging", package: "swift-log")],
+            path: "Examples/ExampleService"
+        ),
         // A plain blocking socket client the server and daemon tests share.
         .target(name: "BreakerTestSupport", dependencies: ["BreakerWire"], path: "Tests/BreakerTestSupport"),
         .testTarget(name: "BreakerCoreTests", dependencies: ["BreakerCore"]),
