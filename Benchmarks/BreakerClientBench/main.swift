@@ -71,7 +71,6 @@ nonisolated func measure(_ name: String, iterations: Int, rounds: Int = 7, _ bod
 /// calling them from the loop would measure two executor hops per iteration.
 nonisolated func runBenchmarks(_ breaker: Breaker, iterations: Int) async throws -> [Result] {
     var results: [Result] = []
-    results.append(await measure("empty async loop (harness floor)", iterations: iterations) { 1 })
     results.append(try await measure("cached attempt()", iterations: iterations) {
         try await breaker.attempt().isTrial ? 0 : 1
     })
