@@ -9,6 +9,7 @@ let package = Package(
         .executable(name: "breakerctl", targets: ["breakerctl"]),
         .library(name: "BreakerCore", targets: ["BreakerCore"]),
         .library(name: "BreakerWire", targets: ["BreakerWire"]),
+        .library(name: "BreakerClient", targets: ["BreakerClient"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -82,6 +83,31 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // The library services link: cached decisions, pushed invalidation, local fallback.
+        .target(
+            name: "BreakerClient",
+            dependencies: [
+                "BreakerCore", "BreakerWire",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ]
+        ),
+        // Hot-path benchmark of the client (release mode; see BENCHMARKS.md).
+        .executableTarget(
+            name: "BreakerClientBench",
+            dependencies: ["BreakerClient", "BreakerServer", "BreakerStore", "BreakerCore",
+                           .product(name: "Logging", package: "swift-log"),
+                           .product(name: "NIOPosix", package: "swift-nio")],
+            path: "Benchmarks/BreakerClientBench"
+        ),
+        // A small service guarding SQLite queries with the client.
+        .executableTarget(
+            name: "ExampleService",
+            dependencies: ["BreakerClient", "CSQLite", .product(name: "Logging", package: "swift-log")],
+            path: "Examples/ExampleService"
+        ),
         // A plain blocking socket client the server and daemon tests share.
         .target(name: "BreakerTestSupport", dependencies: ["BreakerWire"], path: "Tests/BreakerTestSupport"),
         .testTarget(name: "BreakerCoreTests", dependencies: ["BreakerCore"]),
@@ -102,6 +128,15 @@ let package = Package(
             name: "BreakerHTTPTests",
             dependencies: [
                 "BreakerHTTP", "BreakerServer", "BreakerStore", "BreakerCore", "BreakerWire", "BreakerTestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(
+            name: "BreakerClientTests",
+            dependencies: [
+                "BreakerClient", "BreakerServer", "BreakerStore", "BreakerWire", "BreakerCore", "BreakerTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

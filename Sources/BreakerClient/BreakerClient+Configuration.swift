@@ -1,0 +1,106 @@
+import BreakerCore
+import Logging
+import NIOCore
+import NIOPosix
+
+extension BreakerClient {
+    /// What the client does when breakerd cannot be asked (unreachable, too slow, or talking
+    /// nonsense) and no cached answer is still valid.
+    public enum FallbackMode: String, Sendable, Hashable {
+        /// Allow every call: availability of the service over protection of the dependency.
+        case failOpen = "fail_open"
+        /// Reject every call: for dependencies that must never be overloaded.
+        case failClosed = "fail_closed"
+        /// An in-process `CircuitBreaker` per breaker, with the breaker's last known config and
+        /// state, decides from this replica's own outcomes until breakerd is back; then its
+        /// state is dropped and the daemon's is used again.
+        case local
+    }
+
+    /// Exponential reconnection delays with full jitter, so replicas that lost the daemon
+    /// together do not all knock again at the same instant.
+    public struct Backoff: Sendable, Hashable {
+        /// Ceiling of the first delay; doubles per failed try.
+        public var initial: Duration
+        /// No delay is longer.
+        public var maximum: Duration
+
+        /// Short first delays (a restarted daemon is back within milliseconds), capped so a
+        /// long outage is still noticed to end within `maximum`.
+        public init(initial: Duration = .milliseconds(20), maximum: Duration = .seconds(2)) {
+            self.initial = initial
+            self.maximum = maximum
+        }
+
+        func delay(afterFailures failures: Int) -> Duration {
+            var generator = SystemRandomNumberGenerator()
+            return RetryPolicy(maxAttempts: 2, initialDelay: initial, maxDelay: maximum)
+                .delay(beforeRetry: max(1, failures), using: &generator)
+        }
+    }
+
+    /// Everything a client can be told. The defaults suit a service on the same host or
+    /// network as breakerd.
+    public struct Configuration: Sendable {
+        /// Where breakerd listens (`--host`).
+        public var host: String
+        /// breakerd's protocol port (`--port`).
+        public var port: Int
+        /// See `FallbackMode`; `.local` by default.
+        public var fallback: FallbackMode = .local
+        /// Config for `.local` fallback breakers the client never learnt a config for.
+        public var defaultLocalConfig: BreakerConfig = .default
+        /// Longest wait for a TCP connection.
+        public var connectTimeout: Duration = .milliseconds(250)
+        /// Longest a call waits for the daemon's decision; past it the fallback decides and the
+        /// connection is replaced. This bounds how long the daemon can delay any call.
+        public var decisionTimeout: Duration = .milliseconds(250)
+        /// Longest wait for other replies (records, `configure`, `watch`, heartbeats); a
+        /// connection that takes longer is considered dead and replaced.
+        public var requestTimeout: Duration = .seconds(2)
+        /// An idle connection is pinged this often, so a daemon that hangs is noticed without
+        /// traffic. Nil turns heartbeats off.
+        public var heartbeatInterval: Duration? = .seconds(1)
+        /// Delays between reconnection tries.
+        public var reconnectBackoff = Backoff()
+        /// Subscribe to pushed transitions (one `watch` connection). Without it cached answers
+        /// live for their full `cache_ms`.
+        public var watchTransitions = true
+        /// Only transitions of breakers whose names start with this are pushed (all when nil):
+        /// a service using a few breakers of a busy daemon need not hear of the rest.
+        public var watchPrefix: String?
+        /// Connections records are pipelined on; each breaker always uses the same one, so its
+        /// outcomes reach the daemon in order.
+        public var recordConnections = 2
+        /// Successes of one breaker and generation within this window are sent as one record
+        /// with `count`.
+        public var foldWindow: Duration = .milliseconds(5)
+        /// Records waiting to be sent; when full the oldest is dropped (and counted).
+        public var maxQueuedRecords = 10_000
+        /// Records written but not yet acknowledged, per connection.
+        public var maxInFlightRecords = 256
+        /// How long an open breaker learnt of from a push or a record reply (which carry no
+        /// deadline) is rejected without asking; the daemon's own `cache_ms` is used otherwise.
+        public var inferredOpenCache: Duration = .seconds(1)
+        /// Longest line accepted from the daemon.
+        public var maxLineLength = 1 << 20
+        /// The client's own log; breakerd's decisions are not logged per call.
+        public var logger = Logger(label: "breaker-client")
+        /// Prefix of the swift-metrics labels the client reports under.
+        public var metricsPrefix = "breaker_client"
+        /// Event loops for the client's connections; NIO's shared singleton by default.
+        public var eventLoopGroup: any EventLoopGroup
+
+        /// The defaults, for breakerd at `host:port`. Pass `eventLoopGroup` to share the
+        /// service's own NIO threads instead of NIO's singleton.
+        public init(host: String = "127.0.0.1", port: Int = 7420, eventLoopGroup: (any EventLoopGroup)? = nil) {
+            self.host = host
+            self.port = port
+            self.eventLoopGroup = eventLoopGroup ?? Self.defaultGroup()
+        }
+    }
+}
+
+extension BreakerClient.Configuration {
+    static func defaultGroup() -> any EventLoopGroup { MultiThreadedEventLoopGroup.singleton }
+}

@@ -1,0 +1,215 @@
+import BreakerCore
+import BreakerWire
+import NIOCore
+import Synchronization
+
+/// The slow path (asking the daemon, falling back) and everything that keeps the cache fresh.
+extension BreakerClient {
+    /// A cache miss: ask the daemon within `decisionTimeout`, or let the fallback decide.
+    nonisolated(nonsending)
+    func decide(_ breaker: Breaker) async throws -> BreakerAttempt {
+        let entry = breaker.entry
+        if let error = entry.invalidName { throw error }
+        if let connection = control.connection {
+            let epoch = self.epoch.load(ordering: .acquiring)
+            telemetry.count(.decisionRequests)
+            let answer: Result<Reply, any Error>
+            do {
+                answer = .success(try await connection.send(.shouldAttempt(breaker: entry.name), timeout: decisionTimeout).get())
+            } catch {
+                answer = .failure(error)
+            }
+            switch answer {
+            case .success(.decision(let d)):
+                let now = MonotonicClock.now()
+                let needsConfig = entry.state.withLock { s in
+                    s.install(d, epoch: epoch, now: now)
+                    return s.config == nil
+                }
+                if needsConfig { refreshConfig(entry) }
+                guard d.allow else {
+                    throw BreakerOpenError(name: entry.name, state: d.state,
+                                           retryAfter: .milliseconds(d.retryAfterMs ?? 0), source: .daemon)
+                }
+                return BreakerAttempt(breaker: breaker, token: d.permit.map { .permit($0) } ?? .generation(d.generation), start: now)
+            case .failure(let error as BreakerClientError) where !error.isTransportFailure:
+                throw error  // the daemon refused the request itself (e.g. invalid_name)
+            default:
+                break  // unreachable, too slow or nonsense: the fallback decides
+            }
+        }
+        return try fallbackDecision(breaker)
+    }
+
+    func fallbackDecision(_ breaker: Breaker) throws(BreakerOpenError) -> BreakerAttempt {
+        telemetry.count(.fallbackDecisions)
+        let entry = breaker.entry
+        let now = MonotonicClock.now()
+        switch configuration.fallback {
+        case .failOpen:
+            return BreakerAttempt(breaker: breaker, token: .unguarded, start: now)
+        case .failClosed:
+            throw BreakerOpenError(name: entry.name, state: .open, retryAfter: nil, source: .failClosed)
+        case .local:
+            let defaults = configuration.defaultLocalConfig
+            switch entry.state.withLock({ $0.localDecide(now: now, defaultConfig: defaults) }) {
+            case .allow(let token):
+                return BreakerAttempt(breaker: breaker, token: .local(token), start: now)
+            case .reject(let state, let retryAfterMs):
+                throw BreakerOpenError(name: entry.name, state: state, retryAfter: .milliseconds(retryAfterMs), source: .local)
+            }
+        }
+    }
+
+    /// Routes an outcome: daemon decisions become records (successes folded), fallback
+    /// decisions feed the fallback breaker. While the daemon is away in `.local` mode, outcomes
+    /// of still-cached daemon decisions feed the fallback breaker too, so it takes over with
+    /// this replica's recent history instead of a clean slate.
+    func report(_ outcome: Outcome, token: AttemptToken, entry: BreakerEntry, now: UInt64) {
+        switch token {
+        case .generation(let generation):
+            if outcome == .success {
+                pipeline.success(entry, generation: generation, now: now)
+            } else {
+                pipeline.report(entry, .failure, generation: generation, permit: nil)
+            }
+        case .permit(let permit):
+            pipeline.report(entry, outcome, generation: nil, permit: permit)
+        case .local(let token):
+            entry.state.withLock { $0.feedLocal(outcome, token: token, now: now, seed: nil) }
+            return
+        case .unguarded:
+            return
+        }
+        if configuration.fallback == .local, !available.load(ordering: .relaxed) {
+            let defaults = configuration.defaultLocalConfig
+            entry.state.withLock { $0.feedLocal(outcome, token: .none, now: now, seed: defaults) }
+        }
+    }
+
+    /// A record reply: the breaker's state after the record, which may be news.
+    func observe(_ entry: BreakerEntry, state: BreakerState, generation: UInt64, epoch: UInt64) {
+        let now = MonotonicClock.now()
+        let timeout = configuration.defaultLocalConfig.timeoutMs
+        _ = entry.state.withLock {
+            $0.observe(state: state, generation: generation, epoch: epoch, now: now, openCache: openCache, defaultTimeoutMs: timeout)
+        }
+    }
+
+    /// A pushed transition: updates (OPEN) or drops (anything else) the cached decision at once.
+    func handle(_ event: Event) {
+        guard case .transition(let name, let transition) = event else { return }
+        telemetry.count(.pushedTransitions)
+        guard let entry = lookup(name) else { return }
+        observe(entry, state: transition.to, generation: transition.generation, epoch: epoch.load(ordering: .acquiring))
+        refreshConfig(entry)  // a transition is a good moment to pick up a changed config
+    }
+
+    /// Learns the breaker's config (for the `.local` fallback) with `inspect`, in the background.
+    func refreshConfig(_ entry: BreakerEntry) {
+        guard let connection = control.connection else { return }
+        let ask = entry.state.withLock { s -> Bool in
+            guard !s.configInFlight else { return false }
+            s.configInFlight = true
+            return true
+        }
+        guard ask else { return }
+        connection.send(.inspect(breaker: entry.name), timeout: requestTimeout).whenComplete { result in
+            entry.state.withLock { s in
+                s.configInFlight = false
+                if case .success(.breaker(let view)) = result { s.learn(view.breaker.config) }
+            }
+        }
+    }
+
+    /// Starts every link. The decision link subscribes to transitions before it is used, and
+    /// each time it (re)connects the client resyncs: cached answers and fallback state are
+    /// dropped, since transitions may have been missed while it was away.
+    func startLinks() {
+        let observer = WeakBox(self)
+        let watch = configuration.watchTransitions
+        let prefix = configuration.watchPrefix
+        let timeout = requestTimeout
+        var hooks = DaemonLink.Hooks()
+        hooks.prepare = { connection in
+            if watch {
+                let reply = try await connection.send(.watch(prefix: prefix), timeout: timeout).get()
+                guard case .watching = reply else { throw BreakerClientError(.protocolViolation, "unexpected reply to watch") }
+            }
+            observer.value?.resync()
+        }
+        hooks.up = {
+            guard let client = observer.value else { return }
+            client.available.store(true, ordering: .relaxed)
+            client.telemetry.available.record(1)
+            client.configuration.logger.info("breakerd reachable; decisions come from the daemon")
+            for entry in client.allEntries { client.refreshConfig(entry) }
+            client.pipeline.kick()
+        }
+        hooks.down = { stopping in
+            guard let client = observer.value else { return }
+            client.available.store(false, ordering: .relaxed)
+            client.telemetry.available.record(0)
+            guard !stopping else { return }
+            client.configuration.logger.warning("lost breakerd; cached decisions, then the fallback decide",
+                                                metadata: ["fallback": "\(client.configuration.fallback.rawValue)"])
+        }
+        hooks.onEvent = { event in observer.value?.handle(event) }
+        control.start(hooks: hooks)
+        var recordHooks = DaemonLink.Hooks()
+        recordHooks.up = { observer.value?.pipeline.kick() }
+        for link in recordLinks { link.start(hooks: recordHooks) }
+    }
+
+    private func resync() {
+        let epoch = self.epoch.add(1, ordering: .acquiringAndReleasing).newValue
+        for entry in allEntries { entry.state.withLock { $0.resync(epoch: epoch) } }
+        telemetry.count(.resyncs)
+    }
+
+    /// Counters of one client, from `BreakerClient.statistics`.
+    public struct Statistics: Sendable, Hashable {
+        /// Whether the decision connection is up right now.
+        public var isDaemonAvailable: Bool
+        /// `should-attempt` requests sent (cache misses that reached the daemon).
+        public var decisionRequests: Int
+        /// Calls decided by the fallback.
+        public var fallbackDecisions: Int
+        /// Record requests written, and the outcomes they carried (folds count many).
+        public var recordsSent: Int
+        /// Outcomes carried by those records: folding makes this larger than `recordsSent`.
+        public var outcomesSent: Int
+        /// Records the daemon acknowledged (committed).
+        public var recordsAcknowledged: Int
+        /// Records dropped because the queue was full.
+        public var recordsDropped: Int
+        /// Records in flight on a connection that failed (not resent: they may have counted).
+        public var recordsLost: Int
+        /// Records the daemon refused with an error reply.
+        public var recordsRejected: Int
+        /// Records queued or in flight now.
+        public var recordsPending: Int
+        /// Transition events received on the watch connection (of any breaker).
+        public var pushedTransitions: Int
+        /// Connections established (first ones included).
+        public var connects: Int
+        /// Times cached state was dropped because the decision connection (re)connected.
+        public var resyncs: Int
+        /// Lines from the daemon that broke the protocol (each closed its connection).
+        public var protocolViolations: Int
+    }
+}
+
+/// A weak reference that can cross into `@Sendable` closures, so the client's connections
+/// and timers never keep it alive (its `deinit` stops them).
+final class WeakBox<T: AnyObject & Sendable>: Sendable {
+    private struct Weak: Sendable { weak var value: T? }
+    private let storage: Mutex<Weak>
+
+    init(_ value: T? = nil) { storage = Mutex(Weak(value: value)) }
+
+    var value: T? {
+        get { storage.withLock { $0.value } }
+        set { storage.withLock { $0.value = newValue } }
+    }
+}

@@ -1,0 +1,160 @@
+@_exported import BreakerCore  // BreakerState, BreakerConfig and BreakerConfigPatch appear in this API.
+import BreakerWire
+import Logging
+import NIOCore
+import Synchronization
+
+/// The library a service uses to guard its dependencies with breakers that live in breakerd.
+///
+/// One client per process is enough: it keeps one connection for decisions and pushed
+/// transitions and a small pool for records, and is safe to share between tasks. Decisions are
+/// cached for the daemon's `cache_ms` and dropped the moment a transition is pushed; outcomes
+/// are sent in the background, folded and bounded; and when the daemon is away, too slow or
+/// talking nonsense, the configured `FallbackMode` decides, so the service never waits longer
+/// than `decisionTimeout` for it and never fails because of it.
+///
+/// ```swift
+/// let client = try await BreakerClient(host: "127.0.0.1", port: 7420)
+/// let db = client.breaker("postgresql-primary")
+/// let rows = try await db.run { try await query() }
+/// ```
+public final class BreakerClient: Sendable {
+    /// The configuration the client was made with.
+    public let configuration: Configuration
+    let telemetry: ClientTelemetry
+    let control: DaemonLink
+    let recordLinks: [DaemonLink]
+    let pipeline: RecordPipeline
+    private let entries = Mutex<[String: BreakerEntry]>([:])
+    /// Bumped on every resync; answers from an older connection are not cached.
+    let epoch: Atomic<UInt64>
+    /// Whether the decision connection is up. Read (relaxed) on the outcome path.
+    let available = Atomic<Bool>(false)
+    let decisionTimeout: TimeAmount
+    let requestTimeout: TimeAmount
+    let openCache: UInt64
+
+    /// Connects to breakerd at `host:port` with the default configuration and `fallback`.
+    public convenience init(host: String = "127.0.0.1", port: Int = 7420, fallback: FallbackMode = .local) async throws {
+        var configuration = Configuration(host: host, port: port)
+        configuration.fallback = fallback
+        try await self.init(configuration: configuration)
+    }
+
+    /// Starts the connections and waits (at most `connectTimeout` plus `decisionTimeout`) for
+    /// the first one, so the first calls can be decided by the daemon. An unreachable daemon
+    /// is not an error: the client starts in fallback and connects when it can. Throws only
+    /// for a configuration that cannot work.
+    public init(configuration: Configuration) async throws {
+        try Self.validate(configuration)
+        self.configuration = configuration
+        let telemetry = ClientTelemetry(prefix: configuration.metricsPrefix)
+        self.telemetry = telemetry
+        control = DaemonLink(label: "decisions", configuration: configuration, telemetry: telemetry)
+        let recordLinks = (0..<configuration.recordConnections).map {
+            DaemonLink(label: "records-\($0)", configuration: configuration, telemetry: telemetry)
+        }
+        self.recordLinks = recordLinks
+        let epoch = Atomic<UInt64>(1)
+        decisionTimeout = MonotonicClock.timeAmount(configuration.decisionTimeout)
+        requestTimeout = MonotonicClock.timeAmount(configuration.requestTimeout)
+        openCache = MonotonicClock.nanoseconds(configuration.inferredOpenCache)
+        let observer = WeakBox<BreakerClient>()
+        pipeline = RecordPipeline(configuration: configuration, links: recordLinks, telemetry: telemetry,
+                                  currentEpoch: { observer.value?.epoch.load(ordering: .acquiring) ?? 0 },
+                                  onReply: { entry, state, generation, epoch in
+                                      observer.value?.observe(entry, state: state, generation: generation, epoch: epoch)
+                                  })
+        self.epoch = epoch
+        observer.value = self
+        startLinks()
+        let deadline = ContinuousClock.now + configuration.connectTimeout + configuration.decisionTimeout
+        while !control.triedOnce.load(ordering: .sequentiallyConsistent), ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(1))
+        }
+    }
+
+    deinit {
+        control.stop()
+        for link in recordLinks { link.stop() }
+    }
+
+    /// A handle on the breaker `name`, created on first use. Keep it: making one takes a lock
+    /// over all breakers, using one only the breaker's own. `classifier` decides what `run`
+    /// counts as a failure.
+    public func breaker(_ name: String, classifier: OutcomeClassifier = .default) -> Breaker {
+        Breaker(client: self, entry: entry(name), classifier: classifier)
+    }
+
+    /// Sends every queued record now (folds included) and waits until the daemon has
+    /// acknowledged them, for at most `timeout`. Returns false if some are still pending (the
+    /// daemon is away). For shutdown and tests; services never need to wait for records.
+    @discardableResult
+    public func flush(timeout: Duration = .seconds(5)) async -> Bool {
+        pipeline.forceFolds(true)
+        defer { pipeline.forceFolds(false) }
+        let deadline = ContinuousClock.now + timeout
+        while true {
+            let pending = pipeline.pending
+            if pending.queued == 0, pending.inFlight == 0, pending.folding == 0 { return true }
+            guard ContinuousClock.now < deadline else { return false }
+            pipeline.kick()
+            try? await Task.sleep(for: .milliseconds(1))
+        }
+    }
+
+    /// Flushes records (for at most `requestTimeout`) and closes every connection. Calls made
+    /// afterwards are decided by the fallback.
+    public func shutdown() async {
+        if available.load(ordering: .relaxed) { await flush(timeout: configuration.requestTimeout) }
+        await control.shutdown()
+        for link in recordLinks { await link.shutdown() }
+        available.store(false, ordering: .relaxed)
+    }
+
+    /// The client's counters, for health pages and tests. Cache hits are not counted (see
+    /// `ClientTelemetry`).
+    public var statistics: Statistics {
+        let t = telemetry
+        let pending = pipeline.pending
+        return Statistics(
+            isDaemonAvailable: available.load(ordering: .relaxed), decisionRequests: t[.decisionRequests],
+            fallbackDecisions: t[.fallbackDecisions], recordsSent: t[.recordsSent], outcomesSent: t[.outcomesSent],
+            recordsAcknowledged: t[.recordsAcknowledged], recordsDropped: t[.recordsDropped], recordsLost: t[.recordsLost],
+            recordsRejected: t[.recordsRejected], recordsPending: pending.queued + pending.inFlight,
+            pushedTransitions: t[.pushedTransitions], connects: t[.connects], resyncs: t[.resyncs],
+            protocolViolations: t[.protocolViolations])
+    }
+
+    func entry(_ name: String) -> BreakerEntry {
+        let (entry, created) = entries.withLock { entries -> (BreakerEntry, Bool) in
+            if let entry = entries[name] { return (entry, false) }
+            let entry = BreakerEntry(name: name, recordLinks: recordLinks.count, epoch: epoch.load(ordering: .acquiring))
+            entries[name] = entry
+            return (entry, true)
+        }
+        if created, entry.invalidName == nil { refreshConfig(entry) }
+        return entry
+    }
+
+    var allEntries: [BreakerEntry] { entries.withLock { Array($0.values) } }
+
+    func lookup(_ name: String) -> BreakerEntry? { entries.withLock { $0[name] } }
+
+    private static func validate(_ c: Configuration) throws {
+        func check(_ ok: Bool, _ what: String) throws {
+            guard ok else { throw BreakerClientError(.badRequest, "invalid BreakerClient configuration: \(what)") }
+        }
+        try check((1...65_535).contains(c.port), "port must be 1...65535")
+        try check(c.connectTimeout > .zero && c.decisionTimeout > .zero && c.requestTimeout > .zero, "timeouts must be positive")
+        try check(c.recordConnections >= 1, "recordConnections must be at least 1")
+        try check(c.maxQueuedRecords >= 1 && c.maxInFlightRecords >= 1, "queue limits must be at least 1")
+        try check(c.foldWindow >= .zero && c.inferredOpenCache >= .zero, "windows must not be negative")
+        try check(c.heartbeatInterval.map { $0 > .zero } ?? true, "heartbeatInterval must be positive")
+        try check(c.maxLineLength >= 1024, "maxLineLength must be at least 1024")
+        if let prefix = c.watchPrefix {
+            do { try BreakerName.validatePrefix(prefix) } catch { throw BreakerClientError(error) }
+        }
+        do { try c.defaultLocalConfig.validate() } catch { throw BreakerClientError(.badRequest, error.message) }
+    }
+}

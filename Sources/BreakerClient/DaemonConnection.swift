@@ -1,0 +1,227 @@
+import BreakerCore
+import BreakerWire
+import NIOCore
+import NIOPosix
+
+/// One request on its way out, with the promise its reply fulfils.
+struct OutboundRequest: Sendable {
+    var command: Command
+    var promise: EventLoopPromise<Reply>
+    var timeout: TimeAmount
+}
+
+/// One TCP connection to breakerd. Requests are pipelined; replies are matched to them in
+/// order (and by echoed `id`), pushed events go to `onEvent`. Anything the protocol does not
+/// allow, or a reply later than its timeout, closes the connection and fails every request
+/// outstanding on it: a connection that lied or stalled once cannot be trusted with the next
+/// reply, and a fresh one costs a round trip.
+final class DaemonConnection: Sendable {
+    let channel: any Channel
+
+    private init(channel: any Channel) { self.channel = channel }
+
+    static func connect(host: String, port: Int, group: any EventLoopGroup, connectTimeout: TimeAmount,
+                        maxLineLength: Int, onEvent: @escaping @Sendable (Event) -> Void,
+                        onViolation: @escaping @Sendable (String) -> Void) async throws -> DaemonConnection {
+        let channel = try await ClientBootstrap(group: group)
+            .connectTimeout(connectTimeout)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let handlers = channel.pipeline.syncOperations
+                    try handlers.addHandler(ByteToMessageHandler(LineSplitter(maxLength: maxLineLength)))
+                    try handlers.addHandler(ReplyHandler(onEvent: onEvent, onViolation: onViolation))
+                }
+            }
+            .connect(host: host, port: port)
+            .get()
+        return DaemonConnection(channel: channel)
+    }
+
+    var isActive: Bool { channel.isActive }
+
+    /// Sends one request; the future fails with a `BreakerClientError` when the daemon answers
+    /// with an error, or the connection fails or times out first.
+    func send(_ command: Command, timeout: TimeAmount) -> EventLoopFuture<Reply> {
+        let promise = channel.eventLoop.makePromise(of: Reply.self)
+        let written = channel.eventLoop.makePromise(of: Void.self)
+        written.futureResult.whenFailure { _ in
+            promise.fail(BreakerClientError(.connectionClosed, "the connection to breakerd is closed"))
+        }
+        channel.writeAndFlush(OutboundRequest(command: command, promise: promise, timeout: timeout), promise: written)
+        return promise.futureResult
+    }
+
+    /// Sends several requests with one hop to the event loop and one flush.
+    func send(batch: [Command], timeout: TimeAmount) -> [EventLoopFuture<Reply>] {
+        let loop = channel.eventLoop
+        let promises = batch.map { _ in loop.makePromise(of: Reply.self) }
+        let channel = self.channel
+        loop.execute {
+            for (command, promise) in zip(batch, promises) {
+                let written = loop.makePromise(of: Void.self)
+                written.futureResult.whenFailure { _ in
+                    promise.fail(BreakerClientError(.connectionClosed, "the connection to breakerd is closed"))
+                }
+                channel.write(OutboundRequest(command: command, promise: promise, timeout: timeout), promise: written)
+            }
+            channel.flush()
+        }
+        return promises.map(\.futureResult)
+    }
+
+    func close() {
+        channel.close(promise: nil)
+    }
+
+    /// Completes when the connection is closed, whoever closed it.
+    var closed: EventLoopFuture<Void> { channel.closeFuture }
+}
+
+/// Splits the byte stream into lines (`\r\n` or `\n`), refusing any longer than `maxLength`.
+struct LineSplitter: ByteToMessageDecoder {
+    typealias InboundOut = ByteBuffer
+    let maxLength: Int
+
+    struct LineTooLong: Error {}
+
+    mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
+        guard let newline = buffer.readableBytesView.firstIndex(of: UInt8(ascii: "\n")) else {
+            if buffer.readableBytes > maxLength { throw LineTooLong() }
+            return .needMoreData
+        }
+        let length = newline - buffer.readerIndex
+        guard length <= maxLength + 1 else { throw LineTooLong() }
+        var line = buffer.readSlice(length: length)!
+        buffer.moveReaderIndex(forwardBy: 1)
+        if line.readableBytesView.last == UInt8(ascii: "\r") { line.moveWriterIndex(to: line.writerIndex - 1) }
+        context.fireChannelRead(wrapInboundOut(line))
+        return .continue
+    }
+
+    mutating func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws -> DecodingState {
+        while try decode(context: context, buffer: &buffer) == .continue {}
+        return .needMoreData  // a partial last line is dropped: replies always end in "\n"
+    }
+}
+
+/// Matches replies to requests and hands events on. Lives on its channel's event loop.
+final class ReplyHandler: ChannelDuplexHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundIn = OutboundRequest
+    typealias OutboundOut = ByteBuffer
+
+    private struct Pending {
+        var id: Int64
+        var kind: ReplyKind
+        var promise: EventLoopPromise<Reply>
+        var timer: Scheduled<Void>
+    }
+
+    private var pending = CircularBuffer<Pending>()
+    private var nextID: Int64 = 1
+    private var failed = false
+    private let onEvent: @Sendable (Event) -> Void
+    private let onViolation: @Sendable (String) -> Void
+
+    init(onEvent: @escaping @Sendable (Event) -> Void, onViolation: @escaping @Sendable (String) -> Void) {
+        self.onEvent = onEvent
+        self.onViolation = onViolation
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        let request = unwrapOutboundIn(data)
+        guard !failed else {
+            request.promise.fail(BreakerClientError(.connectionClosed, "the connection to breakerd is closed"))
+            promise?.fail(ChannelError.ioOnClosedChannel)
+            return
+        }
+        let id = nextID
+        nextID += 1
+        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        let timer = context.eventLoop.scheduleTask(in: request.timeout) {
+            let (handler, context) = bound.value
+            handler.timedOut(id, context: context)
+        }
+        pending.append(Pending(id: id, kind: RequestEncoding.replyKind(request.command), promise: request.promise, timer: timer))
+        let bytes = RequestEncoding.encode(request.command, id: id)
+        context.write(wrapOutboundOut(context.channel.allocator.buffer(bytes: bytes)), promise: promise)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !failed else { return }
+        let line = unwrapInboundIn(data)
+        let expected = pending.first?.kind
+        let decoded = line.withUnsafeReadableBytes { bytes in
+            Result { () throws(ReplyDecodingError) -> DaemonMessage in try ReplyDecoder.decode(bytes, expecting: expected) }
+        }
+        switch decoded {
+        case .failure(let error):
+            violation(error.message, context: context)
+        case .success(.event(let event)):
+            onEvent(event)
+        case .success(.unknownEvent):
+            break
+        case .success(.reply(let id, let reply)):
+            guard let head = takeHead(id: id, context: context) else { return }
+            head.promise.succeed(reply)
+        case .success(.error(let id, let error)):
+            if id == nil, pending.isEmpty {
+                // `overloaded` on connect, or `line_too_long`: the daemon is closing on us.
+                fail(BreakerClientError(error), context: context)
+                return
+            }
+            guard let head = takeHead(id: id ?? .int(pending.first?.id ?? 0), context: context) else { return }
+            head.promise.fail(BreakerClientError(error))
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        fail(BreakerClientError(.connectionClosed, "breakerd closed the connection"), context: nil)
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if error is LineSplitter.LineTooLong || error is ByteToMessageDecoderError {
+            violation("a line from breakerd is longer than the limit", context: context)
+        } else {
+            fail(BreakerClientError(.connectionClosed, "connection error: \(error)"), context: context)
+        }
+    }
+
+    private func takeHead(id: JSONValue?, context: ChannelHandlerContext) -> Pending? {
+        guard let head = pending.first else {
+            violation("a reply arrived with no request outstanding", context: context)
+            return nil
+        }
+        guard id == .int(head.id) else {
+            violation("a reply carries id \(id.map { "\($0)" } ?? "none") where \(head.id) was expected", context: context)
+            return nil
+        }
+        pending.removeFirst()
+        head.timer.cancel()
+        return head
+    }
+
+    private func timedOut(_ id: Int64, context: ChannelHandlerContext) {
+        guard !failed, pending.contains(where: { $0.id == id }) else { return }
+        fail(BreakerClientError(.timedOut, "breakerd did not answer in time"), context: context)
+    }
+
+    private func violation(_ message: String, context: ChannelHandlerContext) {
+        onViolation(message)
+        fail(BreakerClientError(.protocolViolation, "breakerd sent something protocol v1 does not allow: \(message)"), context: context)
+    }
+
+    /// Fails everything outstanding and closes; later writes fail at once.
+    private func fail(_ error: BreakerClientError, context: ChannelHandlerContext?) {
+        failed = true
+        let outstanding = pending
+        pending.removeAll()
+        for request in outstanding {
+            request.timer.cancel()
+            request.promise.fail(error)
+        }
+        context?.close(promise: nil)
+    }
+}

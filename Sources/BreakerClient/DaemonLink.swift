@@ -1,0 +1,121 @@
+import BreakerWire
+import Logging
+import NIOCore
+import Synchronization
+
+/// A connection to breakerd that keeps itself alive: it connects, runs `prepare` (e.g. sends
+/// `watch`), publishes the connection as ready, and when it closes — killed daemon, timeout,
+/// garbage, failed heartbeat — tries again after a jittered exponential backoff, forever,
+/// until `shutdown()`.
+///
+/// Callers never wait for a link: `connection` is the ready connection or nil, read under a
+/// lock, and a caller finding nil falls back at once.
+final class DaemonLink: Sendable {
+    struct Hooks: Sendable {
+        /// Runs on each new connection before it is published; throwing drops it.
+        var prepare: @Sendable (DaemonConnection) async throws -> Void = { _ in }
+        /// Runs after a connection is published.
+        var up: @Sendable () -> Void = {}
+        /// Runs after a published connection closed; `stopping` when `stop()` closed it.
+        var down: @Sendable (_ stopping: Bool) -> Void = { _ in }
+        var onEvent: @Sendable (Event) -> Void = { _ in }
+    }
+
+    let label: String
+    private let configuration: BreakerClient.Configuration
+    private let telemetry: ClientTelemetry
+    private let current = Mutex<DaemonConnection?>(nil)
+    private let task = Mutex<Task<Void, Never>?>(nil)
+    private let stopped = Atomic<Bool>(false)
+
+    /// Set once the first connection attempt has ended, either way.
+    let triedOnce = Atomic<Bool>(false)
+
+    init(label: String, configuration: BreakerClient.Configuration, telemetry: ClientTelemetry) {
+        self.label = label
+        self.configuration = configuration
+        self.telemetry = telemetry
+    }
+
+    /// The ready connection, or nil while (re)connecting.
+    var connection: DaemonConnection? { current.withLock { $0 } }
+
+    func start(hooks: Hooks) {
+        let task = Task { [self] in await self.run(hooks) }
+        self.task.withLock { $0 = task }
+    }
+
+    /// Closes the connection and stops reconnecting, without waiting.
+    func stop() {
+        stopped.store(true, ordering: .sequentiallyConsistent)
+        self.task.withLock { $0 }?.cancel()
+        current.withLock { $0 }?.close()
+    }
+
+    /// Stops, and returns when the reconnection loop has ended.
+    func shutdown() async {
+        stop()
+        await task.withLock { $0 }?.value
+    }
+
+    private func run(_ hooks: Hooks) async {
+        var failures = 0
+        let logger = {
+            var logger = configuration.logger
+            logger[metadataKey: "connection"] = "\(label)"
+            return logger
+        }()
+        while !stopped.load(ordering: .sequentiallyConsistent) && !Task.isCancelled {
+            var published = false
+            do {
+                let connection = try await DaemonConnection.connect(
+                    host: configuration.host, port: configuration.port, group: configuration.eventLoopGroup,
+                    connectTimeout: MonotonicClock.timeAmount(configuration.connectTimeout),
+                    maxLineLength: configuration.maxLineLength, onEvent: hooks.onEvent,
+                    onViolation: { [telemetry] message in
+                        telemetry.count(.protocolViolations)
+                        logger.warning("breakerd sent a line protocol v1 does not allow; reconnecting", metadata: ["problem": "\(message)"])
+                    })
+                do {
+                    try await hooks.prepare(connection)
+                } catch {
+                    connection.close()
+                    throw error
+                }
+                let heartbeat = startHeartbeat(connection)
+                current.withLock { $0 = connection }
+                published = true
+                if stopped.load(ordering: .sequentiallyConsistent) { connection.close() }
+                telemetry.count(.connects)
+                logger.debug("connected to breakerd", metadata: ["daemon": "\(configuration.host):\(configuration.port)"])
+                failures = 0
+                triedOnce.store(true, ordering: .sequentiallyConsistent)
+                hooks.up()
+                try? await connection.closed.get()
+                heartbeat?.cancel()
+                current.withLock { $0 = nil }
+                hooks.down(stopped.load(ordering: .sequentiallyConsistent))
+            } catch {
+                logger.debug("cannot reach breakerd", metadata: ["error": "\(error)"])
+            }
+            triedOnce.store(true, ordering: .sequentiallyConsistent)
+            if stopped.load(ordering: .sequentiallyConsistent) { break }
+            if !published { failures += 1 }
+            let delay = configuration.reconnectBackoff.delay(afterFailures: max(1, failures))
+            try? await Task.sleep(for: delay)
+        }
+        current.withLock { $0 }?.close()
+        current.withLock { $0 = nil }
+    }
+
+    /// Pings on the connection's own event loop; a ping that is not answered within
+    /// `requestTimeout` closes the connection (the reply handler's timeout does it).
+    private func startHeartbeat(_ connection: DaemonConnection) -> RepeatedTask? {
+        guard let interval = configuration.heartbeatInterval else { return nil }
+        let amount = MonotonicClock.timeAmount(interval)
+        let timeout = MonotonicClock.timeAmount(configuration.requestTimeout)
+        return connection.channel.eventLoop.scheduleRepeatedTask(initialDelay: amount, delay: amount) { _ in
+            _ = connection.send(.ping, timeout: timeout)
+        }
+    }
+}

@@ -1,0 +1,153 @@
+import BreakerClient
+import BreakerTestSupport
+import Testing
+
+extension BreakerClientTests {
+    /// Each fallback mode with the daemon killed (every socket closed) and restarted on the
+    /// same port and database.
+    @Suite struct Fallback {
+        @Test func failOpenAllowsEveryCallWhileTheDaemonIsDownThenResyncs() async throws {
+            try await withDaemonAndClient(cacheMs: 20, fallback: .failOpen) { daemon, client in
+                try daemon.configure("db", #"{"failure_threshold":1}"#)
+                let db = client.breaker("db")
+                #expect(try await !db.attempt().isFallback)
+                await daemon.kill()
+                #expect(await eventually { !client.statistics.isDaemonAvailable })
+                #expect(try await eventually { try await db.attempt().isFallback })
+                for _ in 0..<10 {
+                    let attempt = try await db.attempt()
+                    #expect(attempt.isFallback)
+                    attempt.failed()  // follows no daemon decision: not sent, and nothing local to open
+                }
+                try await daemon.restart()
+                #expect(await eventually { client.statistics.isDaemonAvailable })
+                let back = try await db.attempt()
+                #expect(!back.isFallback)
+                #expect(client.statistics.resyncs >= 2)
+                #expect(try daemon.inspect("db")["state"] == .string("closed"))
+            }
+        }
+
+        @Test func failClosedRejectsEveryCallWhileTheDaemonIsDownThenResyncs() async throws {
+            try await withDaemonAndClient(cacheMs: 20, fallback: .failClosed) { daemon, client in
+                let db = client.breaker("db")
+                #expect(try await !db.attempt().isFallback)
+                await daemon.kill()
+                #expect(await eventually { !client.statistics.isDaemonAvailable })
+                var rejection: BreakerOpenError?
+                #expect(try await eventually {
+                    if case .failure(let error) = try await tryAttempt(db) { rejection = error }
+                    return rejection != nil
+                })
+                #expect(rejection?.source == .failClosed && rejection?.retryAfter == nil)
+                try await daemon.restart()
+                #expect(await eventually { client.statistics.isDaemonAvailable })
+                #expect(try await !db.attempt().isFallback)
+            }
+        }
+
+        @Test func localFallbackDecidesWithTheLastKnownConfigThenResyncs() async throws {
+            try await withDaemonAndClient(cacheMs: 20, fallback: .local, { $0.defaultLocalConfig = .init(failureThreshold: 100) }) { daemon, client in
+                let db = client.breaker("db")
+                _ = try await db.configure(BreakerConfigPatch(failureThreshold: 2, timeoutMs: 60_000))
+                #expect(try await !db.attempt().isFallback)
+                await daemon.kill()
+                #expect(await eventually { !client.statistics.isDaemonAvailable })
+                #expect(try await eventually { try await db.attempt().isFallback })
+                try await db.attempt().failed()
+                try await db.attempt().failed()  // the learnt threshold of 2, not the default 100
+                let rejected = try await tryAttempt(db)
+                guard case .failure(let rejection) = rejected else {
+                    Issue.record("the local breaker should have opened")
+                    return
+                }
+                #expect(rejection.source == .local && rejection.state == .open)
+                #expect(rejection.retryAfter.map { $0 > .seconds(50) } == true)
+
+                try await daemon.restart()
+                #expect(await eventually { client.statistics.isDaemonAvailable })
+                let back = try await db.attempt()  // local state dropped: the daemon decides again
+                #expect(!back.isFallback)
+                #expect(try daemon.inspect("db")["state"] == .string("closed"))
+            }
+        }
+
+        @Test func localFallbackRecoversThroughHalfOpenTrials() async throws {
+            let port = try await unusedPort()
+            var c = testConfiguration(port: port, fallback: .local)
+            c.defaultLocalConfig = .init(failureThreshold: 1, successThreshold: 1, timeoutMs: 30)
+            let client = try await BreakerClient(configuration: c)
+            try await withCleanup({
+                let db = client.breaker("db")
+                try await db.attempt().failed()
+                await #expect(throws: BreakerOpenError.self) { try await tryAttempt(db).get() }
+                var trial: BreakerAttempt?
+                #expect(await eventually {
+                    trial = try? await tryAttempt(db).get()
+                    return trial != nil
+                })
+                #expect(trial?.isTrial == true && trial?.isFallback == true)
+                trial?.succeeded()
+                let closed = try await db.attempt()
+                #expect(!closed.isTrial)
+            }, cleanup: { await client.shutdown() })
+        }
+
+        @Test func unreachableDaemonAtStartNeitherFailsNorDelaysStartUp() async throws {
+            let port = try await unusedPort()
+            let started = ContinuousClock.now
+            let client = try await BreakerClient(configuration: testConfiguration(port: port, fallback: .failOpen))
+            try await withCleanup({
+                #expect(ContinuousClock.now - started < .seconds(1))
+                let attempt = try await client.breaker("db").attempt()
+                #expect(attempt.isFallback)
+                #expect(!client.statistics.isDaemonAvailable)
+            }, cleanup: { await client.shutdown() })
+        }
+
+        @Test(arguments: [RawServer.Behavior.junk, .wrongShape])
+        func daemonAnsweringGarbageNeverHangsOrCrashesTheService(_ behavior: RawServer.Behavior) async throws {
+            let server = try await RawServer(behavior)
+            try await withCleanup({
+                for mode in [BreakerClient.FallbackMode.failOpen, .failClosed, .local] {
+                    let client = try await BreakerClient(configuration: testConfiguration(port: server.port, fallback: mode))
+                    try await withCleanup({
+                        let db = client.breaker("db")
+                        for _ in 0..<20 {
+                            let started = ContinuousClock.now
+                            let result = try await tryAttempt(db)
+                            #expect(ContinuousClock.now - started < .milliseconds(300 + 500))
+                            switch (mode, result) {
+                            case (.failClosed, .failure(let rejection)): #expect(rejection.source == .failClosed)
+                            case (.failOpen, .success(let attempt)), (.local, .success(let attempt)):
+                                #expect(attempt.isFallback)
+                                attempt.succeeded()
+                            default: Issue.record("\(mode) decided \(result)")
+                            }
+                        }
+                        #expect(client.statistics.protocolViolations >= 1)
+                        #expect(!client.statistics.isDaemonAvailable)
+                    }, cleanup: { await client.shutdown() })
+                }
+            }, cleanup: { await server.stop() })
+        }
+
+        @Test func silentDaemonDelaysACallNoLongerThanTheDecisionTimeout() async throws {
+            let server = try await RawServer(.acceptWatchThenSilent)
+            try await withCleanup({
+                let client = try await BreakerClient(configuration: testConfiguration(port: server.port, fallback: .failOpen) {
+                    $0.decisionTimeout = .milliseconds(100)
+                })
+                try await withCleanup({
+                    #expect(await eventually { client.statistics.isDaemonAvailable })
+                    let started = ContinuousClock.now
+                    let attempt = try await client.breaker("db").attempt()
+                    let waited = ContinuousClock.now - started
+                    #expect(attempt.isFallback)
+                    #expect(waited >= .milliseconds(90) && waited < .milliseconds(600))
+                    #expect(client.statistics.decisionRequests == 1)
+                }, cleanup: { await client.shutdown() })
+            }, cleanup: { await server.stop() })
+        }
+    }
+}
