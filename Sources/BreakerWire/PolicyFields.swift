@@ -3,8 +3,39 @@ import BreakerCore
 /// The policy settings of `configure`'s `config` object: `policy`, `window`, rates, slow calls,
 /// backoff, quorum and mode. `null` turns an optional rule off; ranges are checked here (with the
 /// field's name) and combinations by `BreakerConfig.validate()` once the patch is applied.
-enum PolicyFields {
-    static func decode(_ c: JSONObject, into patch: inout BreakerConfigPatch) throws(WireError) {
+public enum PolicyFields {
+    /// The keys `decode` reads, in the order `json` writes them.
+    public static let keys = [
+        "policy", "window", "failure_rate_threshold", "minimum_calls", "slow_call_duration_ms", "slow_call_rate_threshold",
+        "timeout_backoff", "min_reporters", "mode",
+    ]
+
+    /// The policy fields of `config` as `inspect` shows them (rules that are off are `null`).
+    public static func json(_ c: BreakerConfig) -> [(key: String, value: JSONValue)] {
+        let window: JSONObject = switch c.window {
+        case .count(let size): ["kind": .string("count"), "size": .int(Int64(size))]
+        case .time(let seconds): ["kind": .string("time"), "seconds": .int(Int64(seconds))]
+        }
+        var backoff = JSONValue.null
+        if let b = c.timeoutBackoff {
+            let multiplier: JSONValue = Int64(exactly: b.multiplier).map { .int($0) } ?? .double(b.multiplier)
+            backoff = .object(["multiplier": multiplier, "max_ms": .int(b.maxMs)])
+        }
+        return [
+            ("policy", .string(c.policy.wireName)),
+            ("window", .object(window)),
+            ("failure_rate_threshold", .int(Int64(c.failureRateThreshold))),
+            ("minimum_calls", .int(Int64(c.minimumCalls))),
+            ("slow_call_duration_ms", c.slowCallDurationMs.map { .int($0) } ?? .null),
+            ("slow_call_rate_threshold", .int(Int64(c.slowCallRateThreshold))),
+            ("timeout_backoff", backoff),
+            ("min_reporters", c.minReporters.map { .int(Int64($0)) } ?? .null),
+            ("mode", .string(c.mode.wireName)),
+        ]
+    }
+
+    /// Reads the policy keys of `c` into `patch` (other keys are left to the caller).
+    public static func decode(_ c: JSONObject, into patch: inout BreakerConfigPatch) throws(WireError) {
         let b = BreakerConfig.Limits.self
         func int(_ key: String, _ range: ClosedRange<Int>) throws(WireError) -> Int? {
             try RequestDecoder.integer(c, key, in: Int64(range.lowerBound)...Int64(range.upperBound)).map { Int($0) }

@@ -86,36 +86,7 @@ public enum ReplyEncoder {
 
     /// The policy half of the `config` object; optional rules that are off are `null`.
     static func writePolicy(_ c: BreakerConfig, to w: inout JSONWriter) {
-        w.field("policy", c.policy.wireName)
-        w.key("window")
-        w.beginObject()
-        switch c.window {
-        case .count(let size): w.field("kind", "count"); w.field("size", size)
-        case .time(let seconds): w.field("kind", "time"); w.field("seconds", seconds)
-        }
-        w.endObject()
-        w.field("failure_rate_threshold", c.failureRateThreshold)
-        w.field("minimum_calls", c.minimumCalls)
-        w.key("slow_call_duration_ms")
-        if let ms = c.slowCallDurationMs { w.int(ms) } else { w.null() }
-        w.field("slow_call_rate_threshold", c.slowCallRateThreshold)
-        w.key("timeout_backoff")
-        if let backoff = c.timeoutBackoff {
-            w.beginObject()
-            w.key("multiplier")
-            if backoff.multiplier == backoff.multiplier.rounded(), let whole = Int64(exactly: backoff.multiplier) {
-                w.int(whole)
-            } else {
-                w.double(backoff.multiplier)
-            }
-            w.field("max_ms", backoff.maxMs)
-            w.endObject()
-        } else {
-            w.null()
-        }
-        w.key("min_reporters")
-        if let n = c.minReporters { w.int(n) } else { w.null() }
-        w.field("mode", c.mode.wireName)
+        for (key, value) in PolicyFields.json(c) { w.key(key); w.value(value) }
     }
 
     /// The breaker object of `inspect` and `list`.
