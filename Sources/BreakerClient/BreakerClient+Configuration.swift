@@ -69,6 +69,11 @@ extension BreakerClient {
         /// Only transitions of breakers whose names start with this are pushed (all when nil):
         /// a service using a few breakers of a busy daemon need not hear of the rest.
         public var watchPrefix: String?
+        /// How this service names itself to the daemon (`hello`, e.g. `orders-7f9c`): breakers
+        /// with a `min_reporters` quorum count distinct names, so one broken replica cannot
+        /// open a breaker for everyone. 1–64 bytes of the breaker-name alphabet; nil sends none
+        /// (each record connection then counts as its own anonymous reporter).
+        public var clientName: String?
         /// Connections records are pipelined on; each breaker always uses the same one, so its
         /// outcomes reach the daemon in order.
         public var recordConnections = 2

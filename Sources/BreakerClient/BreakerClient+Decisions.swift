@@ -157,6 +157,13 @@ extension BreakerClient {
         hooks.onEvent = { event in observer.value?.handle(event) }
         control.start(hooks: hooks)
         var recordHooks = DaemonLink.Hooks()
+        // Records carry the quorum's reporter: the connection names itself before any is sent.
+        if let clientName = configuration.clientName {
+            recordHooks.prepare = { connection in
+                let reply = try await connection.send(.hello(client: clientName), timeout: timeout).get()
+                guard case .hello = reply else { throw BreakerClientError(.protocolViolation, "unexpected reply to hello") }
+            }
+        }
         recordHooks.up = { observer.value?.pipeline.kick() }
         for link in recordLinks { link.start(hooks: recordHooks) }
     }

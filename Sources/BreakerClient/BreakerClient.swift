@@ -152,6 +152,10 @@ public final class BreakerClient: Sendable {
         try check(c.foldWindow >= .zero && c.inferredOpenCache >= .zero, "windows must not be negative")
         try check(c.heartbeatInterval.map { $0 > .zero } ?? true, "heartbeatInterval must be positive")
         try check(c.maxLineLength >= 1024, "maxLineLength must be at least 1024")
+        if let name = c.clientName {
+            try check(!name.isEmpty && name.utf8.count <= 64, "clientName must be 1-64 bytes")
+            do { try BreakerName.validate(name) } catch { throw BreakerClientError(error) }
+        }
         if let prefix = c.watchPrefix {
             do { try BreakerName.validatePrefix(prefix) } catch { throw BreakerClientError(error) }
         }

@@ -21,9 +21,12 @@ enum RequestEncoding {
             w.field("limit", limit)
         case .auth(let token):
             w.field("token", token)
+        case .hello(let client):
+            w.field("client", client)
         case .record(let record):
             w.field("breaker", record.breaker)
             if record.count != 1 { w.field("count", record.count) }
+            if let duration = record.durationMs { w.field("duration_ms", duration) }
             if let permit = record.permit {
                 w.field("permit", permit)
             } else if let generation = record.generation {
@@ -34,13 +37,7 @@ enum RequestEncoding {
         case .configure(let breaker, let patch):
             w.field("breaker", breaker)
             w.key("config")
-            w.beginObject()
-            if let v = patch.failureThreshold { w.field("failure_threshold", v) }
-            if let v = patch.successThreshold { w.field("success_threshold", v) }
-            if let v = patch.timeoutMs { w.field("timeout_ms", v) }
-            if let v = patch.halfOpenMaxCalls { w.field("half_open_max_calls", v) }
-            if let v = patch.halfOpenPermitTimeoutMs { w.field("half_open_permit_timeout_ms", v) }
-            w.endObject()
+            w.value(.object(JSONObject(patch.wireFields)))
         }
         w.field("id", id)
         w.endObject()
@@ -59,6 +56,7 @@ enum RequestEncoding {
         case .list: .list
         case .watch: .watching
         case .auth: .authenticated
+        case .hello: .hello
         case .history: .history
         }
     }

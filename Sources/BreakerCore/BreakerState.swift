@@ -16,6 +16,10 @@ public enum BreakerState: String, Sendable, Hashable, CaseIterable {
 /// Why a breaker changed state; reported to watchers and kept in the transition log.
 public enum TransitionReason: String, Sendable, Hashable, CaseIterable {
     case failureThreshold = "failure_threshold"
+    /// `rate` policy: the failure rate over the window reached `failure_rate_threshold`.
+    case failureRate = "failure_rate"
+    /// The slow-call rate over the window reached `slow_call_rate_threshold`.
+    case slowCallRate = "slow_call_rate"
     case timeoutElapsed = "timeout_elapsed"
     case halfOpenFailure = "half_open_failure"
     case successThreshold = "success_threshold"

@@ -5,7 +5,12 @@
 /// `generation`; an outcome that refers to an earlier generation (or to a permit no longer
 /// outstanding) is counted in metrics but cannot move the current state.
 public struct CircuitBreaker: Sendable, Hashable {
-    public var config: BreakerConfig
+    /// Changing the config keeps state and counts; a different window (or none) starts empty.
+    public var config: BreakerConfig {
+        didSet {
+            if config.needsWindow != oldValue.needsWindow || config.window != oldValue.window { window = Self.freshWindow(config) }
+        }
+    }
     public private(set) var state: BreakerState
     public private(set) var generation: UInt64
     /// Consecutive failures in CLOSED (kept while OPEN: it is what tripped the breaker).
@@ -19,6 +24,11 @@ public struct CircuitBreaker: Sendable, Hashable {
     public private(set) var metrics: BreakerMetrics
     /// Who forced the breaker open and why; set exactly while the state is `forcedOpen`.
     public private(set) var forced: ForcedOpen?
+    /// Recent calls in CLOSED, when the config needs them (`BreakerConfig.needsWindow`). Starts
+    /// empty on every entry to CLOSED and after a restart (not persisted).
+    public internal(set) var window: SlidingWindow?
+    /// Reopens from HALF_OPEN in a row since the breaker last closed: the backoff exponent.
+    public internal(set) var reopenCount: Int
     private var nextPermitSequence: UInt64 = 0
 
     /// The retry hint given while forced open: there is no deadline, only an operator.
@@ -34,7 +44,8 @@ public struct CircuitBreaker: Sendable, Hashable {
     /// restart are stale after it.
     public init(
         config: BreakerConfig, state: BreakerState, generation: UInt64, failureCount: Int,
-        successCount: Int, openUntil: Timestamp?, metrics: BreakerMetrics, forced: ForcedOpen? = nil
+        successCount: Int, openUntil: Timestamp?, metrics: BreakerMetrics, forced: ForcedOpen? = nil,
+        reopenCount: Int = 0
     ) {
         self.config = config
         self.state = state
@@ -46,6 +57,12 @@ public struct CircuitBreaker: Sendable, Hashable {
         self.permits = [:]
         self.metrics = metrics
         self.forced = state == .forcedOpen ? (forced ?? ForcedOpen(reason: nil, actor: nil, at: metrics.lastStateChange)) : nil
+        self.window = Self.freshWindow(config)
+        self.reopenCount = max(0, reopenCount)
+    }
+
+    static func freshWindow(_ config: BreakerConfig) -> SlidingWindow? {
+        config.needsWindow ? SlidingWindow(config.window) : nil
     }
 
     /// The next moment at which time alone changes this breaker (OPEN deadline or the earliest
@@ -61,6 +78,7 @@ public struct CircuitBreaker: Sendable, Hashable {
     /// Applies every transition that time alone has caused up to `now`, each at the moment it
     /// became due, so the effective state does not depend on when anyone looked.
     public mutating func advance(to now: Timestamp) -> [Transition] {
+        window?.roll(to: now)
         var transitions: [Transition] = []
         while true {
             if state == .open, let due = openUntil, due <= now {
@@ -75,9 +93,12 @@ public struct CircuitBreaker: Sendable, Hashable {
     }
 
     /// Decides whether a call may go ahead. Grants at most `halfOpenMaxCalls` trials at once.
+    /// In `metrics_only` mode a rejection becomes `.allow` (not counted as rejected); in
+    /// `disabled` mode every call is allowed.
     public mutating func shouldAttempt(at now: Timestamp) -> AttemptResult {
         let transitions = advance(to: now)
-        let decision: Decision
+        if config.mode == .disabled { return AttemptResult(decision: .allow, transitions: transitions) }
+        var decision: Decision
         switch state {
         case .closed:
             decision = .allow
@@ -95,14 +116,22 @@ public struct CircuitBreaker: Sendable, Hashable {
                 decision = .reject(retryAfterMs: now.milliseconds(until: permits.values.min() ?? now))
             }
         }
-        if !decision.isAllowed { metrics.rejectedCalls &+= 1 }
+        if !decision.isAllowed {
+            if config.mode == .metricsOnly { decision = .allow } else { metrics.rejectedCalls &+= 1 }
+        }
         return AttemptResult(decision: decision, transitions: transitions)
     }
 
     /// Records `count` outcomes (k failures are k consecutive failures). Always counted in
     /// metrics; moves the state only when `token` belongs to the current state (see `OutcomeToken`).
-    public mutating func record(_ outcome: Outcome, count: Int = 1, token: OutcomeToken = .none, at now: Timestamp) -> RecordResult {
+    /// `durationMs` feeds the slow-call rule; `reporter` names the client for the quorum (nil is
+    /// one anonymous reporter). In `disabled` mode nothing is counted.
+    public mutating func record(
+        _ outcome: Outcome, count: Int = 1, token: OutcomeToken = .none, durationMs: Int64? = nil,
+        reporter: String? = nil, at now: Timestamp
+    ) -> RecordResult {
         precondition(count >= 1, "count must be positive")
+        if config.mode == .disabled { return RecordResult(stale: false, transitions: []) }
         var transitions = advance(to: now)
         metrics.count(outcome, times: count, at: now)
         let current: Bool
@@ -115,13 +144,17 @@ public struct CircuitBreaker: Sendable, Hashable {
         guard current else { return RecordResult(stale: true, transitions: transitions) }
 
         switch (state, outcome) {
-        case (.closed, .success):
-            failureCount = 0
-        case (.closed, .failure):
-            // Capped at the threshold without ever computing a sum that could overflow.
-            failureCount = count >= config.failureThreshold - failureCount ? config.failureThreshold : failureCount + count
-            if failureCount >= config.failureThreshold {
-                transitions.append(move(to: .open, at: now, reason: .failureThreshold))
+        case (.closed, _):
+            let slow = config.slowCallDurationMs.map { (durationMs ?? 0) >= $0 } ?? false
+            window?.record(failed: outcome == .failure, slow: slow, count: count, reporter: reporter ?? "-", at: now)
+            if outcome == .success {
+                failureCount = 0
+            } else {
+                // Capped at the threshold without ever computing a sum that could overflow.
+                failureCount = count >= config.failureThreshold - failureCount ? config.failureThreshold : failureCount + count
+            }
+            if let reason = PolicyEvaluator.tripReason(config, failureCount: failureCount, window: window) {
+                transitions.append(move(to: .open, at: now, reason: reason))
             }
         case (.halfOpen, .success):
             successCount = count >= config.successThreshold - successCount ? config.successThreshold : successCount + count
@@ -143,6 +176,7 @@ public struct CircuitBreaker: Sendable, Hashable {
         let advanced = advance(to: now)
         guard state != .closed else {
             failureCount = 0
+            window = Self.freshWindow(config)
             generation += 1
             return (advanced, nil)
         }
@@ -168,15 +202,22 @@ public struct CircuitBreaker: Sendable, Hashable {
     }
 
     /// Enters `target` as a new generation; counts and permits of the old state are dropped.
+    /// A reopen from HALF_OPEN lengthens the backoff streak; closing ends it.
     private mutating func move(to target: BreakerState, at time: Timestamp, reason: TransitionReason) -> Transition {
         let transition = Transition(from: state, to: target, generation: generation + 1, at: time, reason: reason)
+        switch (state, target) {
+        case (.halfOpen, .open): reopenCount = min(reopenCount + 1, 64)
+        case (_, .closed), (.closed, .open): reopenCount = 0
+        default: break
+        }
+        if target == .closed { window = Self.freshWindow(config) }
         state = target
         generation += 1
         successCount = 0
         permits = [:]
         forced = nil
         if target != .open { failureCount = 0 }
-        openUntil = target == .open ? time.adding(milliseconds: config.timeoutMs) : nil
+        openUntil = target == .open ? time.adding(milliseconds: config.openDurationMs(afterReopens: reopenCount)) : nil
         metrics.count(transition)
         return transition
     }

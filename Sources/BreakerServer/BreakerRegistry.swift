@@ -81,12 +81,13 @@ public final class BreakerRegistry: Sendable {
 
     // MARK: Commands
 
-    /// Runs `command`. `actor` is who is asking (an admin token's name), kept with admin changes.
-    public func execute(_ command: Command, actor: String? = nil) -> Execution {
+    /// Runs `command`. `actor` is who is asking (an admin token's name), kept with admin changes;
+    /// `reporter` is the connection's client name (see `hello`), counted by quorums.
+    public func execute(_ command: Command, actor: String? = nil, reporter: String? = nil) -> Execution {
         switch command {
         case .ping: return .reply(.pong(version: BreakerServer.version))
         case .shouldAttempt(let name): return shouldAttempt(name)
-        case .record(let record): return self.record(record)
+        case .record(let record): return self.record(record, reporter: reporter)
         case .inspect(let name):
             guard let view = view(name) else { return .error(Self.notFound(name)) }
             return .reply(.breaker(view))
@@ -115,7 +116,7 @@ public final class BreakerRegistry: Sendable {
         case .history(let name, let limit):
             guard exists(name) else { return .error(Self.notFound(name)) }
             return .history(breaker: name, limit: limit)
-        case .watch, .auth: return .error(WireError(.internal, "\(command.op) is handled by the connection"))
+        case .watch, .auth, .hello: return .error(WireError(.internal, "\(command.op) is handled by the connection"))
         }
     }
 
@@ -160,7 +161,7 @@ public final class BreakerRegistry: Sendable {
         return reply.map { .reply(.decision($0)) } ?? .error(WireError(.internal, "breaker vanished"))
     }
 
-    private func record(_ record: RecordCommand) -> Execution {
+    private func record(_ record: RecordCommand, reporter: String?) -> Execution {
         var token = OutcomeToken.none
         if let text = record.permit {
             guard let permit = PermitToken(text) else {
@@ -171,7 +172,8 @@ public final class BreakerRegistry: Sendable {
             token = .generation(generation)
         }
         let reply = mutate(record.breaker, create: true) { breaker, now -> (Reply, [Transition]) in
-            let result = breaker.record(record.outcome, count: record.count, token: token, at: now)
+            let result = breaker.record(record.outcome, count: record.count, token: token, durationMs: record.durationMs,
+                                        reporter: reporter, at: now)
             return (.recorded(state: breaker.state, generation: breaker.generation, stale: result.stale), result.transitions)
         }
         return reply.map { .afterCommit($0, breaker: record.breaker) } ?? .error(WireError(.internal, "breaker vanished"))

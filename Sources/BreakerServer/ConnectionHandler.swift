@@ -21,6 +21,11 @@ final class ConnectionHandler: ChannelInboundHandler {
     private let adminTokens: AdminTokens?
     /// The token name this connection authenticated as.
     private var actor: String?
+    /// The reporter this connection's records count as for quorums: the `hello` name, or until
+    /// then an anonymous name of its own (`#` is outside the client alphabet, so it cannot
+    /// collide). Each unnamed connection is a distinct reporter: a quorum is never unreachable
+    /// just because clients did not say hello.
+    private lazy var reporter = "#" + String(UInt(bitPattern: ObjectIdentifier(self).hashValue), radix: 36)
     private let maxLineLength: Int
     private let maxInFlight: Int
     private let logger: Logger
@@ -119,6 +124,12 @@ final class ConnectionHandler: ChannelInboundHandler {
             slots.append(ReplyEncoder.encode(.watching, id: request.id))
             return
         }
+        if case .hello(let client) = request.command {
+            reporter = client
+            registry.metrics.request(request.command.op, nil)  // metrics hook
+            slots.append(ReplyEncoder.encode(.hello, id: request.id))
+            return
+        }
         if case .auth(let token) = request.command {
             let (bytes, error) = authenticate(token, id: request.id)
             registry.metrics.request(request.command.op, error)  // metrics hook
@@ -131,7 +142,8 @@ final class ConnectionHandler: ChannelInboundHandler {
             slots.append(ReplyEncoder.encode(error, id: request.id))
             return
         }
-        let execution = registry.execute(request.command, actor: actor ?? (adminTokens == nil ? "anonymous" : nil))
+        let execution = registry.execute(request.command, actor: actor ?? (adminTokens == nil ? "anonymous" : nil),
+                                         reporter: reporter)
         registry.metrics.request(request.command.op, execution)  // metrics hook (after-commit ones count below)
         switch execution {
         case .reply(let reply):

@@ -27,7 +27,7 @@ public final class ServerMetrics: Sendable {
     public static let okCode = "ok"
     static let knownOps = [
         "ping", "should-attempt", "record-success", "record-failure", "inspect", "list", "configure", "reset", "watch",
-        "auth", "force-open", "release", "history",
+        "auth", "force-open", "release", "history", "hello",
     ]
 
     private let factory: any MetricsFactory

@@ -10,6 +10,8 @@ enum BreakerRow {
         "half_open_permit_timeout_ms", "state", "generation", "failure_count", "success_count",
         "open_until_ms", "total_calls", "successful_calls", "failed_calls", "rejected_calls",
         "transitions", "last_failure_ms", "last_state_change_ms", "forced_reason", "forced_by", "forced_at_ms",
+        "policy", "window_kind", "window_size", "failure_rate_threshold", "minimum_calls", "slow_call_duration_ms",
+        "slow_call_rate_threshold", "backoff_multiplier", "backoff_max_ms", "min_reporters", "mode", "reopen_count",
     ]
 
     static let upsertSQL: String = {
@@ -46,6 +48,24 @@ enum BreakerRow {
         try statement.bind(breaker.forced?.reason, at: 19)
         try statement.bind(breaker.forced?.actor, at: 20)
         try statement.bind(breaker.forced?.at.millisecondsSinceEpoch, at: 21)
+        try statement.bind(config.policy.wireName, at: 22)
+        switch config.window {
+        case .count(let size):
+            try statement.bind("count", at: 23)
+            try statement.bind(Int64(size), at: 24)
+        case .time(let seconds):
+            try statement.bind("time", at: 23)
+            try statement.bind(Int64(seconds), at: 24)
+        }
+        try statement.bind(Int64(config.failureRateThreshold), at: 25)
+        try statement.bind(Int64(config.minimumCalls), at: 26)
+        try statement.bind(config.slowCallDurationMs, at: 27)
+        try statement.bind(Int64(config.slowCallRateThreshold), at: 28)
+        try statement.bind(config.timeoutBackoff?.multiplier, at: 29)
+        try statement.bind(config.timeoutBackoff?.maxMs, at: 30)
+        try statement.bind(config.minReporters.map(Int64.init), at: 31)
+        try statement.bind(config.mode.wireName, at: 32)
+        try statement.bind(Int64(breaker.reopenCount), at: 33)
     }
 
     /// Decodes the current row of `selectAllSQL`. Anything that could not have been written by
@@ -72,9 +92,27 @@ enum BreakerRow {
             return Int(value)
         }
 
+        let policyText = row.text(21) ?? ""
+        guard let policy = TripPolicy(rawValue: policyText) else { throw corrupt("an unknown policy \"\(policyText)\"") }
+        let window: WindowSpec
+        switch row.text(22) {
+        case "count": window = .count(size: try count(23))
+        case "time": window = .time(seconds: try count(23))
+        case let other: throw corrupt("an unknown window kind \"\(other ?? "NULL")\"")
+        }
+        let modeText = row.text(31) ?? ""
+        guard let mode = BreakerMode(rawValue: modeText) else { throw corrupt("an unknown mode \"\(modeText)\"") }
+        var backoff: TimeoutBackoff?
+        if !row.isNull(28) || !row.isNull(29) {
+            guard row.isFloat(28) || row.isInteger(28) else { throw corrupt("a non-numeric backoff_multiplier") }
+            backoff = TimeoutBackoff(multiplier: row.double(28), maxMs: try integer(29))
+        }
         let config = BreakerConfig(
             failureThreshold: try count(1), successThreshold: try count(2), timeoutMs: try integer(3),
-            halfOpenMaxCalls: try count(4), halfOpenPermitTimeoutMs: try integer(5))
+            halfOpenMaxCalls: try count(4), halfOpenPermitTimeoutMs: try integer(5),
+            policy: policy, window: window, failureRateThreshold: try count(24), minimumCalls: try count(25),
+            slowCallDurationMs: try optionalInteger(26), slowCallRateThreshold: try count(27), timeoutBackoff: backoff,
+            minReporters: try optionalInteger(30).map { Int(clamping: $0) }, mode: mode)
         do { try config.validate() } catch { throw corrupt("an invalid configuration (\(error.message))") }
 
         let stateText = row.text(6) ?? ""
@@ -97,7 +135,8 @@ enum BreakerRow {
             metrics: metrics,
             forced: try optionalInteger(20).map {
                 ForcedOpen(reason: row.text(18), actor: row.text(19), at: Timestamp(millisecondsSinceEpoch: $0))
-            })
+            },
+            reopenCount: try count(32))
         return StoredBreaker(name: name, breaker: breaker)
     }
 }

@@ -43,6 +43,11 @@ final class SQLiteStatement {
         try bind(value, at: index)
     }
 
+    func bind(_ value: Double?, at index: Int32) throws(StoreError) {
+        guard let value else { return try check(sqlite3_bind_null(handle, index)) }
+        try check(sqlite3_bind_double(handle, index, value))
+    }
+
     func bind(_ value: String?, at index: Int32) throws(StoreError) {
         guard var value else { return try check(sqlite3_bind_null(handle, index)) }
         // Explicit length keeps embedded NULs; an empty string must stay '' rather than NULL,
@@ -84,6 +89,8 @@ final class SQLiteStatement {
     func isNull(_ column: Int32) -> Bool { sqlite3_column_type(handle, column) == SQLITE_NULL }
     func isInteger(_ column: Int32) -> Bool { sqlite3_column_type(handle, column) == SQLITE_INTEGER }
     func int64(_ column: Int32) -> Int64 { sqlite3_column_int64(handle, column) }
+    func isFloat(_ column: Int32) -> Bool { sqlite3_column_type(handle, column) == SQLITE_FLOAT }
+    func double(_ column: Int32) -> Double { sqlite3_column_double(handle, column) }
 
     /// The text of a column as raw bytes, valid until the next step/reset; nil for NULL.
     func textBytes(_ column: Int32) -> UnsafeBufferPointer<UInt8>? {

@@ -54,6 +54,23 @@ package enum Schema {
             "ALTER TABLE breakers ADD COLUMN forced_by TEXT",
             "ALTER TABLE breakers ADD COLUMN forced_at_ms INTEGER",
         ]),
+        // Trip policies: rate windows, slow calls, open-duration backoff, quorum, mode. The
+        // defaults reproduce the behaviour before this step, so existing breakers are unchanged.
+        // Window contents are not stored (they restart empty); the backoff streak is.
+        (version: 3, sql: [
+            "ALTER TABLE breakers ADD COLUMN policy TEXT NOT NULL DEFAULT 'consecutive'",
+            "ALTER TABLE breakers ADD COLUMN window_kind TEXT NOT NULL DEFAULT 'count'",
+            "ALTER TABLE breakers ADD COLUMN window_size INTEGER NOT NULL DEFAULT 100",
+            "ALTER TABLE breakers ADD COLUMN failure_rate_threshold INTEGER NOT NULL DEFAULT 50",
+            "ALTER TABLE breakers ADD COLUMN minimum_calls INTEGER NOT NULL DEFAULT 20",
+            "ALTER TABLE breakers ADD COLUMN slow_call_duration_ms INTEGER",
+            "ALTER TABLE breakers ADD COLUMN slow_call_rate_threshold INTEGER NOT NULL DEFAULT 100",
+            "ALTER TABLE breakers ADD COLUMN backoff_multiplier REAL",
+            "ALTER TABLE breakers ADD COLUMN backoff_max_ms INTEGER",
+            "ALTER TABLE breakers ADD COLUMN min_reporters INTEGER",
+            "ALTER TABLE breakers ADD COLUMN mode TEXT NOT NULL DEFAULT 'normal'",
+            "ALTER TABLE breakers ADD COLUMN reopen_count INTEGER NOT NULL DEFAULT 0",
+        ]),
     ]
 
     /// The version this code writes and understands.

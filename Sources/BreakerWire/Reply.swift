@@ -12,6 +12,8 @@ public enum Reply: Sendable, Hashable {
     case watching
     /// `auth`: the connection now acts as the token's `name`.
     case authenticated(name: String)
+    /// `hello`: the connection's records now count as this client (`{"ok":true}`).
+    case hello
     /// `history`: newest first.
     case history([HistoryEntry])
 }

@@ -20,6 +20,8 @@ public enum ReplyKind: Sendable, Hashable {
     case authenticated
     /// The answer to `history`.
     case history
+    /// The answer to `hello`.
+    case hello
 }
 
 /// One line from the daemon: a reply, an error reply, or a pushed event.
@@ -119,6 +121,7 @@ public enum ReplyDecoder {
             return .list(views)
         case .watching: return .watching
         case .authenticated: return .authenticated(name: try o.string("name"))
+        case .hello: return .hello
         case .history:
             var entries: [HistoryEntry] = []
             for (index, element) in try o.array("transitions").enumerated() {

@@ -28,7 +28,7 @@ public enum ReplyEncoder {
             w.beginArray()
             for view in views { write(view, to: &w) }
             w.endArray()
-        case .watching:
+        case .watching, .hello:
             break
         case .authenticated(let name):
             w.field("name", name)
@@ -84,6 +84,11 @@ public enum ReplyEncoder {
         return w.bytes + [UInt8(ascii: "\n")]
     }
 
+    /// The policy half of the `config` object; optional rules that are off are `null`.
+    static func writePolicy(_ c: BreakerConfig, to w: inout JSONWriter) {
+        for (key, value) in PolicyFields.json(c) { w.key(key); w.value(value) }
+    }
+
     /// The breaker object of `inspect` and `list`.
     public static func write(_ view: BreakerView, to w: inout JSONWriter) {
         let b = view.breaker
@@ -97,8 +102,19 @@ public enum ReplyEncoder {
         w.field("timeout_ms", b.config.timeoutMs)
         w.field("half_open_max_calls", b.config.halfOpenMaxCalls)
         w.field("half_open_permit_timeout_ms", b.config.halfOpenPermitTimeoutMs)
+        writePolicy(b.config, to: &w)
         w.endObject()
         w.field("failure_count", b.failureCount)
+        if let window = b.window {
+            // Over the current window; absent while it is empty (a rate of nothing is no rate).
+            if let rate = window.failureRate { w.field("failure_rate", rate) }
+            if let rate = window.slowCallRate { w.field("slow_call_rate", rate) }
+            w.key("reporters")
+            w.beginArray()
+            for reporter in window.reporters { w.string(reporter) }
+            w.endArray()
+        }
+        if b.reopenCount > 0 { w.field("reopen_count", b.reopenCount) }
         w.field("success_count", b.successCount)
         w.field("half_open_in_flight", b.permits.count)
         w.key("generation"); w.int(Int64(truncatingIfNeeded: b.generation))

@@ -26,6 +26,8 @@ public enum Command: Sendable, Hashable {
     case forceOpen(breaker: String, reason: String?)
     case release(breaker: String)
     case history(breaker: String, limit: Int)
+    /// Names the connection's client; its records count as that reporter for quorums.
+    case hello(client: String)
 
     /// The `op` string, for logs and metrics.
     public var op: String {
@@ -42,6 +44,7 @@ public enum Command: Sendable, Hashable {
         case .forceOpen: "force-open"
         case .release: "release"
         case .history: "history"
+        case .hello: "hello"
         }
     }
 
@@ -65,14 +68,20 @@ public struct RecordCommand: Sendable, Hashable {
     public var permit: String?
     /// The generation of the decision the outcome follows.
     public var generation: UInt64?
+    /// How long the call took, for the slow-call rule.
+    public var durationMs: Int64?
 
     public static let maxCount = 1_000_000
+    /// The longest `duration_ms` accepted (30 days): longer is a client bug, not a slow call.
+    public static let maxDurationMs: Int64 = 2_592_000_000
 
-    public init(breaker: String, outcome: Outcome, count: Int = 1, permit: String? = nil, generation: UInt64? = nil) {
+    public init(breaker: String, outcome: Outcome, count: Int = 1, permit: String? = nil, generation: UInt64? = nil,
+                durationMs: Int64? = nil) {
         self.breaker = breaker
         self.outcome = outcome
         self.count = count
         self.permit = permit
         self.generation = generation
+        self.durationMs = durationMs
     }
 }

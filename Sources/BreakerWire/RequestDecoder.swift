@@ -65,6 +65,7 @@ public enum RequestDecoder {
         case "release": return .release(breaker: try name(o))
         case "history":
             return .history(breaker: try name(o), limit: Int(try integer(o, "limit", in: 1...1000) ?? 50))
+        case "hello": return .hello(client: try client(o))
         default: throw WireError(.unknownOp, "unknown op '\(String(op.prefix(64)))'")
         }
     }
@@ -74,6 +75,15 @@ public enum RequestDecoder {
         guard case .string(let name) = value else { throw WireError(.badRequest, "field 'breaker' must be a string") }
         try BreakerName.validate(name)
         return name
+    }
+
+    /// A client name: 1–64 bytes of the breaker-name alphabet, so it is safe in logs and replies.
+    private static func client(_ o: JSONObject) throws(WireError) -> String {
+        let client = try string(o, "client", maxBytes: 64)!
+        guard !client.isEmpty, client.utf8.allSatisfy(BreakerName.isAllowed) else {
+            throw WireError(.badRequest, "field 'client' must be 1-64 bytes of A-Z a-z 0-9 . _ : / -")
+        }
+        return client
     }
 
     private static func prefix(_ o: JSONObject) throws(WireError) -> String? {
@@ -98,6 +108,7 @@ public enum RequestDecoder {
         let breaker = try name(o)
         let count = try integer(o, "count", in: 1...Int64(RecordCommand.maxCount)) ?? 1
         let generation = try integer(o, "generation", in: 0...Int64.max)
+        let durationMs = try integer(o, "duration_ms", in: 0...RecordCommand.maxDurationMs)
         var permit: String?
         if let value = o["permit"] {
             guard case .string(let text) = value, !text.isEmpty, text.utf8.count <= 128 else {
@@ -107,11 +118,13 @@ public enum RequestDecoder {
             permit = text
         }
         return RecordCommand(breaker: breaker, outcome: outcome, count: Int(count),
-                             permit: permit, generation: generation.map { UInt64($0) })
+                             permit: permit, generation: generation.map { UInt64($0) }, durationMs: durationMs)
     }
 
     private static let configFields: Set<String> = [
         "failure_threshold", "success_threshold", "timeout_ms", "half_open_max_calls", "half_open_permit_timeout_ms",
+        "policy", "window", "failure_rate_threshold", "minimum_calls", "slow_call_duration_ms", "slow_call_rate_threshold",
+        "timeout_backoff", "min_reporters", "mode",
     ]
 
     private static func patch(_ o: JSONObject) throws(WireError) -> BreakerConfigPatch {
@@ -124,17 +137,19 @@ public enum RequestDecoder {
         func int(_ key: String, _ range: ClosedRange<Int>) throws(WireError) -> Int? {
             try integer(c, key, in: Int64(range.lowerBound)...Int64(range.upperBound)).map { Int($0) }
         }
-        return BreakerConfigPatch(
+        var patch = BreakerConfigPatch(
             failureThreshold: try int("failure_threshold", b.threshold),
             successThreshold: try int("success_threshold", b.threshold),
             timeoutMs: try integer(c, "timeout_ms", in: b.timeoutMs),
             halfOpenMaxCalls: try int("half_open_max_calls", b.halfOpenMaxCalls),
             halfOpenPermitTimeoutMs: try integer(c, "half_open_permit_timeout_ms", in: b.permitTimeoutMs)
         )
+        try PolicyFields.decode(c, into: &patch)
+        return patch
     }
 
     /// An optional integer field within `range`; a fraction, a string or a huge number is `bad_request`.
-    private static func integer(_ o: JSONObject, _ key: String, in range: ClosedRange<Int64>) throws(WireError) -> Int64? {
+    static func integer(_ o: JSONObject, _ key: String, in range: ClosedRange<Int64>) throws(WireError) -> Int64? {
         guard let value = o[key] else { return nil }
         guard case .int(let n) = value else {
             throw WireError(.badRequest, "field '\(key)' must be an integer")

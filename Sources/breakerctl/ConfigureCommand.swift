@@ -6,7 +6,7 @@ struct ConfigureCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "configure",
         abstract: "Create or change a breaker's configuration (state and counts are kept).",
-        discussion: "Presets: database 5/2/30s, message-broker 3/2/20s, internal-api 5/3/60s, external-api 10/5/2m (failures/successes/timeout); explicit flags override the preset.")
+        discussion: "Presets: database 5/2/30s, message-broker 3/2/20s, internal-api 5/3/60s, external-api 10/5/2m (failures/successes/timeout); each has a -rate variant (e.g. external-api-rate) that trips on a failure rate over a window instead (see README, Choosing a policy). Explicit flags override the preset.")
 
     @OptionGroup var global: GlobalOptions
 
@@ -16,7 +16,7 @@ struct ConfigureCommand: ParsableCommand {
     @Argument(help: "Breaker name.")
     var name: String
 
-    @Option(help: "Start from a preset: database, message-broker, internal-api, external-api.")
+    @Option(help: "Start from a preset: \(Preset.allCases.map(\.rawValue).joined(separator: ", ")).")
     var preset: Preset?
 
     @Option(name: .customLong("failure-threshold"), help: "Consecutive failures that open the breaker.")
@@ -34,10 +34,12 @@ struct ConfigureCommand: ParsableCommand {
     @Option(name: .customLong("half-open-permit-timeout"), help: "Time to report a trial (e.g. 30s).", transform: parseDuration)
     var halfOpenPermitTimeout: Int64?
 
+    @OptionGroup var policy: PolicyOptions
+
     func validate() throws {
         guard requestTimeout > 0 else { throw ValidationError("--request-timeout must be positive") }
         guard preset != nil || failureThreshold != nil || successThreshold != nil || timeout != nil
-            || halfOpenMaxCalls != nil || halfOpenPermitTimeout != nil
+            || halfOpenMaxCalls != nil || halfOpenPermitTimeout != nil || !policy.isEmpty
         else { throw ValidationError("nothing to configure: give --preset or at least one setting") }
     }
 
@@ -49,18 +51,12 @@ struct ConfigureCommand: ParsableCommand {
         if let timeout { patch.timeoutMs = timeout }
         if let halfOpenMaxCalls { patch.halfOpenMaxCalls = halfOpenMaxCalls }
         if let halfOpenPermitTimeout { patch.halfOpenPermitTimeoutMs = halfOpenPermitTimeout }
+        policy.apply(to: &patch)
         return patch
     }
 
     func run() throws {
-        var config: [(key: String, value: JSONValue)] = []
-        let p = patch
-        if let v = p.failureThreshold { config.append(("failure_threshold", .int(Int64(v)))) }
-        if let v = p.successThreshold { config.append(("success_threshold", .int(Int64(v)))) }
-        if let v = p.timeoutMs { config.append(("timeout_ms", .int(v))) }
-        if let v = p.halfOpenMaxCalls { config.append(("half_open_max_calls", .int(Int64(v)))) }
-        if let v = p.halfOpenPermitTimeoutMs { config.append(("half_open_permit_timeout_ms", .int(v))) }
-        let line = request(op: "configure", breaker: name, [("config", .object(JSONObject(config)))])
+        let line = request(op: "configure", breaker: name, [("config", .object(JSONObject(patch.wireFields)))])
         let reply = try global.connectAsAdmin(timeoutMs: requestTimeout).request(line, echoErrors: global.json)
         global.emit(reply) { print(describe(breaker: $0["breaker"] ?? .null, colored: global.colored)) }
     }

@@ -45,6 +45,7 @@ func describe(breaker b: JSONValue, colored: Bool) -> String {
     lines.append("failure count:       \(b.intValue("failure_count") ?? 0)")
     lines.append("success count:       \(b.intValue("success_count") ?? 0)")
     lines.append("half-open in flight: \(b.intValue("half_open_in_flight") ?? 0)")
+    lines += describePolicyState(b)
     let c = b["config"]
     lines.append("config:")
     lines.append("  failure threshold:        \(c?.intValue("failure_threshold") ?? 0)")
@@ -52,6 +53,7 @@ func describe(breaker b: JSONValue, colored: Bool) -> String {
     lines.append("  timeout:                  \(formatDuration(c?.intValue("timeout_ms") ?? 0))")
     lines.append("  half-open max calls:      \(c?.intValue("half_open_max_calls") ?? 0)")
     lines.append("  half-open permit timeout: \(formatDuration(c?.intValue("half_open_permit_timeout_ms") ?? 0))")
+    lines += describePolicyConfig(c)
     let m = b["metrics"]
     lines.append("metrics:")
     for key in ["total_calls", "successful_calls", "failed_calls", "rejected_calls"] {

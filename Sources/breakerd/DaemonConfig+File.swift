@@ -10,7 +10,7 @@ import Logging
 /// ("Configuration") documents them, and `deploy/breakerd.json` is a complete example.
 extension DaemonConfig {
     static let breakerKeys = ["preset", "failure_threshold", "success_threshold", "timeout_ms",
-                              "half_open_max_calls", "half_open_permit_timeout_ms"]
+                              "half_open_max_calls", "half_open_permit_timeout_ms"] + PolicyFields.keys
 
     /// Applies every setting the file at `path` has on top of `self`.
     mutating func apply(file path: String) throws(DaemonConfigError) {
@@ -96,6 +96,7 @@ extension DaemonConfig {
         guard case .object(let object) = value else { throw DaemonConfigError("'\(key)' must be an object") }
         var preset: BreakerPreset?
         var patch = BreakerConfigPatch()
+        var policy = JSONObject()
         for (field, value) in object.fields {
             let path = "\(key).\(field)"
             switch field {
@@ -106,9 +107,15 @@ extension DaemonConfig {
             case "timeout_ms": patch.timeoutMs = Int64(try int(value, path))
             case "half_open_max_calls": patch.halfOpenMaxCalls = try int(value, path)
             case "half_open_permit_timeout_ms": patch.halfOpenPermitTimeoutMs = Int64(try int(value, path))
+            case _ where PolicyFields.keys.contains(field): policy.fields.append((key: field, value: value))
             default:
                 throw DaemonConfigError("unknown key '\(path)'; known keys: \(breakerKeys.joined(separator: ", "))")
             }
+        }
+        do throws(WireError) {
+            try PolicyFields.decode(policy, into: &patch)
+        } catch {
+            throw DaemonConfigError("\(key): \(error.message)")
         }
         do throws(ConfigError) {
             return (preset, try patch.applied(to: preset?.config ?? base))

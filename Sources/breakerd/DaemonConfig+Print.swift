@@ -31,7 +31,7 @@ extension DaemonConfig {
             (key: "timeout_ms", value: .int(config.timeoutMs)),
             (key: "half_open_max_calls", value: .int(Int64(config.halfOpenMaxCalls))),
             (key: "half_open_permit_timeout_ms", value: .int(config.halfOpenPermitTimeoutMs)),
-        ]
+        ] + PolicyFields.json(config)
         return JSONObject(fields)
     }
 }

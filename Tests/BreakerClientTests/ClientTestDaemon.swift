@@ -115,6 +115,8 @@ func withDaemonAndClient<T>(cacheMs: Int64 = 100, fallback: BreakerClient.Fallba
         await daemon.stop()
         throw error
     }
+    // The client connects in the background; tests start from a connected client.
+    _ = await eventually(within: .seconds(10)) { client.statistics.isDaemonAvailable }
     return try await withCleanup({ try await body(daemon, client) }, cleanup: {
         await client.shutdown()
         await daemon.stop()

@@ -24,6 +24,11 @@ struct OperationTests {
             #expect(config == .object(JSONObject([
                 ("failure_threshold", .int(5)), ("success_threshold", .int(2)), ("timeout_ms", .int(60000)),
                 ("half_open_max_calls", .int(1)), ("half_open_permit_timeout_ms", .int(30000)),
+                ("policy", .string("consecutive")),
+                ("window", .object(JSONObject([("kind", .string("count")), ("size", .int(100))]))),
+                ("failure_rate_threshold", .int(50)), ("minimum_calls", .int(20)), ("slow_call_duration_ms", .null),
+                ("slow_call_rate_threshold", .int(100)), ("timeout_backoff", .null), ("min_reporters", .null),
+                ("mode", .string("normal")),
             ])))
         }
     }
