@@ -75,9 +75,15 @@ public struct Breaker: Sendable {
     /// of range, `unavailable` or `timed_out` when the daemon cannot be reached).
     public func configure(_ patch: BreakerConfigPatch) async throws -> BreakerConfig {
         if let error = entry.invalidName { throw error }
-        guard let connection = client.recordLinks[entry.recordLink].connection else {
-            throw BreakerClientError(.unavailable, "breakerd is not reachable")
+        // An admin call, not the hot path: a link still (re)connecting gets up to `connectTimeout`.
+        let link = client.recordLinks[entry.recordLink]
+        let deadline = ContinuousClock.now + client.configuration.connectTimeout
+        var connection = link.connection
+        while connection == nil, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(5))
+            connection = link.connection
         }
+        guard let connection else { throw BreakerClientError(.unavailable, "breakerd is not reachable") }
         let reply: Reply
         do {
             reply = try await connection.send(.configure(breaker: name, patch: patch), timeout: client.requestTimeout).get()

@@ -16,8 +16,8 @@ struct ConfigureCommand: ParsableCommand {
     @Argument(help: "Breaker name.")
     var name: String
 
-    @Option(help: "Start from a preset: \(Preset.allCases.map(\.rawValue).joined(separator: ", ")).")
-    var preset: Preset?
+    @Option(help: "Start from a preset: \(BreakerPreset.names).")
+    var preset: BreakerPreset?
 
     @Option(name: .customLong("failure-threshold"), help: "Consecutive failures that open the breaker.")
     var failureThreshold: Int?
@@ -61,3 +61,5 @@ struct ConfigureCommand: ParsableCommand {
         global.emit(reply) { print(describe(breaker: $0["breaker"] ?? .null, colored: global.colored)) }
     }
 }
+
+extension BreakerPreset: ExpressibleByArgument {}
