@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .executable(name: "breakerd", targets: ["breakerd"]),
         .executable(name: "breakerctl", targets: ["breakerctl"]),
+        .executable(name: "breaker-bench", targets: ["breaker-bench"]),
         .library(name: "BreakerCore", targets: ["BreakerCore"]),
         .library(name: "BreakerWire", targets: ["BreakerWire"]),
         .library(name: "BreakerClient", targets: ["BreakerClient"]),
@@ -18,6 +19,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     ],
     targets: [
         .systemLibrary(
@@ -107,6 +109,14 @@ let package = Package(
             name: "ExampleService",
             dependencies: ["BreakerClient", "CSQLite", .product(name: "Logging", package: "swift-log")],
             path: "Examples/ExampleService"
+        ),
+        // Load generator for breakerd and Redis over real TCP (plain sockets, poll, one thread per worker).
+        .executableTarget(
+            name: "breaker-bench",
+            dependencies: [
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ]
         ),
         // A plain blocking socket client the server and daemon tests share.
         .target(name: "BreakerTestSupport", dependencies: ["BreakerWire"], path: "Tests/BreakerTestSupport"),

@@ -237,8 +237,14 @@ public final class BreakerRegistry: Sendable {
             let before = (breakers[name]!.nextDeadline, breakers[name]!.metrics.rejectedCalls)
             let (result, transitions) = body(&breakers[name]!, now)
             let breaker = breakers[name]!
-            if created || !transitions.isEmpty || before.1 != breaker.metrics.rejectedCalls {
+            if created || !transitions.isEmpty {
                 afterChange(name, breaker, transitions, rescheduled: before.0 != breaker.nextDeadline, actor: actor, note: note)
+            } else if before.1 != breaker.metrics.rejectedCalls {
+                // Only a rejection counted: persisted with the next commit (protocol: "written
+                // with the next commit"), which it may wait a moment for, instead of a commit
+                // per rejection while a breaker is open.
+                writer.submitLazily(name)
+                if before.0 != breaker.nextDeadline { schedule(name, breaker.nextDeadline, now: now) }
             } else if before.0 != breaker.nextDeadline {
                 schedule(name, breaker.nextDeadline, now: now)
             }

@@ -31,6 +31,11 @@ final class ConnectionHandler: ChannelInboundHandler {
     private let logger: Logger
     private var context: ChannelHandlerContext?
     private var slots = CircularBuffer<[UInt8]?>()
+    /// Replies taken from the head of `slots` and not yet handed to the channel: one buffer per
+    /// read batch (written at `channelReadComplete` or when a flush is due), not one per reply.
+    private var pendingOut: ByteBuffer?
+    /// A flush of replies filled after their commit is already queued on the event loop.
+    private var flushQueued = false
     /// The sequence number of `slots.first`; slot `n` lives at offset `n - headSequence`.
     private var headSequence = 0
     private var closing = false
@@ -85,6 +90,7 @@ final class ConnectionHandler: ChannelInboundHandler {
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
+        writePending(context)
         context.flush()
     }
 
@@ -108,7 +114,12 @@ final class ConnectionHandler: ChannelInboundHandler {
     }
 
     private func handle(_ line: ByteBuffer) {
-        let decoded = line.withUnsafeReadableBytes { RequestDecoder.decode($0) }
+        // Hot ops in their canonical form skip the JSONValue tree; anything else, errors
+        // included, goes through the general decoder (HotRequestDecoder documents the subset).
+        let decoded = line.withUnsafeReadableBytes { bytes -> Result<Request, RequestError> in
+            if let hot = HotRequestDecoder.decode(bytes) { return .success(hot) }
+            return RequestDecoder.decode(bytes)
+        }
         let request: Request
         switch decoded {
         case .failure(let failure):
@@ -223,10 +234,24 @@ final class ConnectionHandler: ChannelInboundHandler {
 
     static let maxQueuedEvents = 10_000
 
+    /// A reply that waited for its commit. One commit acknowledges many requests at once and
+    /// their fills arrive as consecutive event-loop tasks, so the flush is queued behind them
+    /// once instead of one write syscall per reply.
     private func fill(_ sequence: Int, _ bytes: [UInt8]) {
-        guard context != nil else { return }
+        guard let context else { return }
         slots[slots.index(slots.startIndex, offsetBy: sequence - headSequence)] = bytes
-        drain(flush: true)
+        drain(flush: false)
+        if !flushQueued {
+            flushQueued = true
+            let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+            context.eventLoop.execute {
+                let handler = bound.value
+                handler.flushQueued = false
+                guard let context = handler.context else { return }
+                handler.writePending(context)
+                context.flush()
+            }
+        }
         updateReading()
     }
 
@@ -237,18 +262,27 @@ final class ConnectionHandler: ChannelInboundHandler {
         while context.channel.isWritable, let head = slots.first, let bytes = head {
             slots.removeFirst()
             headSequence += 1
-            context.write(wrapOutboundOut(context.channel.allocator.buffer(bytes: bytes)), promise: nil)
+            if pendingOut == nil { pendingOut = context.channel.allocator.buffer(capacity: max(bytes.count, 1024)) }
+            pendingOut!.writeBytes(bytes)
             wrote = true
         }
         if closeWhenDrained && slots.isEmpty && !closing {
             closing = true
+            writePending(context)
             let channel = context.channel
             context.writeAndFlush(wrapOutboundOut(channel.allocator.buffer(capacity: 0))).whenComplete { _ in
                 channel.close(promise: nil)
             }
         } else if wrote && flush {
+            writePending(context)
             context.flush()
         }
+    }
+
+    private func writePending(_ context: ChannelHandlerContext) {
+        guard let out = pendingOut else { return }
+        pendingOut = nil
+        context.write(wrapOutboundOut(out), promise: nil)
     }
 
     /// Reads only while the peer keeps up: bounded outstanding replies, writable socket.

@@ -48,12 +48,17 @@ public final class StoreWriter: Sendable {
 
     private struct Pending {
         var names: [String] = []
+        /// Names whose only change is worth writing but not worth a commit of its own (a
+        /// rejection counted): they ride along with the next batch, or wait `lazyDelay`.
+        var lazyNames: [String] = []
         var transitions: [LoggedTransition] = []
         var completions: [Completion] = []
         /// History reads and flush barriers, run after the batch taken with them.
         var jobs: [Job] = []
         /// A wake-up is already on its way; keeps the semaphore's count at most one.
         var signalled = false
+        /// The writer is holding lazy names for `lazyDelay`; lazy submits need not wake it.
+        var holdingLazy = false
         var stopping = false
         var stats = StoreWriterStats()
     }
@@ -74,6 +79,8 @@ public final class StoreWriter: Sendable {
     private let logger: Logger
     private let metrics = StoreMetrics()
 
+    /// How long names submitted with `submitLazily` may wait for a batch to join.
+    static let lazyDelay: Duration = .milliseconds(100)
     static let firstBackoff: Duration = .milliseconds(100)
     static let maxBackoff: Duration = .seconds(5)
     /// Log rows kept for retry while the disk refuses writes; beyond it the oldest are dropped
@@ -114,6 +121,20 @@ public final class StoreWriter: Sendable {
         case true?: wakeUp.signal()
         case false?: break
         }
+    }
+
+    /// Queues `name` for a commit that may wait up to `lazyDelay` for other work to share it:
+    /// for changes nobody waits to see acknowledged (a rejected decision counted in
+    /// `rejected_calls`), so that a stream of them costs a few commits a second instead of
+    /// back-to-back transactions. Any `submit`, flush or shutdown takes them along at once.
+    public func submitLazily(_ name: String) {
+        let wake = pending.withLock { state -> Bool in
+            guard !state.stopping else { return false }
+            state.lazyNames.append(name)
+            guard !state.holdingLazy else { return false }
+            return Self.claimSignal(&state)
+        }
+        if wake { wakeUp.signal() }
     }
 
     /// Returns once everything submitted before the call has been committed or has failed.
@@ -204,12 +225,28 @@ public final class StoreWriter: Sendable {
             } else {
                 wakeUp.wait()
             }
-            let taken = pending.withLock { state in
+            var taken = pending.withLock { state in
                 defer { state = Pending(signalled: false, stopping: state.stopping, stats: state.stats) }
                 return state
             }
+            if taken.names.isEmpty && taken.transitions.isEmpty && taken.completions.isEmpty && taken.jobs.isEmpty
+                && !taken.lazyNames.isEmpty && !taken.stopping && retry.names.isEmpty {
+                // Only lazy names: give other work `lazyDelay` to come and share the commit.
+                pending.withLock { $0.holdingLazy = true }
+                _ = wakeUp.wait(timeout: .now() + .nanoseconds(Int(Self.lazyDelay.nanoseconds)))
+                let more = pending.withLock { state in
+                    defer { state = Pending(signalled: false, stopping: state.stopping, stats: state.stats) }
+                    return state
+                }
+                taken.names = more.names
+                taken.lazyNames += more.lazyNames
+                taken.transitions = more.transitions
+                taken.completions = more.completions
+                taken.jobs = more.jobs
+                taken.stopping = more.stopping
+            }
             var seen = Set<String>()
-            let names = (retry.names + taken.names).filter { seen.insert($0).inserted }
+            let names = (retry.names + taken.names + taken.lazyNames).filter { seen.insert($0).inserted }
             let transitions = retry.transitions + taken.transitions
             var result: Result<Void, StoreError> = .success(())
             if !names.isEmpty || !transitions.isEmpty {

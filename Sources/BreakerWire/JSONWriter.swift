@@ -30,6 +30,13 @@ public struct JSONWriter: Sendable {
         bytes.reserveCapacity(capacity)
     }
 
+    /// Ends the document with `\n` and hands over the bytes: one protocol line, without the
+    /// second array `bytes + [newline]` would allocate.
+    public mutating func finishLine() -> [UInt8] {
+        bytes.append(UInt8(ascii: "\n"))
+        return bytes
+    }
+
     /// Clears the output (keeping its capacity) so the writer can be reused.
     public mutating func reset() {
         bytes.removeAll(keepingCapacity: true)

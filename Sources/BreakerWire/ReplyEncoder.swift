@@ -50,7 +50,7 @@ public enum ReplyEncoder {
             w.endArray()
         }
         w.endObject()
-        return w.bytes + [UInt8(ascii: "\n")]
+        return w.finishLine()
     }
 
     public static func encode(_ error: WireError, id: JSONValue?) -> [UInt8] {
@@ -64,7 +64,7 @@ public enum ReplyEncoder {
         w.field("message", error.message)
         w.endObject()
         w.endObject()
-        return w.bytes + [UInt8(ascii: "\n")]
+        return w.finishLine()
     }
 
     public static func encode(_ event: Event) -> [UInt8] {
@@ -81,7 +81,7 @@ public enum ReplyEncoder {
             w.field("reason", t.reason.wireName)
             w.endObject()
         }
-        return w.bytes + [UInt8(ascii: "\n")]
+        return w.finishLine()
     }
 
     /// The policy half of the `config` object; optional rules that are off are `null`.
