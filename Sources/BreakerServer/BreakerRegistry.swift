@@ -28,6 +28,8 @@ public final class BreakerRegistry: Sendable {
         /// Configs by name prefix for implicitly created breakers; the first match wins over
         /// `defaultConfig` (see `config(for:)`).
         public var rules: [BreakerRule] = []
+        /// A new name beyond this many breakers gets `overloaded`; existing breakers keep working.
+        public var maxBreakers = 1_000_000
         public init() {}
     }
 
@@ -41,6 +43,8 @@ public final class BreakerRegistry: Sendable {
     /// Chosen at start-up and put in every permit, so permits from before a restart are stale.
     let permitEpoch: String
     private let shards: [Shard]
+    /// Breakers in memory; a breaker is never removed, so this only grows (up to `maxBreakers`).
+    private let count = Atomic<Int>(0)
     let writer: StoreWriter
     /// The server's own counters (requests, connections); see `ServerMetrics`.
     public let metrics = ServerMetrics()
@@ -56,6 +60,7 @@ public final class BreakerRegistry: Sendable {
             Self.shard(for: stored.name, in: shards).breakers.withLock { $0[stored.name] = stored.breaker }
         }
         self.shards = shards
+        self.count.store(loaded.count, ordering: .relaxed)
         self.clock = clock
         self.settings = settings
         self.timers = timers
@@ -74,7 +79,14 @@ public final class BreakerRegistry: Sendable {
         }
     }
 
-    public var breakerCount: Int { shards.reduce(0) { sum, shard in sum + shard.breakers.withLock { $0.count } } }
+    public var breakerCount: Int { count.load(ordering: .relaxed) }
+
+    /// Takes a place for a new breaker; false (and nothing taken) at `maxBreakers`.
+    private func reserveBreaker() -> Bool {
+        guard count.add(1, ordering: .relaxed).newValue > settings.maxBreakers else { return true }
+        count.subtract(1, ordering: .relaxed)
+        return false
+    }
 
     /// Commits everything submitted so far and closes the database.
     public func shutdown() { writer.shutdown() }
@@ -104,7 +116,7 @@ public final class BreakerRegistry: Sendable {
                 let transitions = breaker.forceOpen(ForcedOpen(reason: reason, actor: actor, at: now))
                 return (BreakerView(name: name, breaker: breaker), transitions)
             }
-            return view.map { .afterCommit(.breaker($0), breaker: name) } ?? .error(WireError(.internal, "breaker vanished"))
+            return view.map { .afterCommit(.breaker($0), breaker: name) } ?? .error(overloaded(name))
         case .release(let name):
             let view = mutate(name, create: false, actor: actor) { breaker, now in
                 let transitions = breaker.release(at: now)
@@ -157,7 +169,7 @@ public final class BreakerRegistry: Sendable {
             }
             return (reply, result.transitions)
         }
-        return reply.map { .reply(.decision($0)) } ?? .error(WireError(.internal, "breaker vanished"))
+        return reply.map { .reply(.decision($0)) } ?? .error(overloaded(name))
     }
 
     private func record(_ record: RecordCommand) -> Execution {
@@ -174,13 +186,14 @@ public final class BreakerRegistry: Sendable {
             let result = breaker.record(record.outcome, count: record.count, token: token, at: now)
             return (.recorded(state: breaker.state, generation: breaker.generation, stale: result.stale), result.transitions)
         }
-        return reply.map { .afterCommit($0, breaker: record.breaker) } ?? .error(WireError(.internal, "breaker vanished"))
+        return reply.map { .afterCommit($0, breaker: record.breaker) } ?? .error(overloaded(record.breaker))
     }
 
     private func configure(_ name: String, _ patch: BreakerConfigPatch) -> Execution {
         let defaults = settings.config(for: name)
-        let result = Self.shard(for: name, in: shards).breakers.withLock { breakers -> Result<BreakerView, ConfigError> in
+        let result = Self.shard(for: name, in: shards).breakers.withLock { breakers -> Result<BreakerView, WireError> in
             do throws(ConfigError) {
+                if breakers[name] == nil, !reserveBreaker() { return .failure(overloaded(name)) }
                 let config = try patch.applied(to: breakers[name]?.config ?? defaults)
                 let now = clock.now()
                 var breaker = breakers[name] ?? CircuitBreaker(config: config, createdAt: now)
@@ -190,12 +203,13 @@ public final class BreakerRegistry: Sendable {
                 afterChange(name, breaker, transitions)
                 return .success(BreakerView(name: name, breaker: breaker))
             } catch {
-                return .failure(error)
+                if breakers[name] == nil { count.subtract(1, ordering: .relaxed) }  // the place reserved above
+                return .failure(WireError(.badRequest, error.message))
             }
         }
         switch result {
         case .success(let view): return .afterCommit(.breaker(view), breaker: name)
-        case .failure(let error): return .error(WireError(.badRequest, error.message))
+        case .failure(let error): return .error(error)
         }
     }
 
@@ -220,7 +234,8 @@ public final class BreakerRegistry: Sendable {
 
     // MARK: Mutation
 
-    /// Runs `body` on the breaker under its shard lock, creating it if asked. Whatever the body
+    /// Runs `body` on the breaker under its shard lock, creating it if asked (nil when it does
+    /// not exist and may not be created, or when creating it would pass `maxBreakers`). Whatever the body
     /// returns as transitions is published, scheduled and handed to the writer before the lock
     /// is released, so watchers and the transition log see one breaker's changes in order.
     private func mutate<R>(_ name: String, create: Bool, actor: String? = nil, note: String? = nil,
@@ -229,7 +244,7 @@ public final class BreakerRegistry: Sendable {
             let now = clock.now()
             let created = breakers[name] == nil
             if created {
-                guard create else { return nil }
+                guard create, reserveBreaker() else { return nil }
                 breakers[name] = CircuitBreaker(config: settings.config(for: name), createdAt: now)
             }
             let before = (breakers[name]!.nextDeadline, breakers[name]!.metrics.rejectedCalls)
@@ -285,6 +300,10 @@ public final class BreakerRegistry: Sendable {
         var hasher = Hasher()
         hasher.combine(name)
         return shards[Int(UInt(bitPattern: hasher.finalize()) % UInt(shards.count))]
+    }
+
+    private func overloaded(_ name: String) -> WireError {
+        WireError(.overloaded, "cannot create breaker '\(name)': the daemon holds its limit of \(settings.maxBreakers) breakers (--max-breakers); existing breakers keep working")
     }
 
     private static func notFound(_ name: String) -> WireError {

@@ -112,6 +112,9 @@ struct Daemon {
         configuration.host = config.host
         configuration.port = config.port
         configuration.maxLineLength = config.maxLineLength
+        configuration.maxConnections = config.maxConnections
+        configuration.maxInFlightPerConnection = config.maxInFlight
+        configuration.idleTimeout = config.idleTimeoutMs > 0 ? .milliseconds(config.idleTimeoutMs) : nil
         configuration.adminTokens = adminTokens
         let server: BreakerServer
         do {
