@@ -30,11 +30,15 @@ public final class BreakerRegistry: Sendable {
         public var rules: [BreakerRule] = []
         /// A new name beyond this many breakers gets `overloaded`; existing breakers keep working.
         public var maxBreakers = 1_000_000
+        /// How long a record's `dedupe` key is remembered (wall clock, across restarts).
+        public var dedupeWindowMs: Int64 = 600_000
         public init() {}
     }
 
     final class Shard: Sendable {
         let breakers = Mutex<[String: CircuitBreaker]>([:])
+        /// Taken before `breakers` when both are needed, never after.
+        let dedupe = Mutex(DedupeTable())
     }
 
     public let clock: DaemonClock
@@ -42,7 +46,7 @@ public final class BreakerRegistry: Sendable {
     let settings: Settings
     /// Chosen at start-up and put in every permit, so permits from before a restart are stale.
     let permitEpoch: String
-    private let shards: [Shard]
+    let shards: [Shard]
     /// Breakers in memory; a breaker is never removed, so this only grows (up to `maxBreakers`).
     private let count = Atomic<Int>(0)
     let writer: StoreWriter
@@ -58,6 +62,9 @@ public final class BreakerRegistry: Sendable {
         let shards = (0..<32).map { _ in Shard() }
         for stored in loaded {
             Self.shard(for: stored.name, in: shards).breakers.withLock { $0[stored.name] = stored.breaker }
+        }
+        for row in try database.loadDedupe(nowMs: clock.now().millisecondsSinceEpoch) {
+            Self.shard(for: row.breaker, in: shards).dedupe.withLock { $0.entries[DedupeKey(row)] = row }
         }
         self.shards = shards
         self.count.store(loaded.count, ordering: .relaxed)
@@ -98,7 +105,7 @@ public final class BreakerRegistry: Sendable {
         switch command {
         case .ping: return .reply(.pong(version: BreakerServer.version))
         case .shouldAttempt(let name): return shouldAttempt(name)
-        case .record(let record): return self.record(record)
+        case .record(let record): return record.dedupe.map { dedupedRecord(record, key: $0) } ?? self.record(record)
         case .inspect(let name):
             guard let view = view(name) else { return .error(Self.notFound(name)) }
             return .reply(.breaker(view))
@@ -172,7 +179,7 @@ public final class BreakerRegistry: Sendable {
         return reply.map { .reply(.decision($0)) } ?? .error(overloaded(name))
     }
 
-    private func record(_ record: RecordCommand) -> Execution {
+    func record(_ record: RecordCommand) -> Execution {
         var token = OutcomeToken.none
         if let text = record.permit {
             guard let permit = PermitToken(text) else {
@@ -296,7 +303,7 @@ public final class BreakerRegistry: Sendable {
         }
     }
 
-    private static func shard(for name: String, in shards: [Shard]) -> Shard {
+    static func shard(for name: String, in shards: [Shard]) -> Shard {
         var hasher = Hasher()
         hasher.combine(name)
         return shards[Int(UInt(bitPattern: hasher.finalize()) % UInt(shards.count))]

@@ -54,6 +54,21 @@ package enum Schema {
             "ALTER TABLE breakers ADD COLUMN forced_by TEXT",
             "ALTER TABLE breakers ADD COLUMN forced_at_ms INTEGER",
         ]),
+        // Idempotent records: the first answer to each (breaker, dedupe key), until it expires.
+        (version: 3, sql: [
+            """
+            CREATE TABLE record_dedupe (
+                breaker TEXT NOT NULL,
+                key TEXT NOT NULL,
+                state TEXT NOT NULL,
+                generation INTEGER NOT NULL,
+                stale INTEGER NOT NULL,
+                expires_ms INTEGER NOT NULL,
+                PRIMARY KEY (breaker, key)
+            ) WITHOUT ROWID
+            """,
+            "CREATE INDEX record_dedupe_by_expiry ON record_dedupe (expires_ms)",
+        ]),
     ]
 
     /// The version this code writes and understands.

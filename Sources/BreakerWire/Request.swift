@@ -65,14 +65,21 @@ public struct RecordCommand: Sendable, Hashable {
     public var permit: String?
     /// The generation of the decision the outcome follows.
     public var generation: UInt64?
+    /// The client's idempotency key: a retry with the same key (within the daemon's dedupe
+    /// window) is counted once and answered as the first was.
+    public var dedupe: String?
 
     public static let maxCount = 1_000_000
+    /// Longest `dedupe` key, in bytes of printable ASCII.
+    public static let maxDedupeLength = 128
 
-    public init(breaker: String, outcome: Outcome, count: Int = 1, permit: String? = nil, generation: UInt64? = nil) {
+    public init(breaker: String, outcome: Outcome, count: Int = 1, permit: String? = nil, generation: UInt64? = nil,
+                dedupe: String? = nil) {
         self.breaker = breaker
         self.outcome = outcome
         self.count = count
         self.permit = permit
         self.generation = generation
+        self.dedupe = dedupe
     }
 }

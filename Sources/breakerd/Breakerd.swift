@@ -54,6 +54,9 @@ struct Breakerd: AsyncParsableCommand {
     @Option(name: .customLong("idle-timeout-ms"), help: "Close a connection that sends nothing for this long, unless it is watching; 0 never. (default: 300000)")
     var idleTimeoutMs: Int64?
 
+    @Option(name: .customLong("dedupe-window-ms"), help: "How long a record's dedupe key is remembered, across restarts. (default: 600000)")
+    var dedupeWindowMs: Int64?
+
     @Option(help: "SQLite synchronous mode: normal (survives a crash of breakerd) or full (survives power loss). (default: normal)")
     var synchronous: SynchronousMode?
 
@@ -87,6 +90,7 @@ struct Breakerd: AsyncParsableCommand {
         if let maxConnections { effective.maxConnections = maxConnections }
         if let maxInFlight { effective.maxInFlight = maxInFlight }
         if let idleTimeoutMs { effective.idleTimeoutMs = idleTimeoutMs }
+        if let dedupeWindowMs { effective.dedupeWindowMs = dedupeWindowMs }
         if let synchronous { effective.synchronous = synchronous }
         if let threads { effective.threads = threads }
         if let logLevel { effective.logLevel = logLevel }

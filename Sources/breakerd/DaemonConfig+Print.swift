@@ -11,7 +11,7 @@ extension DaemonConfig {
             ("cache_ms", .int(cacheMs)), ("synchronous", .string(synchronous.rawValue)),
             ("max_line_length", .int(Int64(maxLineLength))), ("max_breakers", .int(Int64(maxBreakers))),
             ("max_connections", .int(Int64(maxConnections))), ("max_in_flight", .int(Int64(maxInFlight))),
-            ("idle_timeout_ms", .int(idleTimeoutMs)), ("threads", .int(Int64(threads))),
+            ("idle_timeout_ms", .int(idleTimeoutMs)), ("dedupe_window_ms", .int(dedupeWindowMs)), ("threads", .int(Int64(threads))),
             ("log_level", .string(logLevel.rawValue)), ("log_format", .string(logFormat.rawValue)),
             ("admin_token_file", adminTokenFile.map(JSONValue.string) ?? .null),
             ("shutdown_timeout_ms", .int(shutdownTimeoutMs)),

@@ -37,6 +37,8 @@ struct DaemonConfig: Sendable, Equatable {
     var maxInFlight = 1024
     /// A connection that sends nothing for this long (and is not watching) is closed; 0: never.
     var idleTimeoutMs: Int64 = 300_000
+    /// How long a record's `dedupe` key is remembered (across restarts).
+    var dedupeWindowMs: Int64 = 600_000
     var threads = System.coreCount
     var logLevel: Logger.Level = .info
     var logFormat: LogFormat = .text
@@ -59,6 +61,9 @@ struct DaemonConfig: Sendable, Equatable {
         guard maxBreakers >= 1 else { throw DaemonConfigError("max_breakers must be at least 1") }
         guard maxConnections >= 1 else { throw DaemonConfigError("max_connections must be at least 1") }
         guard (1...1_000_000).contains(maxInFlight) else { throw DaemonConfigError("max_in_flight must be 1...1000000, got \(maxInFlight)") }
+        guard (1...604_800_000).contains(dedupeWindowMs) else {
+            throw DaemonConfigError("dedupe_window_ms must be 1...604800000 (a week), got \(dedupeWindowMs)")
+        }
         guard idleTimeoutMs >= 0 else { throw DaemonConfigError("idle_timeout_ms must not be negative (0 disables it)") }
         guard threads >= 1 else { throw DaemonConfigError("threads must be at least 1") }
         guard (0...600_000).contains(shutdownTimeoutMs) else {
@@ -85,6 +90,7 @@ struct DaemonConfig: Sendable, Equatable {
         settings.closedCacheMs = cacheMs
         settings.defaultConfig = defaultBreaker
         settings.maxBreakers = maxBreakers
+        settings.dedupeWindowMs = dedupeWindowMs
         settings.rules = rules.map { BreakerRule(prefix: $0.prefix, config: $0.config) }
         return settings
     }

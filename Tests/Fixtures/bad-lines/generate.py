@@ -134,6 +134,10 @@ add("bad_request", "permit-not-a-permit", '{"op":"record-failure","breaker":"a",
 add("bad_request", "permit-with-count", '{"op":"record-failure","breaker":"a","permit":"x.1.1","count":2}')
 add("bad_request", "permit-empty", '{"op":"record-failure","breaker":"a","permit":""}')
 add("bad_request", "permit-129-bytes", '{"op":"record-failure","breaker":"a","permit":"%s"}' % ("p" * 129))
+for kind, text in [("int", "1"), ("null", "null"), ("array", "[]"), ("object", "{}"), ("empty", '""'),
+                   ("space", '"a b"'), ("129-bytes", '"%s"' % ("k" * 129)), ("non-ascii", '"caf\\u00e9"'),
+                   ("control", '"a\\u0001"')]:
+    add("bad_request", f"dedupe-{kind}", '{"op":"record-failure","breaker":"a","dedupe":%s}' % text)
 add("bad_request", "reason-1001-bytes", '{"op":"force-open","breaker":"a","reason":"%s"}' % ("r" * 1001))
 add("bad_request", "token-4097-bytes", '{"op":"auth","token":"%s"}' % ("t" * 4097))
 add("bad_request", "history-limit-1001", '{"op":"history","breaker":"existing","limit":1001}')
