@@ -57,6 +57,9 @@ struct Breakerd: AsyncParsableCommand {
     @Option(name: .customLong("dedupe-window-ms"), help: "How long a record's dedupe key is remembered, across restarts. (default: 600000)")
     var dedupeWindowMs: Int64?
 
+    @Option(name: .customLong("max-metric-series"), help: "Most per-breaker series in /metrics (9 per breaker; not-closed breakers first); the rest are counted in breakerd_metric_series_dropped_total. (default: 100000)")
+    var maxMetricSeries: Int?
+
     @Option(help: "SQLite synchronous mode: normal (survives a crash of breakerd) or full (survives power loss). (default: normal)")
     var synchronous: SynchronousMode?
 
@@ -91,6 +94,7 @@ struct Breakerd: AsyncParsableCommand {
         if let maxInFlight { effective.maxInFlight = maxInFlight }
         if let idleTimeoutMs { effective.idleTimeoutMs = idleTimeoutMs }
         if let dedupeWindowMs { effective.dedupeWindowMs = dedupeWindowMs }
+        if let maxMetricSeries { effective.maxMetricSeries = maxMetricSeries }
         if let synchronous { effective.synchronous = synchronous }
         if let threads { effective.threads = threads }
         if let logLevel { effective.logLevel = logLevel }

@@ -39,6 +39,8 @@ struct DaemonConfig: Sendable, Equatable {
     var idleTimeoutMs: Int64 = 300_000
     /// How long a record's `dedupe` key is remembered (across restarts).
     var dedupeWindowMs: Int64 = 600_000
+    /// Per-breaker series in /metrics beyond this are left out (and counted).
+    var maxMetricSeries = 100_000
     var threads = System.coreCount
     var logLevel: Logger.Level = .info
     var logFormat: LogFormat = .text
@@ -64,6 +66,7 @@ struct DaemonConfig: Sendable, Equatable {
         guard (1...604_800_000).contains(dedupeWindowMs) else {
             throw DaemonConfigError("dedupe_window_ms must be 1...604800000 (a week), got \(dedupeWindowMs)")
         }
+        guard maxMetricSeries >= 0 else { throw DaemonConfigError("max_metric_series must not be negative") }
         guard idleTimeoutMs >= 0 else { throw DaemonConfigError("idle_timeout_ms must not be negative (0 disables it)") }
         guard threads >= 1 else { throw DaemonConfigError("threads must be at least 1") }
         guard (0...600_000).contains(shutdownTimeoutMs) else {
