@@ -18,6 +18,8 @@ struct DedupeKey: Hashable {
 /// table holds about one window's worth of keys.
 struct DedupeTable {
     var entries: [DedupeKey: DedupeRow] = [:]
+    /// Keys recorded but not yet handed to the writer, by breaker (see `BreakerSnapshot`).
+    var unsaved: [String: [DedupeRow]] = [:]
     var nextSweepMs: Int64 = 0
 
     static let sweepEveryMs: Int64 = 10_000
@@ -32,9 +34,10 @@ struct DedupeTable {
 extension BreakerRegistry {
     /// A record with a client-chosen idempotency key. The first record with a key is counted
     /// and its answer remembered for `dedupeWindowMs`; a retry within the window is not counted
-    /// and gets the first answer, after the same commit. The key goes to the writer in the same
-    /// submit as the breaker, so the count and the key are committed in one transaction: after
-    /// a crash either both are there or neither is.
+    /// and gets the first answer, after the same commit. Count and key change under this
+    /// shard's dedupe lock, and the writer's snapshot takes the breaker and its unsaved keys
+    /// under the same lock, so both land in one transaction: after a crash either both are on
+    /// disk or neither is.
     func dedupedRecord(_ record: RecordCommand, key: String) -> Execution {
         let name = record.breaker
         return Self.shard(for: name, in: shards).dedupe.withLock { table -> Execution in
@@ -49,7 +52,7 @@ extension BreakerRegistry {
                                 expiresMs: now + settings.dedupeWindowMs)
             table.sweep(now: now)
             table.entries[dedupeKey] = row
-            writer.submit(name, dedupes: [row])
+            table.unsaved[name, default: []].append(row)
             return execution
         }
     }

@@ -73,8 +73,11 @@ public final class BreakerRegistry: Sendable {
         self.timers = timers
         self.logger = logger
         self.permitEpoch = String(UInt64.random(in: 0...UInt64.max) & 0xFFFF_FFFF_FFFF, radix: 36)
-        self.writer = StoreWriter(database: database, snapshot: { name in
-            Self.shard(for: name, in: shards).breakers.withLock { $0[name] }
+        self.writer = StoreWriter(database: database, snapshotWithDedupe: { name in
+            let shard = Self.shard(for: name, in: shards)
+            return shard.dedupe.withLock { table in
+                BreakerSnapshot(breaker: shard.breakers.withLock { $0[name] }, dedupes: table.unsaved.removeValue(forKey: name) ?? [])
+            }
         }, logger: logger)
         // Apply what time did while the daemon was down, and schedule what is still to come.
         for stored in loaded where stored.breaker.state != .closed {

@@ -21,6 +21,18 @@ public struct DedupeRow: Sendable, Hashable {
     }
 }
 
+/// What the writer reads of one breaker at commit time: its state, and the dedupe keys recorded
+/// since the last snapshot (handed over: the next snapshot does not see them again).
+public struct BreakerSnapshot: Sendable {
+    public var breaker: CircuitBreaker?
+    public var dedupes: [DedupeRow]
+
+    public init(breaker: CircuitBreaker?, dedupes: [DedupeRow] = []) {
+        self.breaker = breaker
+        self.dedupes = dedupes
+    }
+}
+
 extension BreakerDatabase {
     /// Every remembered record whose window has not ended at `nowMs`.
     public func loadDedupe(nowMs: Int64) throws(StoreError) -> [DedupeRow] {

@@ -71,7 +71,7 @@ public final class StoreWriter: Sendable {
     private let pending = Mutex(Pending())
     private let wakeUp = DispatchSemaphore(value: 0)
     private let finished = DispatchGroup()
-    private let snapshot: @Sendable (String) -> CircuitBreaker?
+    private let snapshot: @Sendable (String) -> BreakerSnapshot
     private let logger: Logger
     private let metrics = StoreMetrics()
 
@@ -84,8 +84,18 @@ public final class StoreWriter: Sendable {
 
     /// `snapshot` returns the breaker's current in-memory state, or nil if it no longer exists
     /// (then only its transitions are written). It is called on the writer thread.
-    public init(
+    public convenience init(
         database: sending BreakerDatabase, snapshot: @escaping @Sendable (String) -> CircuitBreaker?, logger: Logger
+    ) {
+        self.init(database: database, snapshotWithDedupe: { BreakerSnapshot(breaker: snapshot($0)) }, logger: logger)
+    }
+
+    /// As above, and the snapshot also hands over the breaker's dedupe keys not yet written,
+    /// read under the same lock as the breaker: a key is committed in the same transaction as
+    /// the count it guards, never before nor after it.
+    public init(
+        database: sending BreakerDatabase, snapshotWithDedupe snapshot: @escaping @Sendable (String) -> BreakerSnapshot,
+        logger: Logger
     ) {
         self.path = database.path
         self.snapshot = snapshot
@@ -217,12 +227,12 @@ public final class StoreWriter: Sendable {
             var seen = Set<String>()
             let names = (retry.names + taken.names).filter { seen.insert($0).inserted }
             let transitions = retry.transitions + taken.transitions
-            let dedupes = retry.dedupes + taken.dedupes
+            var dedupes = retry.dedupes + taken.dedupes
             var result: Result<Void, StoreError> = .success(())
             if !names.isEmpty || !transitions.isEmpty || !dedupes.isEmpty {
                 // Expired dedupe keys go once a minute, with whatever batch comes along.
                 let prune = ContinuousClock.now - lastPrune > Self.dedupePruneInterval
-                result = commit(names: names, transitions: transitions, dedupes: dedupes,
+                result = commit(names: names, transitions: transitions, dedupes: &dedupes,
                                 pruneDedupe: prune, to: database)
                 switch result {
                 case .success:
@@ -239,7 +249,7 @@ public final class StoreWriter: Sendable {
             if taken.stopping { break }
         }
         if !retry.names.isEmpty || !retry.transitions.isEmpty || !retry.dedupes.isEmpty,
-           case .failure = commit(names: retry.names, transitions: retry.transitions, dedupes: retry.dedupes,
+           case .failure = commit(names: retry.names, transitions: retry.transitions, dedupes: &retry.dedupes,
                                   pruneDedupe: false, to: database) {
             logger.error("shutting down with unsaved changes", metadata: [
                 "path": "\(path)", "breakers": "\(retry.names.count)", "transitions": "\(retry.transitions.count)",
@@ -248,10 +258,17 @@ public final class StoreWriter: Sendable {
         database.close()
     }
 
+    /// `dedupes` gains the keys the snapshots hand over, so a failed batch keeps them for the retry.
     private func commit(
-        names: [String], transitions: [LoggedTransition], dedupes: [DedupeRow], pruneDedupe: Bool, to database: BreakerDatabase
+        names: [String], transitions: [LoggedTransition], dedupes: inout [DedupeRow], pruneDedupe: Bool,
+        to database: BreakerDatabase
     ) -> Result<Void, StoreError> {
-        let breakers = names.compactMap { name in snapshot(name).map { StoredBreaker(name: name, breaker: $0) } }
+        var breakers: [StoredBreaker] = []
+        for name in names {
+            let taken = snapshot(name)
+            if let breaker = taken.breaker { breakers.append(StoredBreaker(name: name, breaker: breaker)) }
+            dedupes += taken.dedupes
+        }
         let start = ContinuousClock.now
         let pruneBefore = pruneDedupe ? Int64(Date().timeIntervalSince1970 * 1000) : nil
         do {

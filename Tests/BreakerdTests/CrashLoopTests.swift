@@ -25,7 +25,12 @@ struct CrashLoopTests {
         /// than the one the previous reply on this connection showed): opens by records, resets.
         var transitions: [Int64] = []
         var resets = 0
+        /// The record in flight when the daemon died (sent, never answered), with its
+        /// `dedupe` key: the test sends it again after the restart, as a client would.
+        var pendingRecord: (line: String, outcome: Outcome, count: Int)?
     }
+
+    enum Outcome { case success, failure }
 
     /// What the test knows must survive, per breaker, across all cycles so far.
     struct Known {
@@ -60,12 +65,17 @@ struct CrashLoopTests {
             case 0:
                 line = #"{"op":"configure","breaker":"\#(name)","config":{"timeout_ms":\#(timeout),"failure_threshold":3}}"#
                 acks.pendingConfigure = timeout
-            case 1, 2, 3, 4: line = #"{"op":"record-failure","breaker":"\#(name)","count":\#(i % 3 + 1)}"#
+            case 1, 2, 3, 4:
+                line = #"{"op":"record-failure","breaker":"\#(name)","count":\#(i % 3 + 1),"dedupe":"c\#(cycle)-\#(i)"}"#
+                acks.pendingRecord = (line, .failure, i % 3 + 1)
             case 5: line = #"{"op":"should-attempt","breaker":"\#(name)"}"#
             case 6: line = #"{"op":"reset","breaker":"\#(name)"}"#
-            default: line = #"{"op":"record-success","breaker":"\#(name)"}"#
+            default:
+                line = #"{"op":"record-success","breaker":"\#(name)","dedupe":"c\#(cycle)-\#(i)"}"#
+                acks.pendingRecord = (line, .success, 1)
             }
             guard let reply = try? c.request(line), reply["ok"] == .bool(true) else { return }
+            acks.pendingRecord = nil
             let generation = reply["generation"]?.int ?? reply["breaker"]?["generation"]?.int ?? 0
             let state = reply["state"]?.string ?? reply["breaker"]?["state"]?.string
             if i % 12 != 5, let lastState, let state, state != lastState { acks.transitions.append(generation) }
@@ -89,7 +99,7 @@ struct CrashLoopTests {
         let database = directory + "/breakerd.sqlite3"
         let workers = 4
         var known = [Known](repeating: Known(), count: workers)
-        var acknowledged = 0, transitionsChecked = 0, resetsAcknowledged = 0
+        var acknowledged = 0, transitionsChecked = 0, resetsAcknowledged = 0, retried = 0
         let started = Date()
         var daemon = DaemonProcess(database: database)
         try daemon.start()
@@ -116,6 +126,19 @@ struct CrashLoopTests {
             let check = try Self.integrityCheck(database)
             #expect(check == "ok", "cycle \(cycle): integrity_check says \(check)")
             let c = try daemon.client()
+            // The record that was in flight is sent again with its dedupe key, twice: it must be
+            // counted exactly once in all, whether or not it was committed before the kill.
+            for w in 0..<workers {
+                guard let pending = acks[w].pendingRecord else { continue }
+                let first = try c.request(pending.line), second = try c.request(pending.line)
+                #expect(first["ok"] == .bool(true) && first["generation"] == second["generation"] && first["state"] == second["state"],
+                        "cycle \(cycle): retried record answered \(first) then \(second)")
+                switch pending.outcome {
+                case .success: known[w].successes += pending.count
+                case .failure: known[w].failures += pending.count
+                }
+                retried += 1
+            }
             for w in 0..<workers {
                 let name = "loop-\(w)"
                 guard let breaker = try c.request(#"{"op":"inspect","breaker":"\#(name)"}"#)["breaker"] else {
@@ -125,8 +148,10 @@ struct CrashLoopTests {
                 }
                 let metrics = breaker["metrics"]
                 let successes = Int(metrics?["successful_calls"]?.int ?? -1), failures = Int(metrics?["failed_calls"]?.int ?? -1)
-                #expect(successes >= known[w].successes, "cycle \(cycle) \(name): successes \(successes) < acknowledged \(known[w].successes)")
-                #expect(failures >= known[w].failures, "cycle \(cycle) \(name): failures \(failures) < acknowledged \(known[w].failures)")
+                // Exactly: every acknowledged record once, the retried one once, nothing else
+                // (every record carries a dedupe key, and the only unanswered one was retried).
+                #expect(successes == known[w].successes, "cycle \(cycle) \(name): successes \(successes), acknowledged \(known[w].successes)")
+                #expect(failures == known[w].failures, "cycle \(cycle) \(name): failures \(failures), acknowledged \(known[w].failures)")
                 let generation = breaker["generation"]?.int ?? -1
                 #expect(generation >= known[w].generation, "cycle \(cycle) \(name): generation \(generation) < acknowledged \(known[w].generation)")
                 if let t = acks[w].configured ?? known[w].configured {
@@ -150,7 +175,7 @@ struct CrashLoopTests {
                 known[w].generation = generation
             }
         }
-        print("crash loop: \(cycles) SIGKILL cycles, \(acknowledged) acknowledged outcomes, \(resetsAcknowledged) resets, \(transitionsChecked) acknowledged transitions found in the log, 0 lost, integrity_check ok after every restart, \(Int(Date().timeIntervalSince(started))) s")
+        print("crash loop: \(cycles) SIGKILL cycles, \(acknowledged) acknowledged outcomes, \(resetsAcknowledged) resets, \(transitionsChecked) acknowledged transitions found in the log, \(retried) in-flight records retried with their dedupe key and counted exactly once, 0 lost, integrity_check ok after every restart, \(Int(Date().timeIntervalSince(started))) s")
         daemon.kill(SIGTERM)
         #expect(daemon.process.terminationStatus == 0)
     }
