@@ -48,7 +48,7 @@ public final class BreakerRegistry: Sendable {
     let permitEpoch: String
     let shards: [Shard]
     /// Breakers in memory; a breaker is never removed, so this only grows (up to `maxBreakers`).
-    private let count = Atomic<Int>(0)
+    let count = Atomic<Int>(0)
     let writer: StoreWriter
     /// The server's own counters (requests, connections); see `ServerMetrics`.
     public let metrics = ServerMetrics()
@@ -91,12 +91,6 @@ public final class BreakerRegistry: Sendable {
 
     public var breakerCount: Int { count.load(ordering: .relaxed) }
 
-    /// Takes a place for a new breaker; false (and nothing taken) at `maxBreakers`.
-    private func reserveBreaker() -> Bool {
-        guard count.add(1, ordering: .relaxed).newValue > settings.maxBreakers else { return true }
-        count.subtract(1, ordering: .relaxed)
-        return false
-    }
 
     /// Commits everything submitted so far and closes the database.
     public func shutdown() { writer.shutdown() }
@@ -310,10 +304,6 @@ public final class BreakerRegistry: Sendable {
         var hasher = Hasher()
         hasher.combine(name)
         return shards[Int(UInt(bitPattern: hasher.finalize()) % UInt(shards.count))]
-    }
-
-    private func overloaded(_ name: String) -> WireError {
-        WireError(.overloaded, "cannot create breaker '\(name)': the daemon holds its limit of \(settings.maxBreakers) breakers (--max-breakers); existing breakers keep working")
     }
 
     private static func notFound(_ name: String) -> WireError {
