@@ -22,6 +22,21 @@ public enum BreakerExposition {
         }
     }
 
+    public static let dropped = "breakerd_metric_series_dropped_total"
+    /// Series one breaker contributes: its state, three call results, five transition kinds.
+    public static let seriesPerBreaker = 9
+
+    /// Renders at most `maxSeries` per-breaker series: whole breakers, those not closed first
+    /// (they are the ones an operator is looking for), then by name. Returns how many series
+    /// were left out so the caller can count them.
+    public static func render(_ breakers: [BreakerView], maxSeries: Int) -> (bytes: [UInt8], droppedSeries: Int) {
+        let capacity = max(0, maxSeries / seriesPerBreaker)
+        guard breakers.count > capacity else { return (render(breakers), 0) }
+        let (notClosed, closed) = (breakers.filter { $0.breaker.state != .closed }, breakers.filter { $0.breaker.state == .closed })
+        let kept = Array((notClosed + closed).prefix(capacity)).sorted { $0.name < $1.name }
+        return (render(kept), (breakers.count - kept.count) * seriesPerBreaker)
+    }
+
     public static func render(_ breakers: [BreakerView]) -> [UInt8] {
         var text = PrometheusText(capacity: 256 + breakers.count * 600)
         text.family(state, type: "gauge",

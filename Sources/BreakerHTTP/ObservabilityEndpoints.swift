@@ -23,12 +23,18 @@ public final class ObservabilityEndpoints: Sendable {
     public let registry: BreakerRegistry
     public let readiness: Readiness
     private let daemonMetrics: @Sendable () -> [UInt8]
+    /// The label cardinality cap: per-breaker series beyond it are left out of `/metrics`.
+    private let maxMetricSeries: Int
+    /// Series left out, summed over every scrape (`breakerd_metric_series_dropped_total`).
+    private let droppedSeries = Atomic<UInt64>(0)
 
     /// `daemonMetrics` renders the daemon's own swift-metrics in the text format; it is appended
     /// after the breaker series. The executable supplies it from the backend it bootstrapped.
-    public init(registry: BreakerRegistry, readiness: Readiness, daemonMetrics: @escaping @Sendable () -> [UInt8] = { [] }) {
+    public init(registry: BreakerRegistry, readiness: Readiness, maxMetricSeries: Int = 100_000,
+                daemonMetrics: @escaping @Sendable () -> [UInt8] = { [] }) {
         self.registry = registry
         self.readiness = readiness
+        self.maxMetricSeries = maxMetricSeries
         self.daemonMetrics = daemonMetrics
     }
 
@@ -55,7 +61,13 @@ public final class ObservabilityEndpoints: Sendable {
         let once = Once()
         let answer: @Sendable () -> Void = { [self] in
             guard once.claim() else { return }
-            var body = BreakerExposition.render(registry.snapshot())
+            var (body, dropped) = BreakerExposition.render(registry.snapshot(), maxSeries: maxMetricSeries)
+            let total = droppedSeries.add(UInt64(dropped), ordering: .relaxed).newValue
+            var text = PrometheusText(capacity: 256)
+            text.family(BreakerExposition.dropped, type: "counter",
+                        help: "Per-breaker series left out of /metrics by the label cardinality cap (--max-metric-series), summed over scrapes.")
+            text.sample(BreakerExposition.dropped, [], total)
+            body += text.bytes
             body += daemonMetrics()
             completion(HTTPResponse(status: .ok, contentType: HTTPResponse.prometheusType, body: body))
         }

@@ -28,11 +28,17 @@ public final class BreakerRegistry: Sendable {
         /// Configs by name prefix for implicitly created breakers; the first match wins over
         /// `defaultConfig` (see `config(for:)`).
         public var rules: [BreakerRule] = []
+        /// A new name beyond this many breakers gets `overloaded`; existing breakers keep working.
+        public var maxBreakers = 1_000_000
+        /// How long a record's `dedupe` key is remembered (wall clock, across restarts).
+        public var dedupeWindowMs: Int64 = 600_000
         public init() {}
     }
 
     final class Shard: Sendable {
         let breakers = Mutex<[String: CircuitBreaker]>([:])
+        /// Taken before `breakers` when both are needed, never after.
+        let dedupe = Mutex(DedupeTable())
     }
 
     public let clock: DaemonClock
@@ -40,7 +46,9 @@ public final class BreakerRegistry: Sendable {
     let settings: Settings
     /// Chosen at start-up and put in every permit, so permits from before a restart are stale.
     let permitEpoch: String
-    private let shards: [Shard]
+    let shards: [Shard]
+    /// Breakers in memory; a breaker is never removed, so this only grows (up to `maxBreakers`).
+    let count = Atomic<Int>(0)
     let writer: StoreWriter
     /// The server's own counters (requests, connections); see `ServerMetrics`.
     public let metrics = ServerMetrics()
@@ -55,14 +63,21 @@ public final class BreakerRegistry: Sendable {
         for stored in loaded {
             Self.shard(for: stored.name, in: shards).breakers.withLock { $0[stored.name] = stored.breaker }
         }
+        for row in try database.loadDedupe(nowMs: clock.now().millisecondsSinceEpoch) {
+            Self.shard(for: row.breaker, in: shards).dedupe.withLock { $0.entries[DedupeKey(row)] = row }
+        }
         self.shards = shards
+        self.count.store(loaded.count, ordering: .relaxed)
         self.clock = clock
         self.settings = settings
         self.timers = timers
         self.logger = logger
         self.permitEpoch = String(UInt64.random(in: 0...UInt64.max) & 0xFFFF_FFFF_FFFF, radix: 36)
-        self.writer = StoreWriter(database: database, snapshot: { name in
-            Self.shard(for: name, in: shards).breakers.withLock { $0[name] }
+        self.writer = StoreWriter(database: database, snapshotWithDedupe: { name in
+            let shard = Self.shard(for: name, in: shards)
+            return shard.dedupe.withLock { table in
+                BreakerSnapshot(breaker: shard.breakers.withLock { $0[name] }, dedupes: table.unsaved.removeValue(forKey: name) ?? [])
+            }
         }, logger: logger)
         // Apply what time did while the daemon was down, and schedule what is still to come.
         for stored in loaded where stored.breaker.state != .closed {
@@ -74,7 +89,8 @@ public final class BreakerRegistry: Sendable {
         }
     }
 
-    public var breakerCount: Int { shards.reduce(0) { sum, shard in sum + shard.breakers.withLock { $0.count } } }
+    public var breakerCount: Int { count.load(ordering: .relaxed) }
+
 
     /// Commits everything submitted so far and closes the database.
     public func shutdown() { writer.shutdown() }
@@ -87,7 +103,8 @@ public final class BreakerRegistry: Sendable {
         switch command {
         case .ping: return .reply(.pong(version: BreakerServer.version))
         case .shouldAttempt(let name): return shouldAttempt(name)
-        case .record(let record): return self.record(record, reporter: reporter)
+        case .record(let record):
+            return record.dedupe.map { dedupedRecord(record, key: $0, reporter: reporter) } ?? self.record(record, reporter: reporter)
         case .inspect(let name):
             guard let view = view(name) else { return .error(Self.notFound(name)) }
             return .reply(.breaker(view))
@@ -105,7 +122,7 @@ public final class BreakerRegistry: Sendable {
                 let transitions = breaker.forceOpen(ForcedOpen(reason: reason, actor: actor, at: now))
                 return (BreakerView(name: name, breaker: breaker), transitions)
             }
-            return view.map { .afterCommit(.breaker($0), breaker: name) } ?? .error(WireError(.internal, "breaker vanished"))
+            return view.map { .afterCommit(.breaker($0), breaker: name) } ?? .error(overloaded(name))
         case .release(let name):
             let view = mutate(name, create: false, actor: actor) { breaker, now in
                 let transitions = breaker.release(at: now)
@@ -158,10 +175,10 @@ public final class BreakerRegistry: Sendable {
             }
             return (reply, result.transitions)
         }
-        return reply.map { .reply(.decision($0)) } ?? .error(WireError(.internal, "breaker vanished"))
+        return reply.map { .reply(.decision($0)) } ?? .error(overloaded(name))
     }
 
-    private func record(_ record: RecordCommand, reporter: String?) -> Execution {
+    func record(_ record: RecordCommand, reporter: String?) -> Execution {
         var token = OutcomeToken.none
         if let text = record.permit {
             guard let permit = PermitToken(text) else {
@@ -176,13 +193,14 @@ public final class BreakerRegistry: Sendable {
                                         reporter: reporter, at: now)
             return (.recorded(state: breaker.state, generation: breaker.generation, stale: result.stale), result.transitions)
         }
-        return reply.map { .afterCommit($0, breaker: record.breaker) } ?? .error(WireError(.internal, "breaker vanished"))
+        return reply.map { .afterCommit($0, breaker: record.breaker) } ?? .error(overloaded(record.breaker))
     }
 
     private func configure(_ name: String, _ patch: BreakerConfigPatch) -> Execution {
         let defaults = settings.config(for: name)
-        let result = Self.shard(for: name, in: shards).breakers.withLock { breakers -> Result<BreakerView, ConfigError> in
+        let result = Self.shard(for: name, in: shards).breakers.withLock { breakers -> Result<BreakerView, WireError> in
             do throws(ConfigError) {
+                if breakers[name] == nil, !reserveBreaker() { return .failure(overloaded(name)) }
                 let config = try patch.applied(to: breakers[name]?.config ?? defaults)
                 let now = clock.now()
                 var breaker = breakers[name] ?? CircuitBreaker(config: config, createdAt: now)
@@ -192,12 +210,13 @@ public final class BreakerRegistry: Sendable {
                 afterChange(name, breaker, transitions)
                 return .success(BreakerView(name: name, breaker: breaker))
             } catch {
-                return .failure(error)
+                if breakers[name] == nil { count.subtract(1, ordering: .relaxed) }  // the place reserved above
+                return .failure(WireError(.badRequest, error.message))
             }
         }
         switch result {
         case .success(let view): return .afterCommit(.breaker(view), breaker: name)
-        case .failure(let error): return .error(WireError(.badRequest, error.message))
+        case .failure(let error): return .error(error)
         }
     }
 
@@ -222,7 +241,8 @@ public final class BreakerRegistry: Sendable {
 
     // MARK: Mutation
 
-    /// Runs `body` on the breaker under its shard lock, creating it if asked. Whatever the body
+    /// Runs `body` on the breaker under its shard lock, creating it if asked (nil when it does
+    /// not exist and may not be created, or when creating it would pass `maxBreakers`). Whatever the body
     /// returns as transitions is published, scheduled and handed to the writer before the lock
     /// is released, so watchers and the transition log see one breaker's changes in order.
     private func mutate<R>(_ name: String, create: Bool, actor: String? = nil, note: String? = nil,
@@ -231,7 +251,7 @@ public final class BreakerRegistry: Sendable {
             let now = clock.now()
             let created = breakers[name] == nil
             if created {
-                guard create else { return nil }
+                guard create, reserveBreaker() else { return nil }
                 breakers[name] = CircuitBreaker(config: settings.config(for: name), createdAt: now)
             }
             let before = (breakers[name]!.nextDeadline, breakers[name]!.metrics.rejectedCalls)
@@ -289,7 +309,7 @@ public final class BreakerRegistry: Sendable {
         }
     }
 
-    private static func shard(for name: String, in shards: [Shard]) -> Shard {
+    static func shard(for name: String, in shards: [Shard]) -> Shard {
         var hasher = Hasher()
         hasher.combine(name)
         return shards[Int(UInt(bitPattern: hasher.finalize()) % UInt(shards.count))]

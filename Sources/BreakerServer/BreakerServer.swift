@@ -17,6 +17,9 @@ public final class BreakerServer: Sendable {
         public var maxInFlightPerConnection = 1024
         /// Connections beyond this get `overloaded` and are closed.
         public var maxConnections = 10_000
+        /// A connection that sends nothing for this long is closed, unless it is watching.
+        /// nil: never.
+        public var idleTimeout: TimeAmount? = .seconds(300)
         /// When set, admin changes need a connection authenticated with one of these tokens.
         public var adminTokens: AdminTokens?
         public init() {}
@@ -48,6 +51,9 @@ public final class BreakerServer: Sendable {
                 channel.eventLoop.makeCompletedFuture {
                     tracker.add(channel)
                     let handlers = channel.pipeline.syncOperations
+                    if let idle = configuration.idleTimeout {
+                        try handlers.addHandler(IdleStateHandler(readTimeout: idle))
+                    }
                     try handlers.addHandler(ByteToMessageHandler(LineFrameDecoder(maxLength: configuration.maxLineLength)))
                     try handlers.addHandler(ConnectionHandler(
                         registry: registry, connections: connections, adminTokens: configuration.adminTokens,

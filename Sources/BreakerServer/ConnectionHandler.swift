@@ -101,6 +101,15 @@ final class ConnectionHandler: ChannelInboundHandler {
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        // Nothing received for the idle timeout: a watcher is waiting on purpose, anyone else
+        // is holding a connection for nothing (or trickling bytes slower than one per timeout).
+        if case .some(.read) = event as? IdleStateHandler.IdleStateEvent {
+            if !watching {
+                logger.debug("closing idle connection")
+                context.close(promise: nil)
+            }
+            return
+        }
         if case .some(.inputClosed) = event as? ChannelEvent {
             closeWhenDrained = true
             drain(flush: true)

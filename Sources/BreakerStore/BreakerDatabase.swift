@@ -40,6 +40,7 @@ public final class BreakerDatabase {
     private var db: OpaquePointer?
     private var lock: DatabaseFileLock?
     private var statements: CachedStatements?
+    var cachedStatements: CachedStatements? { statements }
     /// Log rows per breaker, learned on first append and kept exact afterwards (this connection
     /// is the only writer), so pruning costs nothing until a breaker actually exceeds the limit.
     private var logCounts: [String: Int] = [:]
@@ -169,6 +170,14 @@ public final class BreakerDatabase {
             }
             for (name, added) in appended {
                 countsAfter[name] = try pruneLog(of: name, added: added, statements: statements)
+            }
+            for row in batch.dedupes {
+                try Self.bind(row, to: statements.insertDedupe)
+                try statements.insertDedupe.run()
+            }
+            if let before = batch.pruneDedupeBeforeMs {
+                try statements.pruneDedupe.bind(before, at: 1)
+                try statements.pruneDedupe.run()
             }
             try statements.commit.run()
         } catch {

@@ -11,6 +11,9 @@ struct CachedStatements {
     let countLog: SQLiteStatement
     let pruneLog: SQLiteStatement
     let history: SQLiteStatement
+    let insertDedupe: SQLiteStatement
+    let pruneDedupe: SQLiteStatement
+    let selectDedupe: SQLiteStatement
 
     init(db: OpaquePointer) throws(StoreError) {
         var prepared: [SQLiteStatement] = []
@@ -40,6 +43,14 @@ struct CachedStatements {
                 SELECT from_state, to_state, generation, at_ms, reason, actor, note
                 FROM transitions WHERE breaker = ?1 ORDER BY id DESC LIMIT ?2
                 """)
+            insertDedupe = try prepare("remember dedupe key", """
+                INSERT OR REPLACE INTO record_dedupe (breaker, key, state, generation, stale, expires_ms)
+                VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                """)
+            pruneDedupe = try prepare("prune dedupe keys", "DELETE FROM record_dedupe WHERE expires_ms <= ?1")
+            selectDedupe = try prepare("load dedupe keys", """
+                SELECT breaker, key, state, generation, stale, expires_ms FROM record_dedupe WHERE expires_ms > ?1
+                """)
         } catch {
             for statement in prepared { statement.finalize() }
             throw error
@@ -47,7 +58,8 @@ struct CachedStatements {
     }
 
     func finalizeAll() {
-        for statement in [begin, commit, rollback, upsert, insertTransition, countLog, pruneLog, history] {
+        for statement in [begin, commit, rollback, upsert, insertTransition, countLog, pruneLog, history,
+                          insertDedupe, pruneDedupe, selectDedupe] {
             statement.finalize()
         }
     }

@@ -71,6 +71,21 @@ package enum Schema {
             "ALTER TABLE breakers ADD COLUMN mode TEXT NOT NULL DEFAULT 'normal'",
             "ALTER TABLE breakers ADD COLUMN reopen_count INTEGER NOT NULL DEFAULT 0",
         ]),
+        // Idempotent records: the first answer to each (breaker, dedupe key), until it expires.
+        (version: 4, sql: [
+            """
+            CREATE TABLE record_dedupe (
+                breaker TEXT NOT NULL,
+                key TEXT NOT NULL,
+                state TEXT NOT NULL,
+                generation INTEGER NOT NULL,
+                stale INTEGER NOT NULL,
+                expires_ms INTEGER NOT NULL,
+                PRIMARY KEY (breaker, key)
+            ) WITHOUT ROWID
+            """,
+            "CREATE INDEX record_dedupe_by_expiry ON record_dedupe (expires_ms)",
+        ]),
     ]
 
     /// The version this code writes and understands.

@@ -52,6 +52,7 @@ public final class StoreWriter: Sendable {
         /// rejection counted): they ride along with the next batch, or wait `lazyDelay`.
         var lazyNames: [String] = []
         var transitions: [LoggedTransition] = []
+        var dedupes: [DedupeRow] = []
         var completions: [Completion] = []
         /// History reads and flush barriers, run after the batch taken with them.
         var jobs: [Job] = []
@@ -75,7 +76,7 @@ public final class StoreWriter: Sendable {
     private let pending = Mutex(Pending())
     private let wakeUp = DispatchSemaphore(value: 0)
     private let finished = DispatchGroup()
-    private let snapshot: @Sendable (String) -> CircuitBreaker?
+    private let snapshot: @Sendable (String) -> BreakerSnapshot
     private let logger: Logger
     private let metrics = StoreMetrics()
 
@@ -86,11 +87,22 @@ public final class StoreWriter: Sendable {
     /// Log rows kept for retry while the disk refuses writes; beyond it the oldest are dropped
     /// (and logged) rather than growing memory without bound.
     static let maxRetainedTransitions = 100_000
+    static let dedupePruneInterval: Duration = .seconds(60)
 
     /// `snapshot` returns the breaker's current in-memory state, or nil if it no longer exists
     /// (then only its transitions are written). It is called on the writer thread.
-    public init(
+    public convenience init(
         database: sending BreakerDatabase, snapshot: @escaping @Sendable (String) -> CircuitBreaker?, logger: Logger
+    ) {
+        self.init(database: database, snapshotWithDedupe: { BreakerSnapshot(breaker: snapshot($0)) }, logger: logger)
+    }
+
+    /// As above, and the snapshot also hands over the breaker's dedupe keys not yet written,
+    /// read under the same lock as the breaker: a key is committed in the same transaction as
+    /// the count it guards, never before nor after it.
+    public init(
+        database: sending BreakerDatabase, snapshotWithDedupe snapshot: @escaping @Sendable (String) -> BreakerSnapshot,
+        logger: Logger
     ) {
         self.path = database.path
         self.snapshot = snapshot
@@ -107,12 +119,15 @@ public final class StoreWriter: Sendable {
 
     public var stats: StoreWriterStats { pending.withLock { $0.stats } }
 
-    /// Queues `name` (and log rows) for the next batch. Never waits for the disk.
-    public func submit(_ name: String, transitions: [LoggedTransition] = [], completion: Completion? = nil) {
+    /// Queues `name` (and log rows, and dedupe keys: committed in the same transaction as the
+    /// breaker's snapshot) for the next batch. Never waits for the disk.
+    public func submit(_ name: String, transitions: [LoggedTransition] = [], dedupes: [DedupeRow] = [],
+                       completion: Completion? = nil) {
         let wake = pending.withLock { state -> Bool? in
             guard !state.stopping else { return nil }
             state.names.append(name)
             state.transitions.append(contentsOf: transitions)
+            state.dedupes.append(contentsOf: dedupes)
             if let completion { state.completions.append(completion) }
             return Self.claimSignal(&state)
         }
@@ -217,8 +232,9 @@ public final class StoreWriter: Sendable {
     // MARK: The writer thread
 
     private func run(_ database: BreakerDatabase) {
-        var retry = (names: [String](), transitions: [LoggedTransition]())
+        var retry = (names: [String](), transitions: [LoggedTransition](), dedupes: [DedupeRow]())
         var backoff: Duration?
+        var lastPrune = ContinuousClock.now
         while true {
             if let backoff {
                 _ = wakeUp.wait(timeout: .now() + .nanoseconds(Int(backoff.nanoseconds)))
@@ -248,15 +264,20 @@ public final class StoreWriter: Sendable {
             var seen = Set<String>()
             let names = (retry.names + taken.names + taken.lazyNames).filter { seen.insert($0).inserted }
             let transitions = retry.transitions + taken.transitions
+            var dedupes = retry.dedupes + taken.dedupes
             var result: Result<Void, StoreError> = .success(())
-            if !names.isEmpty || !transitions.isEmpty {
-                result = commit(names: names, transitions: transitions, to: database)
+            if !names.isEmpty || !transitions.isEmpty || !dedupes.isEmpty {
+                // Expired dedupe keys go once a minute, with whatever batch comes along.
+                let prune = ContinuousClock.now - lastPrune > Self.dedupePruneInterval
+                result = commit(names: names, transitions: transitions, dedupes: &dedupes,
+                                pruneDedupe: prune, to: database)
                 switch result {
                 case .success:
-                    retry = ([], [])
+                    retry = ([], [], [])
                     backoff = nil
+                    if prune { lastPrune = ContinuousClock.now }
                 case .failure:
-                    retry = (names, retained(transitions))
+                    retry = (names, retained(transitions), dedupes)
                     backoff = min((backoff ?? Self.firstBackoff / 2) * 2, Self.maxBackoff)
                 }
             }
@@ -264,8 +285,9 @@ public final class StoreWriter: Sendable {
             for job in taken.jobs { job(database) }
             if taken.stopping { break }
         }
-        if !retry.names.isEmpty || !retry.transitions.isEmpty,
-           case .failure = commit(names: retry.names, transitions: retry.transitions, to: database) {
+        if !retry.names.isEmpty || !retry.transitions.isEmpty || !retry.dedupes.isEmpty,
+           case .failure = commit(names: retry.names, transitions: retry.transitions, dedupes: &retry.dedupes,
+                                  pruneDedupe: false, to: database) {
             logger.error("shutting down with unsaved changes", metadata: [
                 "path": "\(path)", "breakers": "\(retry.names.count)", "transitions": "\(retry.transitions.count)",
             ])
@@ -273,13 +295,22 @@ public final class StoreWriter: Sendable {
         database.close()
     }
 
+    /// `dedupes` gains the keys the snapshots hand over, so a failed batch keeps them for the retry.
     private func commit(
-        names: [String], transitions: [LoggedTransition], to database: BreakerDatabase
+        names: [String], transitions: [LoggedTransition], dedupes: inout [DedupeRow], pruneDedupe: Bool,
+        to database: BreakerDatabase
     ) -> Result<Void, StoreError> {
-        let breakers = names.compactMap { name in snapshot(name).map { StoredBreaker(name: name, breaker: $0) } }
+        var breakers: [StoredBreaker] = []
+        for name in names {
+            let taken = snapshot(name)
+            if let breaker = taken.breaker { breakers.append(StoredBreaker(name: name, breaker: breaker)) }
+            dedupes += taken.dedupes
+        }
         let start = ContinuousClock.now
+        let pruneBefore = pruneDedupe ? Int64(Date().timeIntervalSince1970 * 1000) : nil
         do {
-            try database.write(WriteBatch(breakers: breakers, transitions: transitions))
+            try database.write(WriteBatch(breakers: breakers, transitions: transitions, dedupes: dedupes,
+                                          pruneDedupeBeforeMs: pruneBefore))
         } catch {
             pending.withLock { $0.stats.batchesFailed += 1; $0.stats.lastError = error }
             metrics.recordFailure()

@@ -7,13 +7,20 @@ public struct WriteBatch: Sendable, Hashable {
     public var breakers: [StoredBreaker]
     /// Appended to the log in this order, after the snapshots.
     public var transitions: [LoggedTransition]
+    /// Idempotency keys remembered in the same transaction as the counts they guard.
+    public var dedupes: [DedupeRow]
+    /// When set, expired dedupe keys (`expires_ms` at or before it) are deleted too.
+    public var pruneDedupeBeforeMs: Int64?
 
-    public init(breakers: [StoredBreaker] = [], transitions: [LoggedTransition] = []) {
+    public init(breakers: [StoredBreaker] = [], transitions: [LoggedTransition] = [], dedupes: [DedupeRow] = [],
+                pruneDedupeBeforeMs: Int64? = nil) {
         self.breakers = breakers
         self.transitions = transitions
+        self.dedupes = dedupes
+        self.pruneDedupeBeforeMs = pruneDedupeBeforeMs
     }
 
-    public var isEmpty: Bool { breakers.isEmpty && transitions.isEmpty }
+    public var isEmpty: Bool { breakers.isEmpty && transitions.isEmpty && dedupes.isEmpty && pruneDedupeBeforeMs == nil }
 }
 
 /// A breaker as stored: the name lives beside the value because `CircuitBreaker` does not know

@@ -70,18 +70,24 @@ public struct RecordCommand: Sendable, Hashable {
     public var generation: UInt64?
     /// How long the call took, for the slow-call rule.
     public var durationMs: Int64?
+    /// The client's idempotency key: a retry with the same key (within the daemon's dedupe
+    /// window) is counted once and answered as the first was.
+    public var dedupe: String?
 
     public static let maxCount = 1_000_000
     /// The longest `duration_ms` accepted (30 days): longer is a client bug, not a slow call.
     public static let maxDurationMs: Int64 = 2_592_000_000
+    /// Longest `dedupe` key, in bytes of printable ASCII.
+    public static let maxDedupeLength = 128
 
     public init(breaker: String, outcome: Outcome, count: Int = 1, permit: String? = nil, generation: UInt64? = nil,
-                durationMs: Int64? = nil) {
+                durationMs: Int64? = nil, dedupe: String? = nil) {
         self.breaker = breaker
         self.outcome = outcome
         self.count = count
         self.permit = permit
         self.generation = generation
         self.durationMs = durationMs
+        self.dedupe = dedupe
     }
 }

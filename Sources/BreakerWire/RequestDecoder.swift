@@ -117,8 +117,17 @@ public enum RequestDecoder {
             guard count == 1 else { throw WireError(.badRequest, "a record with a permit reports one trial: count must be 1") }
             permit = text
         }
+        var dedupe: String?
+        if let value = o["dedupe"] {
+            guard case .string(let key) = value, (1...RecordCommand.maxDedupeLength).contains(key.utf8.count),
+                  key.utf8.allSatisfy({ (0x21...0x7E).contains($0) }) else {
+                throw WireError(.badRequest, "field 'dedupe' must be 1-\(RecordCommand.maxDedupeLength) bytes of printable ASCII without spaces")
+            }
+            dedupe = key
+        }
         return RecordCommand(breaker: breaker, outcome: outcome, count: Int(count),
-                             permit: permit, generation: generation.map { UInt64($0) }, durationMs: durationMs)
+                             permit: permit, generation: generation.map { UInt64($0) }, durationMs: durationMs,
+                             dedupe: dedupe)
     }
 
     private static let configFields: Set<String> = [

@@ -42,6 +42,24 @@ struct Breakerd: AsyncParsableCommand {
     @Option(name: .customLong("max-line-length"), help: "Longest request line in bytes. (default: 65536)")
     var maxLineLength: Int?
 
+    @Option(name: .customLong("max-breakers"), help: "Most breakers held; a new name beyond it gets overloaded. (default: 1000000)")
+    var maxBreakers: Int?
+
+    @Option(name: .customLong("max-connections"), help: "Most open connections; extra ones get overloaded and are closed. (default: 10000)")
+    var maxConnections: Int?
+
+    @Option(name: .customLong("max-in-flight"), help: "Replies one connection may have outstanding before the daemon stops reading it. (default: 1024)")
+    var maxInFlight: Int?
+
+    @Option(name: .customLong("idle-timeout-ms"), help: "Close a connection that sends nothing for this long, unless it is watching; 0 never. (default: 300000)")
+    var idleTimeoutMs: Int64?
+
+    @Option(name: .customLong("dedupe-window-ms"), help: "How long a record's dedupe key is remembered, across restarts. (default: 600000)")
+    var dedupeWindowMs: Int64?
+
+    @Option(name: .customLong("max-metric-series"), help: "Most per-breaker series in /metrics (9 per breaker; not-closed breakers first); the rest are counted in breakerd_metric_series_dropped_total. (default: 100000)")
+    var maxMetricSeries: Int?
+
     @Option(help: "SQLite synchronous mode: normal (survives a crash of breakerd) or full (survives power loss). (default: normal)")
     var synchronous: SynchronousMode?
 
@@ -71,6 +89,12 @@ struct Breakerd: AsyncParsableCommand {
         if let httpPort { effective.httpPort = httpPort }
         if let cacheMs { effective.cacheMs = cacheMs }
         if let maxLineLength { effective.maxLineLength = maxLineLength }
+        if let maxBreakers { effective.maxBreakers = maxBreakers }
+        if let maxConnections { effective.maxConnections = maxConnections }
+        if let maxInFlight { effective.maxInFlight = maxInFlight }
+        if let idleTimeoutMs { effective.idleTimeoutMs = idleTimeoutMs }
+        if let dedupeWindowMs { effective.dedupeWindowMs = dedupeWindowMs }
+        if let maxMetricSeries { effective.maxMetricSeries = maxMetricSeries }
         if let synchronous { effective.synchronous = synchronous }
         if let threads { effective.threads = threads }
         if let logLevel { effective.logLevel = logLevel }

@@ -112,6 +112,9 @@ struct Daemon {
         configuration.host = config.host
         configuration.port = config.port
         configuration.maxLineLength = config.maxLineLength
+        configuration.maxConnections = config.maxConnections
+        configuration.maxInFlightPerConnection = config.maxInFlight
+        configuration.idleTimeout = config.idleTimeoutMs > 0 ? .milliseconds(config.idleTimeoutMs) : nil
         configuration.adminTokens = adminTokens
         let server: BreakerServer
         do {
@@ -125,7 +128,8 @@ struct Daemon {
         var httpConfiguration = HTTPServer.Configuration()
         httpConfiguration.host = config.httpHost
         httpConfiguration.port = config.httpPort
-        let endpoints = ObservabilityEndpoints(registry: registry, readiness: readiness, daemonMetrics: metrics.render)
+        let endpoints = ObservabilityEndpoints(registry: registry, readiness: readiness, maxMetricSeries: config.maxMetricSeries,
+                                               daemonMetrics: metrics.render)
         do {
             let http = try await HTTPServer.start(configuration: httpConfiguration, endpoints: endpoints, group: group, logger: logger)
             readiness.markBound(Self.httpListener)

@@ -29,6 +29,18 @@ struct DaemonConfig: Sendable, Equatable {
     var cacheMs: Int64 = 100
     var synchronous: SynchronousMode = .normal
     var maxLineLength = 65_536
+    /// A new breaker name beyond this many gets `overloaded`.
+    var maxBreakers = 1_000_000
+    /// Connections beyond this get `overloaded` and are closed.
+    var maxConnections = 10_000
+    /// Replies a connection may have outstanding before the daemon stops reading from it.
+    var maxInFlight = 1024
+    /// A connection that sends nothing for this long (and is not watching) is closed; 0: never.
+    var idleTimeoutMs: Int64 = 300_000
+    /// How long a record's `dedupe` key is remembered (across restarts).
+    var dedupeWindowMs: Int64 = 600_000
+    /// Per-breaker series in /metrics beyond this are left out (and counted).
+    var maxMetricSeries = 100_000
     var threads = System.coreCount
     var logLevel: Logger.Level = .info
     var logFormat: LogFormat = .text
@@ -48,6 +60,14 @@ struct DaemonConfig: Sendable, Equatable {
         }
         guard cacheMs >= 0 else { throw DaemonConfigError("cache_ms must not be negative") }
         guard maxLineLength >= 1024 else { throw DaemonConfigError("max_line_length must be at least 1024") }
+        guard maxBreakers >= 1 else { throw DaemonConfigError("max_breakers must be at least 1") }
+        guard maxConnections >= 1 else { throw DaemonConfigError("max_connections must be at least 1") }
+        guard (1...1_000_000).contains(maxInFlight) else { throw DaemonConfigError("max_in_flight must be 1...1000000, got \(maxInFlight)") }
+        guard (1...604_800_000).contains(dedupeWindowMs) else {
+            throw DaemonConfigError("dedupe_window_ms must be 1...604800000 (a week), got \(dedupeWindowMs)")
+        }
+        guard maxMetricSeries >= 0 else { throw DaemonConfigError("max_metric_series must not be negative") }
+        guard idleTimeoutMs >= 0 else { throw DaemonConfigError("idle_timeout_ms must not be negative (0 disables it)") }
         guard threads >= 1 else { throw DaemonConfigError("threads must be at least 1") }
         guard (0...600_000).contains(shutdownTimeoutMs) else {
             throw DaemonConfigError("shutdown_timeout_ms must be 0...600000, got \(shutdownTimeoutMs)")
@@ -72,6 +92,8 @@ struct DaemonConfig: Sendable, Equatable {
         var settings = BreakerRegistry.Settings()
         settings.closedCacheMs = cacheMs
         settings.defaultConfig = defaultBreaker
+        settings.maxBreakers = maxBreakers
+        settings.dedupeWindowMs = dedupeWindowMs
         settings.rules = rules.map { BreakerRule(prefix: $0.prefix, config: $0.config) }
         return settings
     }

@@ -20,7 +20,7 @@ final class HTTPTestDaemon {
     var port: Int { server.localAddress.port! }
     var httpPort: Int { http.localAddress.port! }
 
-    init(settings: BreakerRegistry.Settings = .init(), daemonMetrics: @escaping @Sendable () -> [UInt8] = { [] },
+    init(settings: BreakerRegistry.Settings = .init(), maxMetricSeries: Int = 100_000, daemonMetrics: @escaping @Sendable () -> [UInt8] = { [] },
          configure: (inout HTTPServer.Configuration) -> Void = { _ in }) async throws {
         directory = NSTemporaryDirectory() + "breakerd-http-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -37,7 +37,8 @@ final class HTTPTestDaemon {
         var httpConfiguration = HTTPServer.Configuration()
         httpConfiguration.port = 0
         configure(&httpConfiguration)
-        let endpoints = ObservabilityEndpoints(registry: registry, readiness: readiness, daemonMetrics: daemonMetrics)
+        let endpoints = ObservabilityEndpoints(registry: registry, readiness: readiness, maxMetricSeries: maxMetricSeries,
+                                               daemonMetrics: daemonMetrics)
         http = try await HTTPServer.start(configuration: httpConfiguration, endpoints: endpoints, group: group, logger: logger)
         readiness.markBound("http")
     }
@@ -58,10 +59,10 @@ final class HTTPTestDaemon {
 }
 
 /// Runs `body` against a fresh daemon and always stops it.
-func withHTTPDaemon<T>(settings: BreakerRegistry.Settings = .init(),
+func withHTTPDaemon<T>(settings: BreakerRegistry.Settings = .init(), maxMetricSeries: Int = 100_000,
                        daemonMetrics: @escaping @Sendable () -> [UInt8] = { [] },
                        _ body: (HTTPTestDaemon) async throws -> T) async throws -> T {
-    let daemon = try await HTTPTestDaemon(settings: settings, daemonMetrics: daemonMetrics)
+    let daemon = try await HTTPTestDaemon(settings: settings, maxMetricSeries: maxMetricSeries, daemonMetrics: daemonMetrics)
     do {
         let result = try await body(daemon)
         await daemon.stop()

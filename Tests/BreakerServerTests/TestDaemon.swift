@@ -14,36 +14,40 @@ final class TestDaemon {
     private(set) var registry: BreakerRegistry
     private(set) var server: BreakerServer
     private let configuration: BreakerServer.Configuration
+    private let settings: BreakerRegistry.Settings
 
     var port: Int { server.localAddress.port! }
 
-    static func start(directory: String? = nil, configure: (inout BreakerServer.Configuration) -> Void = { _ in }) async throws -> TestDaemon {
+    static func start(directory: String? = nil, settings: BreakerRegistry.Settings = .init(),
+                      configure: (inout BreakerServer.Configuration) -> Void = { _ in }) async throws -> TestDaemon {
         let directory = directory ?? Self.makeTempDirectory()
         var configuration = BreakerServer.Configuration()
         configuration.port = 0
         configure(&configuration)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
         let path = directory + "/breakerd.sqlite3"
-        let (registry, server) = try await Self.open(path: path, configuration: configuration, group: group)
-        return TestDaemon(directory: directory, path: path, group: group, registry: registry, server: server, configuration: configuration)
+        let (registry, server) = try await Self.open(path: path, configuration: configuration, settings: settings, group: group)
+        return TestDaemon(directory: directory, path: path, group: group, registry: registry, server: server,
+                          configuration: configuration, settings: settings)
     }
 
     private init(directory: String, path: String, group: MultiThreadedEventLoopGroup, registry: BreakerRegistry,
-                 server: BreakerServer, configuration: BreakerServer.Configuration) {
+                 server: BreakerServer, configuration: BreakerServer.Configuration, settings: BreakerRegistry.Settings) {
         self.directory = directory
         self.path = path
         self.group = group
         self.registry = registry
         self.server = server
         self.configuration = configuration
+        self.settings = settings
     }
 
-    private static func open(path: String, configuration: BreakerServer.Configuration,
+    private static func open(path: String, configuration: BreakerServer.Configuration, settings: BreakerRegistry.Settings,
                              group: MultiThreadedEventLoopGroup) async throws -> (BreakerRegistry, BreakerServer) {
         var logger = Logger(label: "test")
         logger.logLevel = .error
         let database = try BreakerDatabase(path: path, logger: logger)
-        let registry = try BreakerRegistry(database: database, settings: .init(), timers: group.next(), logger: logger)
+        let registry = try BreakerRegistry(database: database, settings: settings, timers: group.next(), logger: logger)
         let server = try await BreakerServer.start(configuration: configuration, registry: registry, group: group, logger: logger)
         return (registry, server)
     }
@@ -54,7 +58,7 @@ final class TestDaemon {
     func restart() async throws {
         await server.stop()
         registry.shutdown()
-        (registry, server) = try await Self.open(path: path, configuration: configuration, group: group)
+        (registry, server) = try await Self.open(path: path, configuration: configuration, settings: settings, group: group)
     }
 
     func stop() async {
@@ -72,9 +76,9 @@ final class TestDaemon {
 }
 
 /// Runs `body` against a fresh daemon and always stops it.
-func withDaemon<T>(configure: (inout BreakerServer.Configuration) -> Void = { _ in },
+func withDaemon<T>(settings: BreakerRegistry.Settings = .init(), configure: (inout BreakerServer.Configuration) -> Void = { _ in },
                    _ body: (TestDaemon) async throws -> T) async throws -> T {
-    let daemon = try await TestDaemon.start(configure: configure)
+    let daemon = try await TestDaemon.start(settings: settings, configure: configure)
     do {
         let result = try await body(daemon)
         await daemon.stop()

@@ -124,7 +124,7 @@ import Testing
         #expect(RawSQLite.column(path, "PRAGMA user_version") == ["\(Schema.currentVersion)"])
         #expect(RawSQLite.column(path, "PRAGMA journal_mode") == ["wal"])
         #expect(RawSQLite.column(path, "SELECT name FROM sqlite_schema ORDER BY name")
-                == ["breakers", "transitions", "transitions_by_breaker"])
+                == ["breakers", "record_dedupe", "record_dedupe_by_expiry", "transitions", "transitions_by_breaker"])
         let reopened = try openDatabase(path)
         defer { reopened.close() }
         #expect(reopened.openedAtVersion == Schema.currentVersion)

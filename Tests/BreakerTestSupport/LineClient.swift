@@ -43,12 +43,7 @@ public final class LineClient {
     }
 
     public func sendRaw(_ bytes: [UInt8]) throws {
-        var offset = 0
-        while offset < bytes.count {
-            let n = bytes[offset...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-            guard n > 0 else { throw Failure(description: "send: errno \(errno)") }
-            offset += n
-        }
+        try sender.send(bytes)
     }
 
     /// The next line, without its terminator; throws on timeout or when the daemon closed.
@@ -87,6 +82,27 @@ public final class LineClient {
 
     /// Half-closes the sending side, as `nc -N` does at end of input.
     public func shutdownWrite() { shutdown(fd, Int32(SHUT_WR)) }
+
+
+    /// The sending side alone, for another thread to write to while this one reads replies (a
+    /// Sendable value: just the descriptor). The client must outlive it.
+    public var sender: Sender { Sender(fd: fd) }
+
+    public struct Sender: Sendable {
+        let fd: Int32
+
+        public func send(_ bytes: [UInt8]) throws {
+            var offset = 0
+            while offset < bytes.count {
+                let n = bytes[offset...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+                guard n > 0 else { throw Failure(description: "send: errno \(errno)") }
+                offset += n
+            }
+        }
+
+        /// Shuts both directions down, waking a thread blocked in `send` or `recv`.
+        public func abort() { shutdown(fd, Int32(SHUT_RDWR)) }
+    }
 }
 
 extension JSONValue {

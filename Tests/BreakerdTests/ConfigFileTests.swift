@@ -12,7 +12,7 @@ struct ConfigFileTests {
         let config = try JSONParser.parse(stdout.trimmingCharacters(in: .whitespacesAndNewlines))
         guard case .object(let root) = config else { Issue.record("not an object: \(stdout)"); return }
         #expect(root.fields.map(\.key) == [
-            "host", "port", "db", "http_host", "http_port", "cache_ms", "synchronous", "max_line_length", "threads",
+            "host", "port", "db", "http_host", "http_port", "cache_ms", "synchronous", "max_line_length", "max_breakers", "max_connections", "max_in_flight", "idle_timeout_ms", "dedupe_window_ms", "max_metric_series", "threads",
             "log_level", "log_format", "admin_token_file", "shutdown_timeout_ms", "default_breaker", "rules",
         ])
         #expect(config["host"] == .string("127.0.0.1"))
