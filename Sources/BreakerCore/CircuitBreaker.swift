@@ -94,10 +94,11 @@ public struct CircuitBreaker: Sendable, Hashable {
 
     /// Decides whether a call may go ahead. Grants at most `halfOpenMaxCalls` trials at once.
     /// In `metrics_only` mode a rejection becomes `.allow` (not counted as rejected); in
-    /// `disabled` mode every call is allowed.
+    /// `disabled` mode every call is allowed. An operator's force-open rejects in every mode:
+    /// it is the explicit, later decision.
     public mutating func shouldAttempt(at now: Timestamp) -> AttemptResult {
         let transitions = advance(to: now)
-        if config.mode == .disabled { return AttemptResult(decision: .allow, transitions: transitions) }
+        if config.mode == .disabled, state != .forcedOpen { return AttemptResult(decision: .allow, transitions: transitions) }
         var decision: Decision
         switch state {
         case .closed:
@@ -117,7 +118,7 @@ public struct CircuitBreaker: Sendable, Hashable {
             }
         }
         if !decision.isAllowed {
-            if config.mode == .metricsOnly { decision = .allow } else { metrics.rejectedCalls &+= 1 }
+            if config.mode == .metricsOnly, state != .forcedOpen { decision = .allow } else { metrics.rejectedCalls &+= 1 }
         }
         return AttemptResult(decision: decision, transitions: transitions)
     }

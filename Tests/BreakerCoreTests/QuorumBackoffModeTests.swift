@@ -107,6 +107,17 @@ import Testing
         #expect(breaker.metrics.rejectedCalls == 0)
     }
 
+    @Test(arguments: [BreakerMode.metricsOnly, .disabled])
+    func aForcedOpenRejectsInEveryMode(_ mode: BreakerMode) {
+        var breaker = CircuitBreaker(config: BreakerConfig(mode: mode), createdAt: t0)
+        _ = breaker.forceOpen(ForcedOpen(reason: "maintenance", actor: "alice", at: t0))
+        #expect(breaker.shouldAttempt(at: t0 + 1)
+            == AttemptResult(decision: .reject(retryAfterMs: CircuitBreaker.forcedRetryAfterMs), transitions: []))
+        #expect(breaker.metrics.rejectedCalls == 1)
+        _ = breaker.release(at: t0 + 2)
+        #expect(breaker.shouldAttempt(at: t0 + 3) == AttemptResult(decision: .allow, transitions: []))
+    }
+
     @Test func disabledAllowsEverythingAndCountsNothing() {
         var breaker = CircuitBreaker(config: BreakerConfig(failureThreshold: 1, mode: .disabled), createdAt: t0)
         #expect(breaker.record(.failure, count: 100, at: t0 + 1) == RecordResult(stale: false, transitions: []))
