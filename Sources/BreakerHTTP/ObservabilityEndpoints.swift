@@ -1,5 +1,6 @@
 import BreakerServer
 import BreakerWire
+import Dispatch
 import NIOCore
 import NIOHTTP1
 import Synchronization
@@ -51,7 +52,10 @@ public final class ObservabilityEndpoints: Sendable {
         }
         switch route {
         case .metrics: metrics(on: eventLoop, completion: completion)
-        case .health: completion(.json(.ok, HealthReport.render(registry.snapshot())))
+        case .health:
+            // Walking every breaker is real work with many breakers: never on an event loop.
+            let registry = self.registry
+            Self.renderQueue.async { completion(.json(.ok, HealthReport.render(registry.snapshot()))) }
         case .healthz: completion(.json(.ok, Array(#"{"status":"ok"}"#.utf8) + [UInt8(ascii: "\n")]))
         case .readyz: completion(readyz())
         }
@@ -71,11 +75,14 @@ public final class ObservabilityEndpoints: Sendable {
             body += daemonMetrics()
             completion(HTTPResponse(status: .ok, contentType: HTTPResponse.prometheusType, body: body))
         }
-        // Measured on the writer thread, rendered back on the event loop so commits never wait
-        // for a scrape.
-        registry.refreshScrapeGauges { eventLoop.execute(answer) }
-        eventLoop.scheduleTask(in: Self.refreshTimeout, answer)
+        // Measured on the writer thread, rendered on `renderQueue`: commits never wait for a
+        // scrape, and neither do the protocol connections sharing the event loops.
+        registry.refreshScrapeGauges { Self.renderQueue.async(execute: answer) }
+        eventLoop.scheduleTask(in: Self.refreshTimeout) { Self.renderQueue.async(execute: answer) }
     }
+
+    /// Scrapes and health reports walk every breaker; they run here, one at a time.
+    private static let renderQueue = DispatchQueue(label: "breakerd.http.render")
 
     private func readyz() -> HTTPResponse {
         let reasons = readiness.reasons(store: registry.storeStats)

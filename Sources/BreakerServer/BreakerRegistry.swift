@@ -171,7 +171,7 @@ public final class BreakerRegistry: Sendable {
             case .allowTrial(let permit): reply.permit = PermitToken(epoch: epoch, permit: permit).description
             case .reject(let retryAfterMs):
                 reply.retryAfterMs = retryAfterMs
-                reply.cacheMs = breaker.state == .open ? retryAfterMs : 0
+                reply.cacheMs = breaker.state == .open || breaker.state == .forcedOpen ? retryAfterMs : 0
             }
             return (reply, result.transitions)
         }
@@ -199,20 +199,22 @@ public final class BreakerRegistry: Sendable {
     private func configure(_ name: String, _ patch: BreakerConfigPatch) -> Execution {
         let defaults = settings.config(for: name)
         let result = Self.shard(for: name, in: shards).breakers.withLock { breakers -> Result<BreakerView, WireError> in
+            let existing = breakers[name]
+            let config: BreakerConfig
             do throws(ConfigError) {
-                if breakers[name] == nil, !reserveBreaker() { return .failure(overloaded(name)) }
-                let config = try patch.applied(to: breakers[name]?.config ?? defaults)
-                let now = clock.now()
-                var breaker = breakers[name] ?? CircuitBreaker(config: config, createdAt: now)
-                breaker.config = config
-                let transitions = breaker.advance(to: now)
-                breakers[name] = breaker
-                afterChange(name, breaker, transitions)
-                return .success(BreakerView(name: name, breaker: breaker))
+                config = try patch.applied(to: existing?.config ?? defaults)
             } catch {
-                if breakers[name] == nil { count.subtract(1, ordering: .relaxed) }  // the place reserved above
                 return .failure(WireError(.badRequest, error.message))
             }
+            // Validated first, so a rejected configure never takes a place under the limit.
+            if existing == nil, !reserveBreaker() { return .failure(overloaded(name)) }
+            let now = clock.now()
+            var breaker = existing ?? CircuitBreaker(config: config, createdAt: now)
+            breaker.config = config
+            let transitions = breaker.advance(to: now)
+            breakers[name] = breaker
+            afterChange(name, breaker, transitions)
+            return .success(BreakerView(name: name, breaker: breaker))
         }
         switch result {
         case .success(let view): return .afterCommit(.breaker(view), breaker: name)

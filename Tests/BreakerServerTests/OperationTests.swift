@@ -178,6 +178,23 @@ struct OperationTests {
         }
     }
 
+    @Test func forcedOpenRejectsWithTheDocumentedRetryHintUntilReleased() async throws {
+        try await withDaemon { daemon in
+            let c = try daemon.client()
+            let forced = try c.request(#"{"op":"force-open","breaker":"maint","reason":"upgrade"}"#)["breaker"]
+            #expect(forced?["state"] == .string("forced_open"))
+            #expect(forced?["forced"]?["reason"] == .string("upgrade"))
+            #expect(forced?["forced"]?["by"] == .string("anonymous"))
+            #expect(try c.request(#"{"op":"should-attempt","breaker":"maint"}"#) == .object(JSONObject([
+                ("ok", .bool(true)), ("allow", .bool(false)), ("state", .string("forced_open")), ("generation", .int(2)),
+                ("cache_ms", .int(1000)), ("retry_after_ms", .int(1000)),
+            ])))
+            #expect(try c.request(#"{"op":"record-success","breaker":"maint"}"#)["stale"] == .bool(true))
+            #expect(try c.request(#"{"op":"release","breaker":"maint"}"#)["breaker"]?["state"] == .string("closed"))
+            #expect(try c.request(#"{"op":"should-attempt","breaker":"maint"}"#)["allow"] == .bool(true))
+        }
+    }
+
     @Test func watchersHearEveryTransitionIncludingTimeDrivenOnes() async throws {
         try await withDaemon { daemon in
             let watcher = try daemon.client()
