@@ -143,8 +143,8 @@ final class ReplyHandler: ChannelDuplexHandler {
             let (handler, context) = bound.value
             handler.timedOut(id, context: context)
         }
-        pending.append(Pending(id: id, kind: RequestEncoding.replyKind(request.command), promise: request.promise, timer: timer))
-        let bytes = RequestEncoding.encode(request.command, id: id)
+        pending.append(Pending(id: id, kind: request.command.replyKind, promise: request.promise, timer: timer))
+        let bytes = RequestEncoder.encode(Request(id: .int(id), command: request.command))
         context.write(wrapOutboundOut(context.channel.allocator.buffer(bytes: bytes)), promise: promise)
     }
 

@@ -56,7 +56,7 @@ struct ConfigureCommand: ParsableCommand {
     }
 
     func run() throws {
-        let line = request(op: "configure", breaker: name, [("config", .object(JSONObject(patch.wireFields)))])
+        let line = RequestEncoder.line(.configure(breaker: name, patch: patch))
         let reply = try global.connectAsAdmin(timeoutMs: requestTimeout).request(line, echoErrors: global.json)
         global.emit(reply) { print(describe(breaker: $0["breaker"] ?? .null, colored: global.colored)) }
     }

@@ -16,8 +16,8 @@ struct ForceOpenCommand: ParsableCommand {
     var reason: String?
 
     func run() throws {
-        let extra: [(String, JSONValue)] = reason.map { [("reason", .string($0))] } ?? []
-        let reply = try global.connectAsAdmin(timeoutMs: wait.timeout).request(request(op: "force-open", breaker: name, extra), echoErrors: global.json)
+        let line = RequestEncoder.line(.forceOpen(breaker: name, reason: reason))
+        let reply = try global.connectAsAdmin(timeoutMs: wait.timeout).request(line, echoErrors: global.json)
         global.emit(reply) { print(describe(breaker: $0["breaker"] ?? .null, colored: global.colored)) }
     }
 }

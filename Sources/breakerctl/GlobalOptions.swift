@@ -60,9 +60,7 @@ struct GlobalOptions: ParsableArguments {
     func connectAsAdmin(timeoutMs: Int64) throws -> AdminConnection {
         let connection = try connect(timeoutMs: timeoutMs)
         if let token = try token() {
-            var w = JSONWriter()
-            w.beginObject(); w.field("op", "auth"); w.field("token", token); w.endObject()
-            _ = try connection.request(String(decoding: w.bytes, as: UTF8.self))
+            _ = try connection.request(RequestEncoder.line(.auth(token: token)))
         }
         return connection
     }

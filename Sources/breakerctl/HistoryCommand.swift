@@ -19,7 +19,7 @@ struct HistoryCommand: ParsableCommand {
     }
 
     func run() throws {
-        let reply = try global.connect(timeoutMs: wait.timeout).request(request(op: "history", breaker: name, [("limit", .int(Int64(limit)))]), echoErrors: global.json)
+        let reply = try global.connect(timeoutMs: wait.timeout).request(RequestEncoder.line(.history(breaker: name, limit: limit)), echoErrors: global.json)
         global.emit(reply) { value in
             var table = Table(["TIME", "FROM", "TO", "REASON", "GENERATION", "BY", "NOTE"])
             for t in (value["transitions"] ?? .array([])).arrayValue {

@@ -11,20 +11,9 @@ struct InspectCommand: ParsableCommand {
     var name: String
 
     func run() throws {
-        let reply = try global.connect(timeoutMs: wait.timeout).request(request(op: "inspect", breaker: name), echoErrors: global.json)
+        let reply = try global.connect(timeoutMs: wait.timeout).request(RequestEncoder.line(.inspect(breaker: name)), echoErrors: global.json)
         global.emit(reply) { print(describe(breaker: $0["breaker"] ?? .null, colored: global.colored)) }
     }
-}
-
-/// `{"op":…,"breaker":…}` with optional extra string fields.
-func request(op: String, breaker: String, _ extra: [(String, JSONValue)] = []) -> String {
-    var w = JSONWriter()
-    w.beginObject()
-    w.field("op", op)
-    w.field("breaker", breaker)
-    for (key, value) in extra { w.key(key); w.value(value) }
-    w.endObject()
-    return String(decoding: w.bytes, as: UTF8.self)
 }
 
 /// The human form of a breaker object, as `inspect`, `reset`, `configure`, `force-open` and

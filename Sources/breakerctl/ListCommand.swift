@@ -24,11 +24,7 @@ struct ListCommand: ParsableCommand {
 
     func run() throws {
         let connection = try global.connect(timeoutMs: wait.timeout)
-        var w = JSONWriter()
-        w.beginObject(); w.field("op", "list")
-        if let prefix { w.field("prefix", prefix) }
-        w.endObject()
-        let reply = try connection.request(String(decoding: w.bytes, as: UTF8.self), echoErrors: global.json)
+        let reply = try connection.request(RequestEncoder.line(.list(prefix: prefix)), echoErrors: global.json)
         let breakers = (reply["breakers"] ?? .array([])).arrayValue.filter { b in state.map { b.stringValue("state") == $0 } ?? true }
         if global.json {
             // The daemon's reply, narrowed to the --state filter when one was given.

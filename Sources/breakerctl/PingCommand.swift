@@ -1,4 +1,5 @@
 import ArgumentParser
+import BreakerWire
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -13,7 +14,7 @@ struct PingCommand: ParsableCommand {
         var start = timespec(), end = timespec()
         let connection = try global.connect(timeoutMs: wait.timeout)
         clock_gettime(CLOCK_MONOTONIC, &start)
-        let reply = try connection.request(#"{"op":"ping"}"#, echoErrors: global.json)
+        let reply = try connection.request(RequestEncoder.line(.ping), echoErrors: global.json)
         clock_gettime(CLOCK_MONOTONIC, &end)
         let micros = (Int64(end.tv_sec) - Int64(start.tv_sec)) * 1_000_000 + (Int64(end.tv_nsec) - Int64(start.tv_nsec)) / 1000
         global.emit(reply) { value in

@@ -1,4 +1,5 @@
 import ArgumentParser
+import BreakerWire
 
 struct ReleaseCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -11,7 +12,7 @@ struct ReleaseCommand: ParsableCommand {
     var name: String
 
     func run() throws {
-        let reply = try global.connectAsAdmin(timeoutMs: wait.timeout).request(request(op: "release", breaker: name), echoErrors: global.json)
+        let reply = try global.connectAsAdmin(timeoutMs: wait.timeout).request(RequestEncoder.line(.release(breaker: name)), echoErrors: global.json)
         global.emit(reply) { print(describe(breaker: $0["breaker"] ?? .null, colored: global.colored)) }
     }
 }

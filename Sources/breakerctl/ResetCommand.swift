@@ -1,4 +1,5 @@
 import ArgumentParser
+import BreakerWire
 
 struct ResetCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -11,7 +12,7 @@ struct ResetCommand: ParsableCommand {
     var name: String
 
     func run() throws {
-        let reply = try global.connectAsAdmin(timeoutMs: wait.timeout).request(request(op: "reset", breaker: name), echoErrors: global.json)
+        let reply = try global.connectAsAdmin(timeoutMs: wait.timeout).request(RequestEncoder.line(.reset(breaker: name)), echoErrors: global.json)
         global.emit(reply) { print(describe(breaker: $0["breaker"] ?? .null, colored: global.colored)) }
     }
 }

@@ -16,11 +16,7 @@ struct WatchCommand: ParsableCommand {
 
     func run() throws {
         let connection = try global.connect(timeoutMs: wait.timeout)
-        var w = JSONWriter()
-        w.beginObject(); w.field("op", "watch")
-        if let prefix { w.field("prefix", prefix) }
-        w.endObject()
-        _ = try connection.request(String(decoding: w.bytes, as: UTF8.self), echoErrors: global.json)
+        _ = try connection.request(RequestEncoder.line(.watch(prefix: prefix)), echoErrors: global.json)
         if !global.json { printError("watching \(connection.address)\(prefix.map { " for \($0)*" } ?? ""); Ctrl-C to stop") }
         while true {
             let event = try connection.readReply(waitForever: true)

@@ -117,3 +117,30 @@ import Testing
         }
     }
 }
+
+@Suite struct RequestEncoderTests {
+    /// What clients send must decode to exactly what they meant: the encoder and the decoder
+    /// are two halves of one protocol.
+    @Test(arguments: [
+        Command.ping,
+        .shouldAttempt(breaker: "db"),
+        .record(RecordCommand(breaker: "db", outcome: .failure, count: 3, generation: 7, durationMs: 1200, dedupe: "c1-42")),
+        .record(RecordCommand(breaker: "db", outcome: .success, permit: "e.2.0")),
+        .inspect(breaker: "a/b:c"),
+        .list(prefix: nil), .list(prefix: "kafka-"),
+        .configure(breaker: "db", patch: BreakerConfigPatch(failureThreshold: 3, timeoutMs: 20_000, policy: .rate,
+                                                            window: .time(seconds: 60), slowCallDurationMs: .some(nil),
+                                                            timeoutBackoff: .some(TimeoutBackoff(multiplier: 1.5, maxMs: 60_000)),
+                                                            minReporters: 2, mode: .metricsOnly)),
+        .configure(breaker: "db", patch: BreakerPreset.externalAPIRate.patch),
+        .reset(breaker: "db"), .watch(prefix: "w-"), .auth(token: "s3cret-token-for-alice"),
+        .forceOpen(breaker: "db", reason: "maintenance \"window\""), .forceOpen(breaker: "db", reason: nil),
+        .release(breaker: "db"), .history(breaker: "db", limit: 20), .hello(client: "orders-7f9c"),
+    ])
+    func encodedRequestsDecodeToTheSameCommand(_ command: Command) throws {
+        let request = Request(id: .int(9), command: command)
+        let line = RequestEncoder.encode(request)
+        #expect(line.last == UInt8(ascii: "\n"))
+        #expect(try RequestDecoder.decode(String(decoding: line.dropLast(), as: UTF8.self)).get() == request)
+    }
+}

@@ -1,14 +1,15 @@
 import BreakerCore
-import BreakerWire
 
-/// Writes the client's requests as protocol v1 lines. Every request carries a numeric `id`
-/// so the connection can check that each reply answers the request it is matched with.
-enum RequestEncoding {
-    static func encode(_ command: Command, id: Int64) -> [UInt8] {
+/// Writes requests as protocol v1 lines: the inverse of `RequestDecoder`, shared by every
+/// client (BreakerClient, breakerctl) so none of them spells the protocol on its own.
+public enum RequestEncoder {
+    /// One `\n`-terminated line.
+    public static func encode(_ request: Request) -> [UInt8] {
         var w = JSONWriter(capacity: 112)
         w.beginObject()
-        w.field("op", command.op)
-        switch command {
+        w.field("op", request.command.op)
+        if let id = request.id { w.key("id"); w.value(id) }
+        switch request.command {
         case .ping:
             break
         case .shouldAttempt(let breaker), .inspect(let breaker), .reset(let breaker), .release(let breaker):
@@ -27,11 +28,9 @@ enum RequestEncoding {
             w.field("breaker", record.breaker)
             if record.count != 1 { w.field("count", record.count) }
             if let duration = record.durationMs { w.field("duration_ms", duration) }
-            if let permit = record.permit {
-                w.field("permit", permit)
-            } else if let generation = record.generation {
-                w.key("generation"); w.int(Int64(clamping: generation))
-            }
+            if let permit = record.permit { w.field("permit", permit) }
+            if let generation = record.generation { w.key("generation"); w.int(Int64(clamping: generation)) }
+            if let dedupe = record.dedupe { w.field("dedupe", dedupe) }
         case .list(let prefix), .watch(let prefix):
             if let prefix { w.field("prefix", prefix) }
         case .configure(let breaker, let patch):
@@ -39,16 +38,20 @@ enum RequestEncoding {
             w.key("config")
             w.value(.object(JSONObject(patch.wireFields)))
         }
-        w.field("id", id)
         w.endObject()
-        var bytes = w.bytes
-        bytes.append(UInt8(ascii: "\n"))
-        return bytes
+        return w.bytes + [UInt8(ascii: "\n")]
     }
 
-    /// The reply kind each command is answered with.
-    static func replyKind(_ command: Command) -> ReplyKind {
-        switch command {
+    /// The line without its terminator, for clients that send text.
+    public static func line(_ command: Command) -> String {
+        String(decoding: encode(Request(command: command)).dropLast(), as: UTF8.self)
+    }
+}
+
+extension Command {
+    /// The kind of reply this command is answered with.
+    public var replyKind: ReplyKind {
+        switch self {
         case .ping: .pong
         case .shouldAttempt: .decision
         case .record: .recorded
