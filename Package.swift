@@ -20,6 +20,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
     ],
     targets: [
         .systemLibrary(
@@ -41,11 +42,20 @@ let package = Package(
             ],
             exclude: ["DESIGN.md"]
         ),
+        // TLS from PEM files for listeners (reloadable) and clients; only module that sees NIOSSL's setup.
+        .target(
+            name: "BreakerTLS",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOTLS", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]
+        ),
         // The SwiftNIO server: shards of breakers, watchers, deadlines.
         .target(
             name: "BreakerServer",
             dependencies: [
-                "BreakerCore", "BreakerWire", "BreakerStore",
+                "BreakerCore", "BreakerWire", "BreakerStore", "BreakerTLS",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -57,7 +67,7 @@ let package = Package(
         .target(
             name: "BreakerHTTP",
             dependencies: [
-                "BreakerCore", "BreakerWire", "BreakerStore", "BreakerServer",
+                "BreakerCore", "BreakerWire", "BreakerStore", "BreakerServer", "BreakerTLS",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -67,7 +77,7 @@ let package = Package(
         .executableTarget(
             name: "breakerd",
             dependencies: [
-                "BreakerServer", "BreakerStore", "BreakerHTTP", "BreakerCore", "BreakerWire",
+                "BreakerServer", "BreakerStore", "BreakerHTTP", "BreakerCore", "BreakerWire", "BreakerTLS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -81,17 +91,21 @@ let package = Package(
         .executableTarget(
             name: "breakerctl",
             dependencies: [
-                "BreakerWire", "BreakerCore",
+                "BreakerWire", "BreakerCore", "BreakerTLS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
         // The library services link: cached decisions, pushed invalidation, local fallback.
         .target(
             name: "BreakerClient",
             dependencies: [
-                "BreakerCore", "BreakerWire",
+                "BreakerCore", "BreakerWire", "BreakerTLS",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
             ]
@@ -119,7 +133,16 @@ let package = Package(
             ]
         ),
         // A plain blocking socket client the server and daemon tests share.
-        .target(name: "BreakerTestSupport", dependencies: ["BreakerWire"], path: "Tests/BreakerTestSupport"),
+        .target(
+            name: "BreakerTestSupport",
+            dependencies: [
+                "BreakerWire", "BreakerTLS",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            path: "Tests/BreakerTestSupport"
+        ),
         .testTarget(name: "BreakerCoreTests", dependencies: ["BreakerCore"]),
         .testTarget(name: "BreakerWireTests", dependencies: ["BreakerWire", "BreakerCore"]),
         .testTarget(

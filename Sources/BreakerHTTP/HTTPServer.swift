@@ -1,4 +1,5 @@
 import BreakerServer
+import BreakerTLS
 import Logging
 import NIOCore
 import NIOHTTP1
@@ -19,6 +20,8 @@ public final class HTTPServer: Sendable {
         public var maxConnections = 256
         /// A connection that sends nothing for this long is closed.
         public var idleTimeout: TimeAmount = .seconds(30)
+        /// When set, the listener speaks HTTPS only.
+        public var tls: ServerTLS?
         public init() {}
     }
 
@@ -57,6 +60,7 @@ public final class HTTPServer: Sendable {
                     tracker.add(channel)
                     let handlers = channel.pipeline.syncOperations
                     try handlers.addHandler(IdleStateHandler(readTimeout: configuration.idleTimeout))
+                    if let tls = configuration.tls { try handlers.addHandler(tls.makeHandler()) }
                     try handlers.configureHTTPServerPipeline(
                         withPipeliningAssistance: true, withErrorHandling: true,
                         withEncoderConfiguration: .init(), withDecoderLimitConfiguration: limits)

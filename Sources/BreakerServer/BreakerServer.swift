@@ -1,3 +1,4 @@
+import BreakerTLS
 import BreakerWire
 import Logging
 import NIOCore
@@ -22,6 +23,9 @@ public final class BreakerServer: Sendable {
         public var idleTimeout: TimeAmount? = .seconds(300)
         /// When set, admin changes need a connection authenticated with one of these tokens.
         public var adminTokens: AdminTokens?
+        /// When set, every connection speaks TLS (and, with a client CA, must present a
+        /// certificate); plain-text clients fail the handshake and are closed.
+        public var tls: ServerTLS?
         public init() {}
     }
 
@@ -53,6 +57,11 @@ public final class BreakerServer: Sendable {
                     let handlers = channel.pipeline.syncOperations
                     if let idle = configuration.idleTimeout {
                         try handlers.addHandler(IdleStateHandler(readTimeout: idle))
+                    }
+                    if let tls = configuration.tls {
+                        // Before the framing; the idle timer stays outside so that a client
+                        // that never finishes its handshake is closed like any idle one.
+                        try handlers.addHandler(tls.makeHandler())
                     }
                     try handlers.addHandler(ByteToMessageHandler(LineFrameDecoder(maxLength: configuration.maxLineLength)))
                     try handlers.addHandler(ConnectionHandler(

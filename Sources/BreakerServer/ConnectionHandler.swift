@@ -1,4 +1,5 @@
 import BreakerStore
+import BreakerTLS
 import BreakerWire
 import Logging
 import NIOCore
@@ -118,7 +119,8 @@ final class ConnectionHandler: ChannelInboundHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        logger.debug("connection error", metadata: ["error": "\(error)"])
+        if isTLSFailure(error) { registry.metrics.tlsFailures.increment() }
+        logger.debug("connection error", metadata: ["error": "\(error)", "peer": "\(context.remoteAddress.map { "\($0)" } ?? "?")"])
         context.close(promise: nil)
     }
 

@@ -19,6 +19,7 @@ public final class ServerMetrics: Sendable {
         public static let connectionsRejected = "breakerd_connections_rejected_total"
         public static let breakers = "breakerd_breakers"
         public static let databaseSize = "breakerd_database_size_bytes"
+        public static let tlsFailures = "breakerd_tls_failures_total"
     }
 
     /// The `op` label of a line that could not be decoded far enough to know its op.
@@ -38,6 +39,9 @@ public final class ServerMetrics: Sendable {
     let connectionsRejected: Counter
     let breakers: Gauge
     let databaseSize: Gauge
+    /// Connections closed over a TLS error: failed handshakes (untrusted or missing client
+    /// certificate, a plain-text client), bad records.
+    let tlsFailures: Counter
 
     public init(factory: any MetricsFactory = MetricsSystem.factory) {
         self.factory = factory
@@ -51,6 +55,7 @@ public final class ServerMetrics: Sendable {
         connectionsRejected = Counter(label: Name.connectionsRejected, dimensions: [], factory: factory)
         breakers = Gauge(label: Name.breakers, dimensions: [], factory: factory)
         databaseSize = Gauge(label: Name.databaseSize, dimensions: [], factory: factory)
+        tlsFailures = Counter(label: Name.tlsFailures, dimensions: [], factory: factory)
     }
 
     /// Counts one answered request: `op` nil when the line never got as far as a known op,
