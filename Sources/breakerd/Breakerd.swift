@@ -78,6 +78,18 @@ struct Breakerd: AsyncParsableCommand {
     @Option(name: .customLong("shutdown-timeout-ms"), help: "On SIGTERM, how long in-flight requests may take before connections are closed. (default: 10000)")
     var shutdownTimeoutMs: Int64?
 
+    @Option(name: .customLong("tls-cert"), help: "PEM certificate chain: the protocol (and HTTP) listener speaks TLS only; re-read on SIGHUP. Needs --tls-key. (default: none)")
+    var tlsCert: String?
+
+    @Option(name: .customLong("tls-key"), help: "PEM private key of --tls-cert. (default: none)")
+    var tlsKey: String?
+
+    @Option(name: .customLong("tls-client-ca"), help: "PEM CA bundle: protocol clients must present a certificate it signed (mutual TLS). (default: none)")
+    var tlsClientCA: String?
+
+    @Flag(name: .customLong("http-tls"), inversion: .prefixedNo, help: "With --tls-cert, serve /metrics and health endpoints over TLS too. (default: on)")
+    var httpTLS: Bool?
+
     /// Defaults, then the file, then the flags given.
     func effectiveConfig() throws(DaemonConfigError) -> DaemonConfig {
         var effective = DaemonConfig()
@@ -101,6 +113,10 @@ struct Breakerd: AsyncParsableCommand {
         if let logFormat { effective.logFormat = logFormat }
         if let adminTokenFile { effective.adminTokenFile = adminTokenFile }
         if let shutdownTimeoutMs { effective.shutdownTimeoutMs = shutdownTimeoutMs }
+        if let tlsCert { effective.tlsCert = tlsCert }
+        if let tlsKey { effective.tlsKey = tlsKey }
+        if let tlsClientCA { effective.tlsClientCA = tlsClientCA }
+        if let httpTLS { effective.httpTLS = httpTLS }
         try effective.validate()
         return effective
     }

@@ -2,6 +2,7 @@ import ArgumentParser
 import BreakerHTTP
 import BreakerServer
 import BreakerStore
+import BreakerTLS
 import Dispatch
 import Logging
 import Metrics
@@ -44,6 +45,12 @@ struct Daemon {
                            metadata: ["host": "\(config.host)"])
         }
 
+        let tls = try TLSReload.load(config, logger: logger)
+        if tls == nil, !Self.isLoopback(config.host) {
+            logger.warning("listening on a non-loopback address without --tls-cert: requests, replies and admin tokens cross the network in plain text",
+                           metadata: ["host": "\(config.host)"])
+        }
+
         let started = DaemonClock()
         let startNanos = DispatchTime.now().uptimeNanoseconds
         let database: BreakerDatabase
@@ -66,13 +73,19 @@ struct Daemon {
         }
         let readiness = Readiness(listeners: [Self.protocolListener, Self.httpListener])
         let (server, http) = try await bind(registry: registry, readiness: readiness, metrics: metrics,
-                                            adminTokens: adminTokens, group: group, logger: logger)
+                                            adminTokens: adminTokens, tls: tls, group: group, logger: logger)
+        let hangup = tls.map { tls in
+            TLSReload.onHangup(reloading: [(Self.protocolListener, tls.protocol)] + (tls.http.map { [(Self.httpListener, $0)] } ?? []),
+                               logger: logger)
+        }
+        defer { hangup?.cancel() }
         let loadMs = (DispatchTime.now().uptimeNanoseconds - startNanos) / 1_000_000
         logger.info("breakerd started", metadata: [
             "version": "\(BreakerServer.version)", "listen": "\(config.host):\(server.localAddress.port ?? config.port)",
             "http": "\(config.httpHost):\(http.localAddress.port ?? config.httpPort)", "database": "\(config.db)",
             "breakers": "\(registry.breakerCount)", "load_ms": "\(loadMs)", "rules": "\(config.rules.count)",
             "admin_tokens": "\(adminTokens?.names.count ?? 0)",
+            "tls": "\(tls.map { $0.protocol.requiresClientCertificates ? "mutual" : "on" } ?? "off")",
         ])
 
         let timeout = Duration.milliseconds(config.shutdownTimeoutMs)
@@ -107,7 +120,7 @@ struct Daemon {
     /// Binds the protocol listener, then the HTTP one; a failure of either is a clear message
     /// and exit 1, with the database closed.
     private func bind(registry: BreakerRegistry, readiness: Readiness, metrics: PrometheusBackend, adminTokens: AdminTokens?,
-                      group: MultiThreadedEventLoopGroup, logger: Logger) async throws -> (BreakerServer, HTTPServer) {
+                      tls: (protocol: ServerTLS, http: ServerTLS?)?, group: MultiThreadedEventLoopGroup, logger: Logger) async throws -> (BreakerServer, HTTPServer) {
         var configuration = BreakerServer.Configuration()
         configuration.host = config.host
         configuration.port = config.port
@@ -116,6 +129,7 @@ struct Daemon {
         configuration.maxInFlightPerConnection = config.maxInFlight
         configuration.idleTimeout = config.idleTimeoutMs > 0 ? .milliseconds(config.idleTimeoutMs) : nil
         configuration.adminTokens = adminTokens
+        configuration.tls = tls?.protocol
         let server: BreakerServer
         do {
             server = try await BreakerServer.start(configuration: configuration, registry: registry, group: group, logger: logger)
@@ -128,6 +142,7 @@ struct Daemon {
         var httpConfiguration = HTTPServer.Configuration()
         httpConfiguration.host = config.httpHost
         httpConfiguration.port = config.httpPort
+        httpConfiguration.tls = tls?.http
         let endpoints = ObservabilityEndpoints(registry: registry, readiness: readiness, maxMetricSeries: config.maxMetricSeries,
                                                daemonMetrics: metrics.render)
         do {

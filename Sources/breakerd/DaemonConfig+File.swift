@@ -60,6 +60,12 @@ extension DaemonConfig {
             case "log_format": logFormat = try Self.choice(value, key, LogFormat.init(rawValue:))
             case "admin_token_file": adminTokenFile = value == .null ? nil : try Self.string(value, key)
             case "shutdown_timeout_ms": shutdownTimeoutMs = Int64(try Self.int(value, key))
+            case "tls_cert": tlsCert = value == .null ? nil : try Self.string(value, key)
+            case "tls_key": tlsKey = value == .null ? nil : try Self.string(value, key)
+            case "tls_client_ca": tlsClientCA = value == .null ? nil : try Self.string(value, key)
+            case "http_tls":
+                guard case .bool(let on) = value else { throw DaemonConfigError("'\(key)' must be true or false") }
+                httpTLS = on
             case "default_breaker": break
             case "rules": rules = try Self.rules(value, defaults: defaultBreaker)
             default:
@@ -70,7 +76,7 @@ extension DaemonConfig {
 
     static let fileKeys = ["host", "port", "db", "http_host", "http_port", "cache_ms", "synchronous",
                            "max_line_length", "max_breakers", "max_connections", "max_in_flight", "idle_timeout_ms", "dedupe_window_ms", "max_metric_series", "threads", "log_level", "log_format", "admin_token_file",
-                           "shutdown_timeout_ms", "default_breaker", "rules"]
+                           "shutdown_timeout_ms", "tls_cert", "tls_key", "tls_client_ca", "http_tls", "default_breaker", "rules"]
 
     private static func rules(_ value: JSONValue, defaults: BreakerConfig) throws(DaemonConfigError) -> [Rule] {
         guard case .array(let items) = value else { throw DaemonConfigError("'rules' must be an array") }

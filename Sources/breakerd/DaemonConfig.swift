@@ -1,6 +1,7 @@
 import BreakerCore
 import BreakerServer
 import BreakerStore
+import BreakerTLS
 import Logging
 import NIOCore
 
@@ -46,6 +47,15 @@ struct DaemonConfig: Sendable, Equatable {
     var logFormat: LogFormat = .text
     /// Carried through for the admin auth that main wires up; breakerd itself does not read it yet.
     var adminTokenFile: String?
+    /// TLS for the protocol listener (and the HTTP one, unless `httpTLS` is false): PEM files,
+    /// re-read on SIGHUP.
+    var tlsCert: String?
+    var tlsKey: String?
+    /// Clients of the protocol listener must present a certificate this CA signed (mutual TLS).
+    /// The HTTP listener never asks for one: kubelet probes cannot present one.
+    var tlsClientCA: String?
+    /// Whether /metrics and the health endpoints are served over TLS when `tlsCert` is set.
+    var httpTLS = true
     /// How long SIGTERM waits for in-flight requests before closing connections by force.
     var shutdownTimeoutMs: Int64 = 10_000
     /// The config of breakers created implicitly, when no rule matches.
@@ -73,6 +83,12 @@ struct DaemonConfig: Sendable, Equatable {
             throw DaemonConfigError("shutdown_timeout_ms must be 0...600000, got \(shutdownTimeoutMs)")
         }
         guard !db.isEmpty else { throw DaemonConfigError("db must not be empty") }
+        guard (tlsCert == nil) == (tlsKey == nil) else {
+            throw DaemonConfigError("tls_cert and tls_key go together: give both or neither")
+        }
+        guard tlsClientCA == nil || tlsCert != nil else {
+            throw DaemonConfigError("tls_client_ca needs tls_cert and tls_key (mutual TLS is TLS first)")
+        }
         do throws(ConfigError) {
             try defaultBreaker.validate()
         } catch {
@@ -85,6 +101,15 @@ struct DaemonConfig: Sendable, Equatable {
                 throw DaemonConfigError("rules[\(index)] (\(rule.prefix)): \(error.message)")
             }
         }
+    }
+
+    /// The listeners' TLS files, when TLS is on.
+    var tlsFiles: (protocol: TLSFiles, http: TLSFiles?)? {
+        guard let tlsCert, let tlsKey else { return nil }
+        let files = TLSFiles(certificateChain: tlsCert, privateKey: tlsKey)
+        var protocolFiles = files
+        protocolFiles.clientCA = tlsClientCA
+        return (protocolFiles, httpTLS ? files : nil)
     }
 
     /// The registry's view: default config and prefix rules, first match wins.

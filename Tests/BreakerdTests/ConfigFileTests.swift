@@ -13,7 +13,8 @@ struct ConfigFileTests {
         guard case .object(let root) = config else { Issue.record("not an object: \(stdout)"); return }
         #expect(root.fields.map(\.key) == [
             "host", "port", "db", "http_host", "http_port", "cache_ms", "synchronous", "max_line_length", "max_breakers", "max_connections", "max_in_flight", "idle_timeout_ms", "dedupe_window_ms", "max_metric_series", "threads",
-            "log_level", "log_format", "admin_token_file", "shutdown_timeout_ms", "default_breaker", "rules",
+            "log_level", "log_format", "admin_token_file", "shutdown_timeout_ms", "tls_cert", "tls_key", "tls_client_ca", "http_tls",
+            "default_breaker", "rules",
         ])
         #expect(config["host"] == .string("127.0.0.1"))
         #expect(config["port"] == .int(7420))
@@ -28,6 +29,9 @@ struct ConfigFileTests {
         #expect(config["log_format"] == .string("text"))
         #expect(config["admin_token_file"] == .null)
         #expect(config["shutdown_timeout_ms"] == .int(10000))
+        #expect(config["tls_cert"] == .null)
+        #expect(config["tls_client_ca"] == .null)
+        #expect(config["http_tls"] == .bool(true))
         #expect(config["default_breaker"]?["failure_threshold"] == .int(5))
         #expect(config["default_breaker"]?["timeout_ms"] == .int(60000))
         #expect(config["rules"] == .array([]))
