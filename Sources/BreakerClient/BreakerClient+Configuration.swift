@@ -2,6 +2,8 @@ import BreakerCore
 import Logging
 import NIOCore
 import NIOPosix
+import NIOSSL
+import BreakerTLS
 
 extension BreakerClient {
     /// What the client does when breakerd cannot be asked (unreachable, too slow, or talking
@@ -93,6 +95,15 @@ extension BreakerClient {
         public var logger = Logger(label: "breaker-client")
         /// Prefix of the swift-metrics labels the client reports under.
         public var metricsPrefix = "breaker_client"
+        /// Speak TLS to a breakerd started with `--tls-cert`. Set `trustRoots` to the CA of a
+        /// private PKI, and `certificateChain` / `privateKey` when the daemon asks for client
+        /// certificates (`--tls-client-ca`); `useTLS(caFile:certificateFile:keyFile:)` does
+        /// this from PEM files. The daemon's certificate must name `host` (or
+        /// `tlsServerName`), as a DNS name or an IP address.
+        public var tls: TLSConfiguration?
+        /// The name the daemon's certificate is checked against (and sent in SNI) when it is not
+        /// `host`, e.g. connecting to an IP address with a certificate for a DNS name.
+        public var tlsServerName: String?
         /// Event loops for the client's connections; NIO's shared singleton by default.
         public var eventLoopGroup: any EventLoopGroup
 
@@ -107,5 +118,15 @@ extension BreakerClient {
 }
 
 extension BreakerClient.Configuration {
+    /// Turns TLS on from PEM files: `caFile` is trusted instead of the system roots, and the
+    /// client certificate with its key is presented when the daemon asks for one.
+    public mutating func useTLS(caFile: String?, certificateFile: String? = nil, keyFile: String? = nil) throws {
+        do throws(TLSSetupError) {
+            tls = try ClientTLS.configuration(caFile: caFile, certificateFile: certificateFile, keyFile: keyFile)
+        } catch {
+            throw BreakerClientError(.badRequest, "invalid BreakerClient configuration: \(error.message)")
+        }
+    }
+
     static func defaultGroup() -> any EventLoopGroup { MultiThreadedEventLoopGroup.singleton }
 }

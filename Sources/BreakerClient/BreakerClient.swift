@@ -1,4 +1,5 @@
 @_exported import BreakerCore  // BreakerState, BreakerConfig and BreakerConfigPatch appear in this API.
+import BreakerTLS
 import BreakerWire
 import Logging
 import NIOCore
@@ -47,12 +48,13 @@ public final class BreakerClient: Sendable {
     /// for a configuration that cannot work.
     public init(configuration: Configuration) async throws {
         try Self.validate(configuration)
+        let tls = try Self.makeTLS(configuration)
         self.configuration = configuration
         let telemetry = ClientTelemetry(prefix: configuration.metricsPrefix)
         self.telemetry = telemetry
-        control = DaemonLink(label: "decisions", configuration: configuration, telemetry: telemetry)
+        control = DaemonLink(label: "decisions", configuration: configuration, tls: tls, telemetry: telemetry)
         let recordLinks = (0..<configuration.recordConnections).map {
-            DaemonLink(label: "records-\($0)", configuration: configuration, telemetry: telemetry)
+            DaemonLink(label: "records-\($0)", configuration: configuration, tls: tls, telemetry: telemetry)
         }
         self.recordLinks = recordLinks
         let epoch = Atomic<UInt64>(1)
@@ -140,6 +142,17 @@ public final class BreakerClient: Sendable {
     var allEntries: [BreakerEntry] { entries.withLock { Array($0.values) } }
 
     func lookup(_ name: String) -> BreakerEntry? { entries.withLock { $0[name] } }
+
+    /// One TLS context for all the client's connections: loading certificates is not free.
+    private static func makeTLS(_ c: Configuration) throws -> DaemonConnection.TLS? {
+        guard let configuration = c.tls else { return nil }
+        do throws(TLSSetupError) {
+            return DaemonConnection.TLS(context: try ClientTLS.makeContext(configuration),
+                                        serverHostname: ClientTLS.serverHostname(host: c.host, override: c.tlsServerName))
+        } catch {
+            throw BreakerClientError(.badRequest, "invalid BreakerClient configuration: \(error.message)")
+        }
+    }
 
     private static func validate(_ c: Configuration) throws {
         func check(_ ok: Bool, _ what: String) throws {

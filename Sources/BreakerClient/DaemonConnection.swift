@@ -1,7 +1,9 @@
 import BreakerCore
+import BreakerTLS
 import BreakerWire
 import NIOCore
 import NIOPosix
+import NIOSSL
 
 /// One request on its way out, with the promise its reply fulfils.
 struct OutboundRequest: Sendable {
@@ -16,25 +18,42 @@ struct OutboundRequest: Sendable {
 /// outstanding on it: a connection that lied or stalled once cannot be trusted with the next
 /// reply, and a fresh one costs a round trip.
 final class DaemonConnection: Sendable {
+    /// TLS for every connection of one client: one context, one expected server name.
+    struct TLS: Sendable {
+        var context: NIOSSLContext
+        var serverHostname: String?
+    }
+
     let channel: any Channel
 
     private init(channel: any Channel) { self.channel = channel }
 
-    static func connect(host: String, port: Int, group: any EventLoopGroup, connectTimeout: TimeAmount,
+    /// Connects, and with `tls` completes the handshake before returning: a connection is only
+    /// handed out once requests can be sent on it.
+    static func connect(host: String, port: Int, tls: TLS?, group: any EventLoopGroup, connectTimeout: TimeAmount,
                         maxLineLength: Int, onEvent: @escaping @Sendable (Event) -> Void,
                         onViolation: @escaping @Sendable (String) -> Void) async throws -> DaemonConnection {
-        let channel = try await ClientBootstrap(group: group)
-            .connectTimeout(connectTimeout)
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    let handlers = channel.pipeline.syncOperations
-                    try handlers.addHandler(ByteToMessageHandler(LineSplitter(maxLength: maxLineLength)))
-                    try handlers.addHandler(ReplyHandler(onEvent: onEvent, onViolation: onViolation))
+        let loop = group.next()
+        @Sendable func open(handshake: EventLoopPromise<Void>?) -> EventLoopFuture<any Channel> {
+            ClientBootstrap(group: loop)
+                .connectTimeout(connectTimeout)
+                .channelOption(.socketOption(.tcp_nodelay), value: 1)
+                .channelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        let handlers = channel.pipeline.syncOperations
+                        if let tls, let handshake {
+                            try handlers.addHandler(NIOSSLClientHandler(context: tls.context, serverHostname: tls.serverHostname))
+                            try handlers.addHandler(TLSHandshakeWaiter(completing: handshake))
+                        }
+                        try handlers.addHandler(ByteToMessageHandler(LineSplitter(maxLength: maxLineLength)))
+                        try handlers.addHandler(ReplyHandler(onEvent: onEvent, onViolation: onViolation))
+                    }
                 }
-            }
-            .connect(host: host, port: port)
-            .get()
+                .connect(host: host, port: port)
+        }
+        let channel = tls == nil
+            ? try await open(handshake: nil).get()
+            : try await TLSHandshakeWaiter.connect(on: loop, timeout: connectTimeout) { open(handshake: $0) }
         return DaemonConnection(channel: channel)
     }
 

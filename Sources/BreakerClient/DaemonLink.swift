@@ -1,3 +1,4 @@
+import BreakerTLS
 import BreakerWire
 import Logging
 import NIOCore
@@ -23,6 +24,7 @@ final class DaemonLink: Sendable {
 
     let label: String
     private let configuration: BreakerClient.Configuration
+    private let tls: DaemonConnection.TLS?
     private let telemetry: ClientTelemetry
     private let current = Mutex<DaemonConnection?>(nil)
     private let task = Mutex<Task<Void, Never>?>(nil)
@@ -31,9 +33,10 @@ final class DaemonLink: Sendable {
     /// Set once the first connection attempt has ended, either way.
     let triedOnce = Atomic<Bool>(false)
 
-    init(label: String, configuration: BreakerClient.Configuration, telemetry: ClientTelemetry) {
+    init(label: String, configuration: BreakerClient.Configuration, tls: DaemonConnection.TLS?, telemetry: ClientTelemetry) {
         self.label = label
         self.configuration = configuration
+        self.tls = tls
         self.telemetry = telemetry
     }
 
@@ -69,7 +72,7 @@ final class DaemonLink: Sendable {
             var published = false
             do {
                 let connection = try await DaemonConnection.connect(
-                    host: configuration.host, port: configuration.port, group: configuration.eventLoopGroup,
+                    host: configuration.host, port: configuration.port, tls: tls, group: configuration.eventLoopGroup,
                     connectTimeout: MonotonicClock.timeAmount(configuration.connectTimeout),
                     maxLineLength: configuration.maxLineLength, onEvent: hooks.onEvent,
                     onViolation: { [telemetry] message in
@@ -95,6 +98,10 @@ final class DaemonLink: Sendable {
                 heartbeat?.cancel()
                 current.withLock { $0 = nil }
                 hooks.down(stopped.load(ordering: .sequentiallyConsistent))
+            } catch let error as TLSHandshakeFailure {
+                // Not a daemon that is down: a certificate or configuration problem, which
+                // retrying will not mend. Said loudly once per streak of failures.
+                if failures == 0 { logger.warning("cannot reach breakerd: TLS handshake failed", metadata: ["error": "\(error)"]) }
             } catch {
                 logger.debug("cannot reach breakerd", metadata: ["error": "\(error)"])
             }
