@@ -50,8 +50,9 @@ enum BreakerctlMain {
 /// `breakerctl --host h list` means `breakerctl list --host h`: global options given before the
 /// subcommand are moved after it, where the parser looks for them.
 func movingGlobalOptions(_ arguments: [String]) -> [String] {
-    let withValue: Set<String> = ["--host", "--port", "--timeout", "--request-timeout", "--token-file"]
-    let flags: Set<String> = ["--json", "--no-color"]
+    let withValue: Set<String> = ["--host", "--port", "--timeout", "--request-timeout", "--token-file",
+                                  "--tls-ca", "--tls-cert", "--tls-key", "--tls-server-name"]
+    let flags: Set<String> = ["--json", "--no-color", "--tls"]
     var moved: [String] = []
     var index = 0
     while index < arguments.count {

@@ -33,6 +33,9 @@ struct GlobalOptions: ParsableArguments {
     @Flag(name: .customLong("no-color"), help: "Never colour the output.")
     var noColor = false
 
+    @OptionGroup(title: "TLS")
+    var tls: TLSOptions
+
     func validate() throws {
         if let port, !(1...65_535).contains(port) { throw ValidationError("--port must be 1...65535") }
     }
@@ -53,7 +56,7 @@ struct GlobalOptions: ParsableArguments {
 
     func connect(timeoutMs: Int64) throws -> AdminConnection {
         let (host, port) = address
-        return try AdminConnection(host: host, port: port, timeoutMs: timeoutMs)
+        return try AdminConnection(host: host, port: port, tls: try tls.settings(), timeoutMs: timeoutMs)
     }
 
     /// Connects and, when a token is configured, authenticates first.
