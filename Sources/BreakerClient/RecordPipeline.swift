@@ -43,8 +43,9 @@ final class RecordPipeline: Sendable {
         var kickPending = false
         var forceFolds = false
         var inFlight: [Int]
-        /// Per link, the connection its in-flight records were written on.
-        var writtenOn: [ObjectIdentifier?]
+        /// Per link, the connection its in-flight records were written on (held, not just its
+        /// address: a new connection must never pass for the old one).
+        var writtenOn: [DaemonConnection?]
     }
 
     private let state: Mutex<State>
@@ -195,9 +196,8 @@ final class RecordPipeline: Sendable {
             // back (answered, or failed and queued again), so none is overtaken.
             let ready = connections.enumerated().map { link, connection -> Bool in
                 guard let connection, connection.isActive else { return false }
-                let id = ObjectIdentifier(connection)
-                if st.inFlight[link] > 0, st.writtenOn[link] != id { return false }
-                st.writtenOn[link] = id
+                if st.inFlight[link] > 0, st.writtenOn[link] !== connection { return false }
+                st.writtenOn[link] = connection
                 return true
             }
             var kept = CircularBuffer<Record>(initialCapacity: st.queue.count)
@@ -247,6 +247,7 @@ final class RecordPipeline: Sendable {
         if first.count < batch.count { telemetry.count(.recordsResent, by: batch.count - first.count) }
         for (record, future) in zip(batch, futures) {
             future.whenComplete { result in
+                var requeued = false
                 switch result {
                 case .success(.recorded(let state, let generation, _)):
                     self.telemetry.count(.recordsAcknowledged)
@@ -256,14 +257,15 @@ final class RecordPipeline: Sendable {
                 case .failure(let error as BreakerClientError) where !error.isConnectionFailure:
                     self.telemetry.count(.recordsRejected)
                 case .failure:
-                    self.requeue(record)
+                    requeued = self.requeue(record)
                 }
                 let more = self.state.withLock { st -> Bool in
                     st.inFlight[link] -= 1
                     return !st.queue.isEmpty
                 }
-                // A record queued again waits for a new connection: `flush` skips closed ones.
-                if more { self.kick() }
+                // A record queued again waits for the next connection (whose `up` hook kicks),
+                // not for this one, which is going down.
+                if more, !requeued || self.links[link].connection !== connection { self.kick() }
             }
         }
     }
@@ -271,11 +273,11 @@ final class RecordPipeline: Sendable {
     /// Puts a record whose connection failed back in the queue, in its place; counts it lost
     /// past `retryLimit`. Called before its in-flight slot is released, so no flush can send the
     /// link's later records on a new connection before it is back in the queue.
-    private func requeue(_ record: Record) {
+    private func requeue(_ record: Record) -> Bool {
         let now = MonotonicClock.now()
         guard let first = record.firstSent, now &- first < retryLimit else {
             telemetry.count(.recordsLost)
-            return
+            return false
         }
         let (dropped, schedule) = state.withLock { st -> (Bool, UInt64?) in
             var low = st.queue.startIndex, high = st.queue.endIndex
@@ -296,5 +298,6 @@ final class RecordPipeline: Sendable {
         }
         if dropped { telemetry.count(.recordsDropped) }
         if let due = schedule { scheduleFlush(at: due, now: now) }
+        return true
     }
 }
