@@ -27,7 +27,7 @@ import Synchronization
 ///   a key once and answers a repeat as it answered the first. A link writes nothing on a new
 ///   connection until every record still in flight on the old one has come back, so a resend
 ///   can never be overtaken by its breaker's later records. A record is resent for at most
-///   `retryLimit` after its first write (well inside the daemon's dedupe window, past which a
+///   `recordRetryLimit` after its first write (well inside the daemon's dedupe window, past which a
 ///   resend would count twice), then counted as lost. An error reply is an answer: never resent.
 ///
 /// Lock order is entry → pipeline, never the reverse.
@@ -38,7 +38,7 @@ final class RecordPipeline: Sendable {
         var nextSequence: UInt64 = 0
         /// Entries that have (or recently had) an open fold.
         var folding: [ObjectIdentifier: BreakerEntry] = [:]
-        /// When the next fold-closing flush is scheduled, if one is.
+        /// When the next flush that closes folds or gives up on resends is scheduled, if one is.
         var timerDue: UInt64?
         var kickPending = false
         var forceFolds = false
