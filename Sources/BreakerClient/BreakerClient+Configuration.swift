@@ -86,6 +86,13 @@ extension BreakerClient {
         public var maxQueuedRecords = 10_000
         /// Records written but not yet acknowledged, per connection.
         public var maxInFlightRecords = 256
+        /// How long after its first write a record whose connection failed before the reply
+        /// keeps being resent (with the same `dedupe` key) on new connections; past it, it is
+        /// counted in `recordsLost`. It must stay well inside the daemon's dedupe window
+        /// (`--dedupe-window-ms`, 10 minutes by default): a resend after the daemon forgot the
+        /// key would be counted twice. An outcome a minute old is also of little use to a
+        /// breaker that has moved on.
+        public var recordRetryLimit: Duration = .seconds(60)
         /// How long an open breaker learnt of from a push or a record reply (which carry no
         /// deadline) is rejected without asking; the daemon's own `cache_ms` is used otherwise.
         public var inferredOpenCache: Duration = .seconds(1)

@@ -182,18 +182,25 @@ extension BreakerClient {
         public var decisionRequests: Int
         /// Calls decided by the fallback.
         public var fallbackDecisions: Int
-        /// Record requests written, and the outcomes they carried (folds count many).
+        /// Records written for the first time (resends are in `recordsResent`). Every record
+        /// the client makes ends in exactly one of `recordsAcknowledged`, `recordsRejected`,
+        /// `recordsLost` and `recordsDropped`, or is still in `recordsPending`.
         public var recordsSent: Int
         /// Outcomes carried by those records: folding makes this larger than `recordsSent`.
         public var outcomesSent: Int
         /// Records the daemon acknowledged (committed).
         public var recordsAcknowledged: Int
-        /// Records dropped because the queue was full.
+        /// Records dropped because the queue was full (never sent, or waiting to be resent).
         public var recordsDropped: Int
-        /// Records in flight on a connection that failed (not resent: they may have counted).
+        /// Records given up on `recordRetryLimit` after their first write, every connection
+        /// they were written on having failed before the reply: the daemon may have counted
+        /// them (once at most, thanks to the dedupe key) or not.
         public var recordsLost: Int
-        /// Records the daemon refused with an error reply.
+        /// Records the daemon answered with an error reply (never resent).
         public var recordsRejected: Int
+        /// Writes of records again, with the same dedupe key, after their connection failed
+        /// before the reply; the daemon counts each record once however often it is written.
+        public var recordsResent: Int
         /// Records queued or in flight now.
         public var recordsPending: Int
         /// Transition events received on the watch connection (of any breaker).

@@ -10,7 +10,8 @@ import Synchronization
 /// One client per process is enough: it keeps one connection for decisions and pushed
 /// transitions and a small pool for records, and is safe to share between tasks. Decisions are
 /// cached for the daemon's `cache_ms` and dropped the moment a transition is pushed; outcomes
-/// are sent in the background, folded and bounded; and when the daemon is away, too slow or
+/// are sent in the background, folded and bounded, each with a `dedupe` key so a record resent
+/// after a reconnect is counted once; and when the daemon is away, too slow or
 /// talking nonsense, the configured `FallbackMode` decides, so the service never waits longer
 /// than `decisionTimeout` for it and never fails because of it.
 ///
@@ -123,7 +124,7 @@ public final class BreakerClient: Sendable {
             isDaemonAvailable: available.load(ordering: .relaxed), decisionRequests: t[.decisionRequests],
             fallbackDecisions: t[.fallbackDecisions], recordsSent: t[.recordsSent], outcomesSent: t[.outcomesSent],
             recordsAcknowledged: t[.recordsAcknowledged], recordsDropped: t[.recordsDropped], recordsLost: t[.recordsLost],
-            recordsRejected: t[.recordsRejected], recordsPending: pending.queued + pending.inFlight,
+            recordsRejected: t[.recordsRejected], recordsResent: t[.recordsResent], recordsPending: pending.queued + pending.inFlight,
             pushedTransitions: t[.pushedTransitions], connects: t[.connects], resyncs: t[.resyncs],
             protocolViolations: t[.protocolViolations])
     }
@@ -163,6 +164,7 @@ public final class BreakerClient: Sendable {
         try check(c.recordConnections >= 1, "recordConnections must be at least 1")
         try check(c.maxQueuedRecords >= 1 && c.maxInFlightRecords >= 1, "queue limits must be at least 1")
         try check(c.foldWindow >= .zero && c.inferredOpenCache >= .zero, "windows must not be negative")
+        try check(c.recordRetryLimit > .zero, "recordRetryLimit must be positive")
         try check(c.heartbeatInterval.map { $0 > .zero } ?? true, "heartbeatInterval must be positive")
         try check(c.maxLineLength >= 1024, "maxLineLength must be at least 1024")
         if let name = c.clientName {

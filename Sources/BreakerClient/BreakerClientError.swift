@@ -69,6 +69,13 @@ public struct BreakerClientError: Error, Sendable, Hashable, CustomStringConvert
         [.unavailable, .timedOut, .protocolViolation, .connectionClosed, .shutDown, .overloaded, .internal].contains(code)
     }
 
+    /// True when the connection failed before the answer came (closed, timed out, or garbled by
+    /// the daemon): the request may or may not have been carried out. An error reply, even
+    /// `internal` or `overloaded`, is an answer and is not one of these.
+    var isConnectionFailure: Bool {
+        [.connectionClosed, .timedOut, .protocolViolation].contains(code)
+    }
+
     /// `code: message`.
     public var description: String { "\(code.rawValue): \(message)" }
 }

@@ -7,7 +7,7 @@ import Synchronization
 final class ClientTelemetry: Sendable {
     enum Event: Int, CaseIterable {
         case decisionRequests, fallbackDecisions, recordsSent, outcomesSent, recordsAcknowledged
-        case recordsDropped, recordsLost, recordsRejected, pushedTransitions, connects, resyncs, protocolViolations
+        case recordsDropped, recordsLost, recordsRejected, recordsResent, pushedTransitions, connects, resyncs, protocolViolations
 
         var metricName: String {
             switch self {
@@ -19,6 +19,7 @@ final class ClientTelemetry: Sendable {
             case .recordsDropped: "records_dropped_total"
             case .recordsLost: "records_lost_total"
             case .recordsRejected: "records_rejected_total"
+            case .recordsResent: "records_resent_total"
             case .pushedTransitions: "pushed_transitions_total"
             case .connects: "connects_total"
             case .resyncs: "resyncs_total"

@@ -20,32 +20,32 @@ import Synchronization
 ///   and unacknowledged. Memory stays bounded however long the daemon is away.
 /// - **Ordered per breaker.** A breaker's records always use the same connection, and a fold is
 ///   always newer than everything of its breaker already queued.
+/// - **Resent, counted once.** Every record carries a `dedupe` key of its own (see
+///   `DedupeKeys`). A record whose connection fails (closed, timed out, garbled) before its
+///   reply came may or may not have been counted, so it is queued again, back in its place by
+///   `sequence`, and written again with the same key on the next connection; the daemon counts
+///   a key once and answers a repeat as it answered the first. A link writes nothing on a new
+///   connection until every record still in flight on the old one has come back, so a resend
+///   can never be overtaken by its breaker's later records. A record is resent for at most
+///   `recordRetryLimit` after its first write (well inside the daemon's dedupe window, past which a
+///   resend would count twice), then counted as lost. An error reply is an answer: never resent.
 ///
-/// Records are at most once: one in flight when its connection dies is counted as lost, not
-/// resent, since the daemon may have committed it. Lock order is entry → pipeline, never the
-/// reverse.
+/// Lock order is entry → pipeline, never the reverse.
 final class RecordPipeline: Sendable {
-    struct Record: Sendable {
-        var entry: BreakerEntry
-        var outcome: Outcome
-        var count: Int
-        var generation: UInt64?
-        var permit: String?
-
-        var command: Command {
-            .record(RecordCommand(breaker: entry.name, outcome: outcome, count: count, permit: permit, generation: generation))
-        }
-    }
-
     private struct State {
+        /// Sorted by `sequence`.
         var queue = CircularBuffer<Record>()
+        var nextSequence: UInt64 = 0
         /// Entries that have (or recently had) an open fold.
         var folding: [ObjectIdentifier: BreakerEntry] = [:]
-        /// When the next fold-closing flush is scheduled, if one is.
+        /// When the next flush that closes folds or gives up on resends is scheduled, if one is.
         var timerDue: UInt64?
         var kickPending = false
         var forceFolds = false
         var inFlight: [Int]
+        /// Per link, the connection its in-flight records were written on (held, not just its
+        /// address: a new connection must never pass for the old one).
+        var writtenOn: [DaemonConnection?]
     }
 
     private let state: Mutex<State>
@@ -56,6 +56,8 @@ final class RecordPipeline: Sendable {
     private let maxQueued: Int
     private let maxInFlight: Int
     private let timeout: TimeAmount
+    private let retryLimit: UInt64
+    private let keyPrefix = DedupeKeys.randomPrefix()
     /// Called with each record reply: (entry, state, generation, epoch the record was sent in).
     private let onReply: @Sendable (BreakerEntry, BreakerState, UInt64, UInt64) -> Void
     private let currentEpoch: @Sendable () -> UInt64
@@ -70,9 +72,11 @@ final class RecordPipeline: Sendable {
         self.maxQueued = max(1, configuration.maxQueuedRecords)
         self.maxInFlight = max(1, configuration.maxInFlightRecords)
         self.timeout = MonotonicClock.timeAmount(configuration.requestTimeout)
+        self.retryLimit = MonotonicClock.nanoseconds(configuration.recordRetryLimit)
         self.currentEpoch = currentEpoch
         self.onReply = onReply
-        self.state = Mutex(State(inFlight: Array(repeating: 0, count: links.count)))
+        self.state = Mutex(State(inFlight: Array(repeating: 0, count: links.count),
+                                writtenOn: Array(repeating: nil, count: links.count)))
     }
 
     /// A success following a CLOSED decision of `generation`: folded.
@@ -127,12 +131,15 @@ final class RecordPipeline: Sendable {
     }
 
     private func append(_ record: Record, urgent: Bool) {
+        var record = record
         let (dropped, schedule) = state.withLock { st -> (Bool, Bool) in
             var dropped = false
             if st.queue.count >= maxQueued {
                 st.queue.removeFirst()
                 dropped = true
             }
+            record.sequence = st.nextSequence
+            st.nextSequence += 1
             st.queue.append(record)
             guard urgent, !st.kickPending else { return (dropped, false) }
             st.kickPending = true
@@ -182,27 +189,49 @@ final class RecordPipeline: Sendable {
             }
         }
         let connections = links.map(\.connection)
-        let (batches, queued, reschedule) = state.withLock { st -> ([[Record]], Int, UInt64?) in
+        let epoch = currentEpoch()
+        let (batches, queued, expired, reschedule) = state.withLock { st -> ([[Record]], Int, Int, UInt64?) in
             var batches = Array(repeating: [Record](), count: links.count)
+            // A link with records still in flight on an older connection waits for them to come
+            // back (answered, or failed and queued again), so none is overtaken.
+            let ready = connections.enumerated().map { link, connection -> Bool in
+                guard let connection, connection.isActive else { return false }
+                if st.inFlight[link] > 0, st.writtenOn[link] !== connection { return false }
+                st.writtenOn[link] = connection
+                return true
+            }
             var kept = CircularBuffer<Record>(initialCapacity: st.queue.count)
-            for record in st.queue {
+            var expired = 0
+            var nextExpiry: UInt64?
+            for var record in st.queue {
+                if let first = record.firstSent {
+                    guard now &- first < retryLimit else {
+                        expired += 1
+                        continue
+                    }
+                }
                 let link = record.entry.recordLink
-                if connections[link] != nil, st.inFlight[link] < maxInFlight {
+                if ready[link], st.inFlight[link] < maxInFlight {
+                    if record.firstSent == nil { (record.firstSent, record.epoch) = (now, epoch) }
+                    record.writes += 1
                     batches[link].append(record)
                     st.inFlight[link] += 1
                 } else {
+                    if let first = record.firstSent { nextExpiry = min(nextExpiry ?? .max, first &+ retryLimit) }
                     kept.append(record)
                 }
             }
             st.queue = kept
             var reschedule: UInt64?
-            if let due = nextDue, st.timerDue.map({ due < $0 }) ?? true {
+            let due = [nextDue, nextExpiry].compactMap { $0 }.min()
+            if let due, st.timerDue.map({ due < $0 }) ?? true {
                 st.timerDue = due
                 reschedule = due
             }
-            return (batches, kept.count, reschedule)
+            return (batches, kept.count, expired, reschedule)
         }
         if let due = reschedule { scheduleFlush(at: due, now: now) }
+        if expired > 0 { telemetry.count(.recordsLost, by: expired) }
         telemetry.queued.record(queued)
         for (link, batch) in batches.enumerated() where !batch.isEmpty {
             guard let connection = connections[link] else { continue }
@@ -211,29 +240,64 @@ final class RecordPipeline: Sendable {
     }
 
     private func send(_ batch: [Record], on connection: DaemonConnection, link: Int) {
-        let epoch = currentEpoch()
-        let futures = connection.send(batch: batch.map(\.command), timeout: timeout)
-        telemetry.count(.recordsSent, by: batch.count)
-        telemetry.count(.outcomesSent, by: batch.reduce(0) { $0 + $1.count })
+        let futures = connection.send(batch: batch.map { $0.command(keyPrefix: keyPrefix) }, timeout: timeout)
+        let first = batch.filter { $0.writes == 1 }
+        telemetry.count(.recordsSent, by: first.count)
+        telemetry.count(.outcomesSent, by: first.reduce(0) { $0 + $1.count })
+        if first.count < batch.count { telemetry.count(.recordsResent, by: batch.count - first.count) }
         for (record, future) in zip(batch, futures) {
             future.whenComplete { result in
+                var requeued = false
+                switch result {
+                case .success(.recorded(let state, let generation, _)):
+                    self.telemetry.count(.recordsAcknowledged)
+                    self.onReply(record.entry, state, generation, record.epoch)
+                case .success:
+                    self.telemetry.count(.recordsLost)  // cannot happen: the handler checks the kind
+                case .failure(let error as BreakerClientError) where !error.isConnectionFailure:
+                    self.telemetry.count(.recordsRejected)
+                case .failure:
+                    requeued = self.requeue(record)
+                }
                 let more = self.state.withLock { st -> Bool in
                     st.inFlight[link] -= 1
                     return !st.queue.isEmpty
                 }
-                switch result {
-                case .success(.recorded(let state, let generation, _)):
-                    self.telemetry.count(.recordsAcknowledged)
-                    self.onReply(record.entry, state, generation, epoch)
-                case .success:
-                    self.telemetry.count(.recordsLost)  // cannot happen: the handler checks the kind
-                case .failure(let error as BreakerClientError) where !error.isTransportFailure:
-                    self.telemetry.count(.recordsRejected)
-                case .failure:
-                    self.telemetry.count(.recordsLost)
-                }
-                if more { self.kick() }
+                // A record queued again waits for the next connection (whose `up` hook kicks),
+                // not for this one, which is going down.
+                if more, !requeued || self.links[link].connection !== connection { self.kick() }
             }
         }
+    }
+
+    /// Puts a record whose connection failed back in the queue, in its place; counts it lost
+    /// past `retryLimit`. Called before its in-flight slot is released, so no flush can send the
+    /// link's later records on a new connection before it is back in the queue.
+    private func requeue(_ record: Record) -> Bool {
+        let now = MonotonicClock.now()
+        guard let first = record.firstSent, now &- first < retryLimit else {
+            telemetry.count(.recordsLost)
+            return false
+        }
+        let (dropped, schedule) = state.withLock { st -> (Bool, UInt64?) in
+            var low = st.queue.startIndex, high = st.queue.endIndex
+            while low < high {
+                let mid = st.queue.index(low, offsetBy: st.queue.distance(from: low, to: high) / 2)
+                if st.queue[mid].sequence < record.sequence { low = st.queue.index(after: mid) } else { high = mid }
+            }
+            st.queue.insert(record, at: low)
+            var dropped = false
+            if st.queue.count > maxQueued {
+                st.queue.removeFirst()
+                dropped = true
+            }
+            let expiry = first &+ retryLimit
+            guard st.timerDue.map({ expiry < $0 }) ?? true else { return (dropped, nil) }
+            st.timerDue = expiry
+            return (dropped, expiry)
+        }
+        if dropped { telemetry.count(.recordsDropped) }
+        if let due = schedule { scheduleFlush(at: due, now: now) }
+        return true
     }
 }

@@ -21,10 +21,12 @@ final class ClientTestDaemon: @unchecked Sendable {
     private var registry: BreakerRegistry?
     private var server: BreakerServer?
 
-    /// `cacheMs` is the daemon's `--cache-ms` for CLOSED decisions.
-    static func start(cacheMs: Int64 = 100) async throws -> ClientTestDaemon {
+    /// `cacheMs` is the daemon's `--cache-ms` for CLOSED decisions, `maxBreakers` its
+    /// `--max-breakers`.
+    static func start(cacheMs: Int64 = 100, maxBreakers: Int? = nil) async throws -> ClientTestDaemon {
         var settings = BreakerRegistry.Settings()
         settings.closedCacheMs = cacheMs
+        if let maxBreakers { settings.maxBreakers = maxBreakers }
         let daemon = ClientTestDaemon(settings: settings)
         try await daemon.open(port: 0)
         return daemon

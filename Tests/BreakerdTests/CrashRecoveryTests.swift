@@ -6,16 +6,6 @@ import Testing
 extension ExecutableTests {
 @Suite("The breakerd executable", .serialized)
 struct CrashRecoveryTests {
-    /// What one connection saw acknowledged before the daemon died.
-    final class Acks: @unchecked Sendable {
-        // Safe: each instance is written by exactly one thread, and read after that thread is joined.
-        var successes = 0
-        var failures = 0
-        var configuredTimeout: Int64?
-        /// A configure sent but not (yet) acknowledged: it may or may not have been committed.
-        var pendingTimeout: Int64?
-    }
-
     @Test func sigkillMidTrafficLosesNothingAcknowledged() throws {
         let directory = makeTempDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -28,39 +18,12 @@ struct CrashRecoveryTests {
         for cycle in 0..<3 {
             let daemon = DaemonProcess(database: database)
             try daemon.start()
-            let acks = (0..<writers).map { _ in Acks() }
-            let group = DispatchGroup()
-            let port = daemon.port
-            for w in 0..<writers {
-                group.enter()
-                // A thread each: they block in socket calls, which a dispatch queue's few threads would not survive.
-                Thread {
-                    defer { group.leave() }
-                    guard let c = try? LineClient(port: port) else { return }
-                    var i = 0
-                    while true {
-                        let line: String
-                        switch i % 10 {
-                        case 0: line = #"{"op":"configure","breaker":"crash-\#(w)","config":{"timeout_ms":\#(1000 + cycle * 1000 + i),"failure_threshold":1000000}}"#
-                        case 1, 2, 3: line = #"{"op":"record-failure","breaker":"crash-\#(w)"}"#
-                        case 4: line = #"{"op":"should-attempt","breaker":"crash-\#(w)"}"#
-                        default: line = #"{"op":"record-success","breaker":"crash-\#(w)"}"#
-                        }
-                        if i % 10 == 0 { acks[w].pendingTimeout = Int64(1000 + cycle * 1000 + i) }
-                        guard let reply = try? c.request(line), reply["ok"] == .bool(true) else { return }
-                        switch i % 10 {
-                        case 0: acks[w].configuredTimeout = Int64(1000 + cycle * 1000 + i)
-                        case 1, 2, 3: acks[w].failures += 1
-                        case 4: break
-                        default: acks[w].successes += 1
-                        }
-                        i += 1
-                    }
-                }.start()
-            }
+            let traffic = TrafficWriters(port: daemon.port, writers: writers, round: .init(
+                breakerPrefix: "crash-", length: 10, failures: 3, timeoutBase: 1000 + cycle * 1000))
             usleep(UInt32.random(in: 200_000...600_000))
             daemon.kill(SIGKILL)
-            group.wait()
+            traffic.wait()
+            let acks = traffic.acks
             print("cycle \(cycle): records acknowledged per connection before SIGKILL: \(acks.map { $0.successes + $0.failures })")
             for w in 0..<writers {
                 total[w].successes += acks[w].successes

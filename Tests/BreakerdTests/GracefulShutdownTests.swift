@@ -6,14 +6,6 @@ import Testing
 extension ExecutableTests {
 @Suite("breakerd graceful shutdown", .serialized)
 struct GracefulShutdownTests {
-    /// What one connection saw acknowledged before the daemon stopped.
-    final class Acks: @unchecked Sendable {
-        // Safe: each instance is written by exactly one thread, and read after that thread is joined.
-        var successes = 0
-        var failures = 0
-        var configuredTimeout: Int64?
-    }
-
     @Test(arguments: [SIGTERM, SIGINT])
     func aSignalMidTrafficExitsZeroWithEveryAcknowledgedChangeOnDisk(signal: Int32) throws {
         let directory = makeTempDirectory()
@@ -22,42 +14,16 @@ struct GracefulShutdownTests {
         let daemon = DaemonProcess(database: database, arguments: ["--shutdown-timeout-ms", "5000"])
         try daemon.start()
         let writers = 4
-        let acks = (0..<writers).map { _ in Acks() }
-        let group = DispatchGroup()
-        let port = daemon.port
-        for w in 0..<writers {
-            group.enter()
-            Thread {
-                defer { group.leave() }
-                guard let c = try? LineClient(port: port) else { return }
-                var i = 0
-                while true {
-                    // Paced, not flat out: the in-process async tests share these 2 cores, and
-                    // the point is traffic in flight when the signal lands, not throughput.
-                    if i % 4 == 3 { usleep(1000) }
-                    let line: String
-                    switch i % 8 {
-                    case 0: line = #"{"op":"configure","breaker":"term-\#(w)","config":{"timeout_ms":\#(1000 + i),"failure_threshold":1000000}}"#
-                    case 1, 2: line = #"{"op":"record-failure","breaker":"term-\#(w)","count":3}"#
-                    case 3: line = #"{"op":"should-attempt","breaker":"term-\#(w)"}"#
-                    default: line = #"{"op":"record-success","breaker":"term-\#(w)"}"#
-                    }
-                    guard let reply = try? c.request(line), reply["ok"] == .bool(true) else { return }
-                    switch i % 8 {
-                    case 0: acks[w].configuredTimeout = Int64(1000 + i)
-                    case 1, 2: acks[w].failures += 3
-                    case 3: break
-                    default: acks[w].successes += 1
-                    }
-                    i += 1
-                }
-            }.start()
-        }
+        // Paced, not flat out: the in-process async tests share these 2 cores, and the point is
+        // traffic in flight when the signal lands, not throughput.
+        let traffic = TrafficWriters(port: daemon.port, writers: writers, round: .init(
+            breakerPrefix: "term-", length: 8, failures: 2, failureCount: 3, timeoutBase: 1000, pauseEvery: 4))
         usleep(UInt32.random(in: 200_000...500_000))
         let signalled = Date()
         daemon.kill(signal)
         let took = Date().timeIntervalSince(signalled)
-        group.wait()
+        traffic.wait()
+        let acks = traffic.acks
         #expect(daemon.process.terminationStatus == 0)
         #expect(daemon.process.terminationReason == .exit)
         #expect(took < 5, "shutdown took \(took) s")

@@ -1,0 +1,56 @@
+import BreakerCore
+import BreakerWire
+
+extension RecordPipeline {
+    /// One record on its way to the daemon: queued, in flight, or queued again after its
+    /// connection failed.
+    struct Record: Sendable {
+        var entry: BreakerEntry
+        var outcome: Outcome
+        var count: Int
+        var generation: UInt64?
+        var permit: String?
+        /// Given when the record enters the queue, in queue order: the queue is kept sorted by
+        /// it, so a record queued again after a failed connection goes back ahead of its
+        /// breaker's later records. With the client's prefix it is also the dedupe key.
+        var sequence: UInt64 = 0
+        /// When it was first written (`MonotonicClock`), nil until then: resends stop
+        /// `retryLimit` after it.
+        var firstSent: UInt64?
+        /// The client's epoch at the first write. A resend's reply may be the daemon's
+        /// remembered answer to the first write, so it is only as fresh as that write.
+        var epoch: UInt64 = 0
+        /// Times written: more than 1 for a resend.
+        var writes = 0
+
+        init(entry: BreakerEntry, outcome: Outcome, count: Int, generation: UInt64?, permit: String? = nil) {
+            self.entry = entry
+            self.outcome = outcome
+            self.count = count
+            self.generation = generation
+            self.permit = permit
+        }
+
+        /// The request, with the same `dedupe` key on every write of this record.
+        func command(keyPrefix: String) -> Command {
+            .record(RecordCommand(breaker: entry.name, outcome: outcome, count: count, permit: permit,
+                                  generation: generation, dedupe: DedupeKeys.key(prefix: keyPrefix, sequence: sequence)))
+        }
+    }
+}
+
+/// The `dedupe` keys of one client: `<16 hex digits, random per client>-<sequence in base 36>`,
+/// at most 30 bytes of printable ASCII (the protocol allows 128). The random prefix keeps two
+/// clients (or one restarted) from ever sharing a key within the daemon's window; the sequence
+/// makes each record's key its own.
+enum DedupeKeys {
+    static func randomPrefix() -> String {
+        var generator = SystemRandomNumberGenerator()
+        let bits = String(generator.next() as UInt64, radix: 16)
+        return String(repeating: "0", count: 16 - bits.count) + bits
+    }
+
+    static func key(prefix: String, sequence: UInt64) -> String {
+        prefix + "-" + String(sequence, radix: 36)
+    }
+}
