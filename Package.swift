@@ -138,6 +138,7 @@ let package = Package(
             dependencies: [
                 "BreakerWire", "BreakerTLS",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
@@ -152,7 +153,7 @@ let package = Package(
         .testTarget(
             name: "BreakerServerTests",
             dependencies: [
-                "BreakerServer", "BreakerWire", "BreakerStore", "BreakerCore", "BreakerTestSupport",
+                "BreakerServer", "BreakerWire", "BreakerStore", "BreakerCore", "BreakerTestSupport", "BreakerTLS",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
@@ -160,7 +161,7 @@ let package = Package(
         .testTarget(
             name: "BreakerHTTPTests",
             dependencies: [
-                "BreakerHTTP", "BreakerServer", "BreakerStore", "BreakerCore", "BreakerWire", "BreakerTestSupport",
+                "BreakerHTTP", "BreakerServer", "BreakerStore", "BreakerCore", "BreakerWire", "BreakerTestSupport", "BreakerTLS",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -169,7 +170,7 @@ let package = Package(
         .testTarget(
             name: "BreakerClientTests",
             dependencies: [
-                "BreakerClient", "BreakerServer", "BreakerStore", "BreakerWire", "BreakerCore", "BreakerTestSupport",
+                "BreakerClient", "BreakerServer", "BreakerStore", "BreakerWire", "BreakerCore", "BreakerTestSupport", "BreakerTLS",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

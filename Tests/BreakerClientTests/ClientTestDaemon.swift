@@ -1,6 +1,7 @@
 import BreakerClient
 import BreakerServer
 import BreakerStore
+import BreakerTLS
 import BreakerTestSupport
 import BreakerWire
 import Foundation
@@ -23,16 +24,20 @@ final class ClientTestDaemon: @unchecked Sendable {
 
     /// `cacheMs` is the daemon's `--cache-ms` for CLOSED decisions, `maxBreakers` its
     /// `--max-breakers`.
-    static func start(cacheMs: Int64 = 100, maxBreakers: Int? = nil) async throws -> ClientTestDaemon {
+    /// `tls`: the listener speaks TLS (then `line()` cannot talk to it).
+    static func start(cacheMs: Int64 = 100, maxBreakers: Int? = nil, tls: ServerTLS? = nil) async throws -> ClientTestDaemon {
         var settings = BreakerRegistry.Settings()
         settings.closedCacheMs = cacheMs
         if let maxBreakers { settings.maxBreakers = maxBreakers }
-        let daemon = ClientTestDaemon(settings: settings)
+        let daemon = ClientTestDaemon(settings: settings, tls: tls)
         try await daemon.open(port: 0)
         return daemon
     }
 
-    private init(settings: BreakerRegistry.Settings) {
+    private let tls: ServerTLS?
+
+    private init(settings: BreakerRegistry.Settings, tls: ServerTLS?) {
+        self.tls = tls
         directory = NSTemporaryDirectory() + "breaker-client-test-" + UUID().uuidString
         try! FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         path = directory + "/breakerd.sqlite3"
@@ -48,6 +53,7 @@ final class ClientTestDaemon: @unchecked Sendable {
         let registry = try BreakerRegistry(database: database, settings: settings, timers: group.next(), logger: logger)
         var configuration = BreakerServer.Configuration()
         configuration.port = port
+        configuration.tls = tls
         let server = try await BreakerServer.start(configuration: configuration, registry: registry, group: group, logger: logger)
         (self.group, self.registry, self.server) = (group, registry, server)
         self.port = server.localAddress.port!

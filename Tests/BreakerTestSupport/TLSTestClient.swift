@@ -1,4 +1,5 @@
 import BreakerTLS
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import NIOSSL
@@ -7,8 +8,12 @@ import NIOSSL
 /// failed, with the reason) when `connect` returns.
 public final class TLSTestClient: Sendable {
     private let channel: any Channel
+    private let collector: LineCollector
 
-    private init(channel: any Channel) { self.channel = channel }
+    private init(channel: any Channel, collector: LineCollector) {
+        self.channel = channel
+        self.collector = collector
+    }
 
     deinit { channel.close(promise: nil) }
 
@@ -17,6 +22,7 @@ public final class TLSTestClient: Sendable {
         let configuration = try ClientTLS.configuration(caFile: caFile, certificateFile: certificateFile, keyFile: keyFile)
         let context = try ClientTLS.makeContext(configuration)
         let loop = MultiThreadedEventLoopGroup.singleton.next()
+        let collector = LineCollector(eventLoop: loop)
         let channel = try await TLSHandshakeWaiter.connect(on: loop, timeout: .seconds(10)) { handshake in
             ClientBootstrap(group: loop)
                 .connectTimeout(.seconds(10))
@@ -25,64 +31,76 @@ public final class TLSTestClient: Sendable {
                         let handlers = channel.pipeline.syncOperations
                         try handlers.addHandler(NIOSSLClientHandler(context: context, serverHostname: serverName))
                         try handlers.addHandler(TLSHandshakeWaiter(completing: handshake))
-                        try handlers.addHandler(LineCollector())
+                        try handlers.addHandler(collector)
                     }
                 }
                 .connect(host: "127.0.0.1", port: port)
         }
-        return TLSTestClient(channel: channel)
+        return TLSTestClient(channel: channel, collector: collector)
     }
 
     /// Sends `text` and returns what arrived once `lines` lines have (or the server closed, or
     /// 10 s passed).
     public func exchange(_ text: String, untilLines lines: Int) async throws -> String {
         try await channel.writeAndFlush(ByteBuffer(string: text))
-        let channel = self.channel
-        let received = try await channel.eventLoop.submit {
-            try channel.pipeline.syncOperations.handler(type: LineCollector.self).wait(forLines: lines)
-        }.flatMap { $0 }.get()
-        return received
+        return try await collector.wait(forLines: lines).get()
     }
 }
 
-/// Collects what the server sends; completes a waiter once enough lines are in.
-private final class LineCollector: ChannelInboundHandler {
+/// Collects what the server sends; completes a waiter once enough lines are in, or the
+/// connection closed. Its state sits behind a lock: the test's task asks, the event loop fills.
+private final class LineCollector: ChannelInboundHandler, Sendable {
     typealias InboundIn = ByteBuffer
-    private var received = ByteBuffer()
-    private var waiter: (lines: Int, promise: EventLoopPromise<String>)?
-    private var closed = false
+
+    private struct State {
+        var received = ByteBuffer()
+        var waiter: (lines: Int, promise: EventLoopPromise<String>)?
+        var closed = false
+        var error: (any Error)?
+    }
+
+    private let eventLoop: any EventLoop
+    private let state = NIOLockedValueBox(State())
+
+    init(eventLoop: any EventLoop) { self.eventLoop = eventLoop }
 
     func wait(forLines lines: Int) -> EventLoopFuture<String> {
-        let promise = MultiThreadedEventLoopGroup.singleton.any().makePromise(of: String.self)
-        waiter = (lines, promise)
+        let promise = eventLoop.makePromise(of: String.self)
+        state.withLockedValue { $0.waiter = (lines, promise) }
         check()
         return promise.futureResult
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var chunk = unwrapInboundIn(data)
-        received.writeBuffer(&chunk)
+        _ = state.withLockedValue { $0.received.writeBuffer(&chunk) }
         check()
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        closed = true
+        state.withLockedValue { $0.closed = true }
         check()
         context.fireChannelInactive()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        waiter?.promise.fail(error)
-        waiter = nil
+        state.withLockedValue { $0.error = error }
+        check()
         context.close(promise: nil)
     }
 
     private func check() {
-        guard let waiter else { return }
-        let lines = received.readableBytesView.lazy.filter { $0 == UInt8(ascii: "\n") }.count
-        if lines >= waiter.lines || closed {
-            self.waiter = nil
-            waiter.promise.succeed(String(buffer: received))
+        let ready: (EventLoopPromise<String>, Result<String, any Error>)? = state.withLockedValue { state in
+            guard let waiter = state.waiter else { return nil }
+            if let error = state.error {
+                state.waiter = nil
+                return (waiter.promise, .failure(error))
+            }
+            let lines = state.received.readableBytesView.lazy.filter { $0 == UInt8(ascii: "\n") }.count
+            guard lines >= waiter.lines || state.closed else { return nil }
+            state.waiter = nil
+            return (waiter.promise, .success(String(buffer: state.received)))
         }
+        if let (promise, result) = ready { promise.completeWith(result) }
     }
 }
