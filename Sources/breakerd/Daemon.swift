@@ -74,11 +74,11 @@ struct Daemon {
         let readiness = Readiness(listeners: [Self.protocolListener, Self.httpListener])
         let (server, http) = try await bind(registry: registry, readiness: readiness, metrics: metrics,
                                             adminTokens: adminTokens, tls: tls, group: group, logger: logger)
-        let hangup = tls.map { tls in
-            TLSReload.onHangup(reloading: [(Self.protocolListener, tls.protocol)] + (tls.http.map { [(Self.httpListener, $0)] } ?? []),
-                               logger: logger)
-        }
-        defer { hangup?.cancel() }
+        // Always handled: `systemctl reload` (SIGHUP) must never kill a daemon without TLS.
+        let hangup = TLSReload.onHangup(
+            reloading: tls.map { [(Self.protocolListener, $0.protocol)] + ($0.http.map { [(Self.httpListener, $0)] } ?? []) } ?? [],
+            logger: logger)
+        defer { hangup.cancel() }
         let loadMs = (DispatchTime.now().uptimeNanoseconds - startNanos) / 1_000_000
         logger.info("breakerd started", metadata: [
             "version": "\(BreakerServer.version)", "listen": "\(config.host):\(server.localAddress.port ?? config.port)",

@@ -20,6 +20,7 @@ struct PrometheusBackend: Sendable {
         ServerMetrics.Name.connectionsRejected: "Protocol connections refused because --max-connections was reached.",
         ServerMetrics.Name.breakers: "Breakers held in memory.",
         ServerMetrics.Name.databaseSize: "Bytes of the SQLite database on disk, WAL included.",
+        ServerMetrics.Name.tlsFailures: "Protocol connections closed over a TLS error (failed handshakes, bad records).",
         StoreMetrics.Name.batches: "Group-commit batches, by result (committed or failed).",
         StoreMetrics.Name.batchSize: "Breakers written per committed group-commit batch.",
         StoreMetrics.Name.commitDuration: "Time spent committing one group-commit batch to SQLite.",

@@ -29,6 +29,7 @@ enum TLSReload {
         signal(SIGHUP, SIG_IGN)  // the dispatch source sees it; the default action would kill us
         let source = DispatchSource.makeSignalSource(signal: SIGHUP, queue: DispatchQueue(label: "breakerd.sighup"))
         source.setEventHandler {
+            if listeners.isEmpty { logger.notice("SIGHUP: nothing to reload (TLS is off)") }
             for (name, tls) in listeners {
                 do throws(TLSSetupError) {
                     try tls.reload()
