@@ -60,7 +60,7 @@ public final class HTTPServer: Sendable {
                     tracker.add(channel)
                     let handlers = channel.pipeline.syncOperations
                     try handlers.addHandler(IdleStateHandler(readTimeout: configuration.idleTimeout))
-                    if let tls = configuration.tls { try handlers.addHandler(tls.makeHandler()) }
+                    if let tls = configuration.tls { try handlers.addHandlers(tls.makeHandlers()) }
                     try handlers.configureHTTPServerPipeline(
                         withPipeliningAssistance: true, withErrorHandling: true,
                         withEncoderConfiguration: .init(), withDecoderLimitConfiguration: limits)

@@ -61,7 +61,7 @@ public final class BreakerServer: Sendable {
                     if let tls = configuration.tls {
                         // Before the framing; the idle timer stays outside so that a client
                         // that never finishes its handshake is closed like any idle one.
-                        try handlers.addHandler(tls.makeHandler())
+                        try handlers.addHandlers(tls.makeHandlers())
                     }
                     try handlers.addHandler(ByteToMessageHandler(LineFrameDecoder(maxLength: configuration.maxLineLength)))
                     try handlers.addHandler(ConnectionHandler(

@@ -1,5 +1,6 @@
 import NIOCore
 import NIOSSL
+import NIOTLS
 import Synchronization
 
 /// A listener's certificate, key and, for mutual TLS, the CA its clients' certificates must
@@ -26,12 +27,15 @@ public struct TLSFiles: Sendable, Hashable {
 /// when they are accepted; connections already open keep theirs.
 public final class ServerTLS: Sendable {
     public let files: TLSFiles
+    /// How long a client may take to complete its handshake before it is disconnected.
+    public let handshakeTimeout: TimeAmount
     private let context: Mutex<NIOSSLContext>
 
     /// Loads and checks the files now, so a bad path or a key that does not match the
     /// certificate stops the daemon at start instead of failing every handshake later.
-    public init(files: TLSFiles) throws(TLSSetupError) {
+    public init(files: TLSFiles, handshakeTimeout: TimeAmount = .seconds(10)) throws(TLSSetupError) {
         self.files = files
+        self.handshakeTimeout = handshakeTimeout
         self.context = Mutex(try Self.makeContext(files))
     }
 
@@ -45,9 +49,10 @@ public final class ServerTLS: Sendable {
         context.withLock { $0 = fresh }
     }
 
-    /// The handler to put first in a new connection's pipeline.
-    public func makeHandler() -> NIOSSLServerHandler {
-        NIOSSLServerHandler(context: context.withLock { $0 })
+    /// The handlers to put first in a new connection's pipeline: TLS itself, and a deadline
+    /// for the handshake.
+    public func makeHandlers() -> [any ChannelHandler] {
+        [NIOSSLServerHandler(context: context.withLock { $0 }), TLSHandshakeDeadline(timeout: handshakeTimeout)]
     }
 
     private static func makeContext(_ files: TLSFiles) throws(TLSSetupError) -> NIOSSLContext {
@@ -75,5 +80,35 @@ public final class ServerTLS: Sendable {
         return try TLSSetupError.wrapping(
             "cannot use the certificate in \(files.certificateChain) with the key in \(files.privateKey) (do they belong together?)"
         ) { try NIOSSLContext(configuration: configuration) }
+    }
+}
+
+/// Closes a connection whose TLS handshake has not completed within `timeout`: a client that
+/// opens a socket and stalls mid-handshake holds a connection slot and a TLS session, and
+/// should not get to keep them for a whole idle timeout.
+public final class TLSHandshakeDeadline: ChannelInboundHandler, RemovableChannelHandler {
+    public typealias InboundIn = ByteBuffer
+    public typealias InboundOut = ByteBuffer
+
+    private let timeout: TimeAmount
+    private var timer: Scheduled<Void>?
+
+    public init(timeout: TimeAmount) { self.timeout = timeout }
+
+    public func handlerAdded(context: ChannelHandlerContext) {
+        let channel = context.channel
+        timer = context.eventLoop.scheduleTask(in: timeout) { channel.close(promise: nil) }
+    }
+
+    public func handlerRemoved(context: ChannelHandlerContext) {
+        timer?.cancel()
+    }
+
+    public func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case .handshakeCompleted = event as? TLSUserEvent {
+            timer?.cancel()
+            timer = nil
+        }
+        context.fireUserInboundEventTriggered(event)
     }
 }

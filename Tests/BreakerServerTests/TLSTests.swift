@@ -95,6 +95,24 @@ struct TLSTests {
         }
     }
 
+    @Test func aClientThatStallsInTheHandshakeIsDisconnected() async throws {
+        let pki = try Self.certificates()
+        let tls = try ServerTLS(files: TLSFiles(certificateChain: pki.serverCertificate, privateKey: pki.serverKey),
+                                handshakeTimeout: .milliseconds(300))
+        try await withDaemon(configure: { $0.tls = tls }) { daemon in
+            // The first bytes of a ClientHello record header, then nothing.
+            let staller = try daemon.client()
+            try staller.sendRaw([0x16, 0x03, 0x01])
+            let started = Date()
+            #expect(eventually(within: 10) { staller.isClosedByPeer() })
+            #expect(Date().timeIntervalSince(started) >= 0.25)
+            // A client that completes its handshake is not cut off by the deadline.
+            let client = try await TLSTestClient.connect(port: daemon.port, caFile: pki.caCertificate)
+            try await Task.sleep(for: .milliseconds(500))
+            #expect(try await client.exchange(#"{"op":"ping","id":1}"# + "\n", untilLines: 1).hasPrefix(#"{"ok":true"#))
+        }
+    }
+
     @Test func unusableFilesAreRefusedWithTheFileNamed() throws {
         let pki = try Self.certificates()
         let missing = pki.directory + "/missing.pem"
