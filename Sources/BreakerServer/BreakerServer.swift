@@ -59,8 +59,7 @@ public final class BreakerServer: Sendable {
                         try handlers.addHandler(IdleStateHandler(readTimeout: idle))
                     }
                     if let tls = configuration.tls {
-                        // Before the framing; the idle timer stays outside so that a client
-                        // that never finishes its handshake is closed like any idle one.
+                        // Before the framing: TLS, then a deadline for its handshake.
                         try handlers.addHandlers(tls.makeHandlers())
                     }
                     try handlers.addHandler(ByteToMessageHandler(LineFrameDecoder(maxLength: configuration.maxLineLength)))
