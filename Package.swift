@@ -28,6 +28,8 @@ let package = Package(
             pkgConfig: "sqlite3",
             providers: [.apt(["libsqlite3-dev"])]
         ),
+        // Synchronization.Mutex, or under -DBREAKERD_TSAN the same API over pthreads (see its file).
+        .target(name: "BreakerSync"),
         // The pure state machine: no I/O, no clock of its own.
         .target(name: "BreakerCore", exclude: ["DESIGN.md"]),
         // Messages, the line codec and error codes shared by server, client and CLI.
@@ -36,7 +38,7 @@ let package = Package(
         .target(
             name: "BreakerStore",
             dependencies: [
-                "BreakerCore", "CSQLite",
+                "BreakerSync", "BreakerCore", "CSQLite",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
             ],
@@ -46,6 +48,7 @@ let package = Package(
         .target(
             name: "BreakerTLS",
             dependencies: [
+                "BreakerSync",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOTLS", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -55,7 +58,7 @@ let package = Package(
         .target(
             name: "BreakerServer",
             dependencies: [
-                "BreakerCore", "BreakerWire", "BreakerStore", "BreakerTLS",
+                "BreakerSync", "BreakerCore", "BreakerWire", "BreakerStore", "BreakerTLS",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -67,7 +70,7 @@ let package = Package(
         .target(
             name: "BreakerHTTP",
             dependencies: [
-                "BreakerCore", "BreakerWire", "BreakerStore", "BreakerServer", "BreakerTLS",
+                "BreakerSync", "BreakerCore", "BreakerWire", "BreakerStore", "BreakerServer", "BreakerTLS",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -91,7 +94,7 @@ let package = Package(
         .executableTarget(
             name: "breakerctl",
             dependencies: [
-                "BreakerWire", "BreakerCore", "BreakerTLS",
+                "BreakerSync", "BreakerWire", "BreakerCore", "BreakerTLS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -102,7 +105,7 @@ let package = Package(
         .target(
             name: "BreakerClient",
             dependencies: [
-                "BreakerCore", "BreakerWire", "BreakerTLS",
+                "BreakerSync", "BreakerCore", "BreakerWire", "BreakerTLS",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -148,7 +151,10 @@ let package = Package(
         .testTarget(name: "BreakerWireTests", dependencies: ["BreakerWire", "BreakerCore"]),
         .testTarget(
             name: "BreakerStoreTests",
-            dependencies: ["BreakerStore", "BreakerCore", "CSQLite", .product(name: "Logging", package: "swift-log")]
+            dependencies: [
+                "BreakerSync", "BreakerStore", "BreakerCore", "CSQLite",
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .testTarget(
             name: "BreakerServerTests",
@@ -170,7 +176,7 @@ let package = Package(
         .testTarget(
             name: "BreakerClientTests",
             dependencies: [
-                "BreakerClient", "BreakerServer", "BreakerStore", "BreakerWire", "BreakerCore", "BreakerTestSupport", "BreakerTLS",
+                "BreakerSync", "BreakerClient", "BreakerServer", "BreakerStore", "BreakerWire", "BreakerCore", "BreakerTestSupport", "BreakerTLS",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

@@ -1,7 +1,7 @@
 import BreakerCore
 import BreakerWire
 import NIOCore
-import Synchronization
+import BreakerSync
 
 /// The slow path (asking the daemon, falling back) and everything that keeps the cache fresh.
 extension BreakerClient {

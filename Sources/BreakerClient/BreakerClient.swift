@@ -3,7 +3,8 @@ import BreakerTLS
 import BreakerWire
 import Logging
 import NIOCore
-import Synchronization
+import BreakerSync
+import struct Synchronization.Atomic
 
 /// The library a service uses to guard its dependencies with breakers that live in breakerd.
 ///

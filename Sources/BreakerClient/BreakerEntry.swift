@@ -1,6 +1,6 @@
 import BreakerCore
 import BreakerWire
-import Synchronization
+import BreakerSync
 
 /// Everything the client knows about one breaker, behind one `Mutex`: the cached decision the
 /// hot path reads, the newest generation heard of (which orders answers that race each other

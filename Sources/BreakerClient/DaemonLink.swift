@@ -2,7 +2,8 @@ import BreakerTLS
 import BreakerWire
 import Logging
 import NIOCore
-import Synchronization
+import BreakerSync
+import struct Synchronization.Atomic
 
 /// A connection to breakerd that keeps itself alive: it connects, runs `prepare` (e.g. sends
 /// `watch`), publishes the connection as ready, and when it closes — killed daemon, timeout,

@@ -1,7 +1,7 @@
 import BreakerCore
 import BreakerWire
 import NIOCore
-import Synchronization
+import BreakerSync
 
 /// Gets outcomes to the daemon without making the caller wait.
 ///

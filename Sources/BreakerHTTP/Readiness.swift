@@ -1,5 +1,5 @@
 import BreakerStore
-import Synchronization
+import BreakerSync
 
 /// What `/readyz` answers: ready only while every listener the daemon needs is bound, the last
 /// database write succeeded (a daemon that cannot commit cannot acknowledge anything), and no

@@ -3,7 +3,8 @@ import BreakerStore
 import BreakerWire
 import Logging
 import NIOCore
-import Synchronization
+import BreakerSync
+import struct Synchronization.Atomic
 
 /// Owns every breaker in memory, in shards each guarded by a `Mutex` that is never held across
 /// I/O or `await`. Changes are applied in memory, then handed to the single `StoreWriter`; a

@@ -1,5 +1,5 @@
 import NIOCore
-import Synchronization
+import BreakerSync
 
 /// The open child channels of one listener, so a graceful shutdown can reach every connection
 /// (a listening channel knows nothing of the connections it accepted). Each channel removes

@@ -1,6 +1,6 @@
 import BreakerWire
 import Metrics
-import Synchronization
+import BreakerSync
 
 /// The protocol server's own metrics, through swift-metrics only; the executable picks the
 /// backend. The per-breaker `circuit_breaker_*` series are not here: they are rendered at scrape

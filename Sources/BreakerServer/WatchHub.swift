@@ -1,6 +1,7 @@
 import BreakerCore
 import BreakerWire
-import Synchronization
+import BreakerSync
+import struct Synchronization.Atomic
 
 /// Fans transitions out to every connection that sent `watch`.
 ///

@@ -2,7 +2,7 @@ import BreakerCore
 import Dispatch
 import Foundation
 import Logging
-import Synchronization
+import BreakerSync
 
 /// Counters for the daemon's metrics. All grow monotonically except the `last…` values.
 public struct StoreWriterStats: Sendable, Hashable {

@@ -1,7 +1,7 @@
 import NIOCore
 import NIOSSL
 import NIOTLS
-import Synchronization
+import BreakerSync
 
 /// A listener's certificate, key and, for mutual TLS, the CA its clients' certificates must
 /// chain to. Paths to PEM files, read at start and on `ServerTLS.reload()`.

@@ -3,7 +3,7 @@ import Dispatch
 import NIOCore
 import NIOPosix
 import NIOSSL
-import Synchronization
+import BreakerSync
 
 /// TLS through SwiftNIO and BoringSSL, behind the same blocking calls as `SocketTransport`:
 /// one event loop thread does the I/O, the command's thread waits on a semaphore.

@@ -1,6 +1,7 @@
 import NIOCore
 import NIOPosix
-import Synchronization
+import BreakerSync
+import struct Synchronization.Atomic
 
 /// A line-forwarding TCP proxy on 127.0.0.1 in front of a real daemon, which can lose the
 /// replies to records: from a reply to a record on, it passes nothing more to the client, and

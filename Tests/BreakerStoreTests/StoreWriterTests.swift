@@ -2,7 +2,7 @@ import BreakerCore
 import BreakerStore
 import Dispatch
 import Foundation
-import Synchronization
+import BreakerSync
 import Testing
 
 /// Stands in for the server's shards: breakers change in memory first, then get submitted.
