@@ -59,6 +59,17 @@ extension BreakerRegistry {
         metrics.dedupeKeys.record(dedupeBudget.count)
     }
 
+    /// Sets the gauge, and says when start-up filled the table: any keys beyond the limit stayed on
+    /// disk unread, so a retry of one of those records may be counted twice.
+    func dedupeLoaded() {
+        let loaded = dedupeBudget.count
+        metrics.dedupeKeys.record(loaded)
+        guard loaded > 0, loaded >= dedupeBudget.limit else { return }
+        logger.warning("dedupe keys loaded up to the limit (--max-dedupe-keys); any keys expiring sooner were not loaded, and a retry of their records may be counted twice", metadata: [
+            "loaded": "\(loaded)", "max_dedupe_keys": "\(dedupeBudget.limit)",
+        ])
+    }
+
     /// Dedupe keys remembered now (expired ones not yet swept included); at most `maxDedupeKeys`.
     public var dedupeKeyCount: Int { dedupeBudget.count }
 

@@ -94,6 +94,7 @@ public final class BreakerRegistry: Sendable {
                 return ((), transitions)
             }
         }
+        dedupeLoaded()
     }
 
     public var breakerCount: Int { count.load(ordering: .relaxed) }
