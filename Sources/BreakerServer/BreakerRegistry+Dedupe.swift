@@ -1,35 +1,6 @@
 import BreakerStore
 import BreakerWire
-
-/// A record's `dedupe` key, per breaker.
-struct DedupeKey: Hashable {
-    var breaker: String
-    var key: String
-
-    init(breaker: String, key: String) {
-        self.breaker = breaker
-        self.key = key
-    }
-
-    init(_ row: DedupeRow) { self.init(breaker: row.breaker, key: row.key) }
-}
-
-/// One shard's remembered keys. Expired ones are swept at most every `sweepEveryMs`, so the
-/// table holds about one window's worth of keys.
-struct DedupeTable {
-    var entries: [DedupeKey: DedupeRow] = [:]
-    /// Keys recorded but not yet handed to the writer, by breaker (see `BreakerSnapshot`).
-    var unsaved: [String: [DedupeRow]] = [:]
-    var nextSweepMs: Int64 = 0
-
-    static let sweepEveryMs: Int64 = 10_000
-
-    mutating func sweep(now: Int64) {
-        guard now >= nextSweepMs else { return }
-        nextSweepMs = now + Self.sweepEveryMs
-        entries = entries.filter { $0.value.expiresMs > now }
-    }
-}
+import Logging
 
 extension BreakerRegistry {
     /// A record with a client-chosen idempotency key. The first record with a key is counted
@@ -38,22 +9,84 @@ extension BreakerRegistry {
     /// shard's dedupe lock, and the writer's snapshot takes the breaker and its unsaved keys
     /// under the same lock, so both land in one transaction: after a crash either both are on
     /// disk or neither is.
+    ///
+    /// At `maxDedupeKeys` (after expired keys are swept) a new key is not remembered: the record
+    /// is still counted and answered as usual, so a retry of it may count twice. Refusing the
+    /// record instead would turn a memory bound into an outage for every client that sends keys.
     func dedupedRecord(_ record: RecordCommand, key: String, reporter: String?) -> Execution {
+        let budget = dedupeBudget
+        guard budget.limit > 0 else { return self.record(record, reporter: reporter) }  // dedupe off
         let name = record.breaker
-        return Self.shard(for: name, in: shards).dedupe.withLock { table -> Execution in
+        if budget.isFull, budget.claimFullSweep(nowMs: clock.now().millisecondsSinceEpoch) {
+            sweepDedupe()
+        }
+        let (execution, dropped) = Self.shard(for: name, in: shards).dedupe.withLock { table -> (Execution, Bool) in
             let now = clock.now().millisecondsSinceEpoch
+            budget.released(table.sweep(now: now))
             let dedupeKey = DedupeKey(breaker: name, key: key)
             if let first = table.entries[dedupeKey], first.expiresMs > now {
-                return .afterCommit(.recorded(state: first.state, generation: first.generation, stale: first.stale), breaker: name)
+                return (.afterCommit(.recorded(state: first.state, generation: first.generation, stale: first.stale), breaker: name), false)
             }
             let execution = self.record(record, reporter: reporter)
-            guard case .afterCommit(.recorded(let state, let generation, let stale), _) = execution else { return execution }
-            let row = DedupeRow(breaker: name, key: key, state: state, generation: generation, stale: stale,
-                                expiresMs: now + settings.dedupeWindowMs)
-            table.sweep(now: now)
-            table.entries[dedupeKey] = row
-            table.unsaved[name, default: []].append(row)
-            return execution
+            guard case .afterCommit(.recorded(let state, let generation, let stale), _) = execution else { return (execution, false) }
+            // An expired key still in the table (not yet popped) already holds its place.
+            guard table.entries[dedupeKey] != nil || budget.reserve() else { return (execution, true) }
+            table.remember(DedupeRow(breaker: name, key: key, state: state, generation: generation, stale: stale,
+                                     expiresMs: now + settings.dedupeWindowMs))
+            return (execution, false)
         }
+        if dropped { dedupeKeyDropped(breaker: name) }
+        return execution
+    }
+
+    /// Counted and logged outside the shard lock: a log handler may write to a file or a pipe.
+    private func dedupeKeyDropped(breaker: String) {
+        metrics.dedupeKeysDropped.increment()
+        guard dedupeBudget.drop(nowMs: clock.now().millisecondsSinceEpoch) else { return }
+        logger.warning("dedupe key not remembered: the daemon holds its limit of dedupe keys (--max-dedupe-keys); records are still counted, but a retry of such a record may be counted twice", metadata: [
+            "breaker": "\(breaker)", "max_dedupe_keys": "\(dedupeBudget.limit)",
+            "dropped_total": "\(dedupeBudget.droppedCount)",
+        ])
+    }
+
+    /// Forgets expired keys in every shard (one shard lock at a time, never two) and brings the
+    /// `breakerd_dedupe_keys` gauge up to date. Run by a full table and at scrape time.
+    func sweepDedupe() {
+        for shard in shards {
+            let removed = shard.dedupe.withLock { $0.sweep(now: clock.now().millisecondsSinceEpoch) }
+            dedupeBudget.released(removed)
+        }
+        metrics.dedupeKeys.record(dedupeBudget.count)
+    }
+
+    /// Sets the gauge, and says when start-up filled the table: any keys beyond the limit stayed on
+    /// disk unread, so a retry of one of those records may be counted twice.
+    func dedupeLoaded() {
+        let loaded = dedupeBudget.count
+        metrics.dedupeKeys.record(loaded)
+        guard loaded > 0, loaded >= dedupeBudget.limit else { return }
+        logger.warning("dedupe keys loaded up to the limit (--max-dedupe-keys); any keys expiring sooner were not loaded, and a retry of their records may be counted twice", metadata: [
+            "loaded": "\(loaded)", "max_dedupe_keys": "\(dedupeBudget.limit)",
+        ])
+    }
+
+    /// Dedupe keys remembered now (expired ones not yet swept included); at most `maxDedupeKeys`.
+    public var dedupeKeyCount: Int { dedupeBudget.count }
+
+    /// Records whose dedupe key was not remembered because `maxDedupeKeys` was reached.
+    public var dedupeKeysDropped: Int { dedupeBudget.droppedCount }
+
+    /// Reads the remembered keys at start-up: at most the limit, those expiring last, each
+    /// clamped to the current window (a window shortened by the operator applies to old keys
+    /// too, and the shard queues stay in expiry order). Returns how many were loaded.
+    static func loadDedupe(from database: BreakerDatabase, into shards: [Shard], settings: Settings,
+                           nowMs: Int64) throws(StoreError) -> Int {
+        let rows = try database.loadDedupe(nowMs: nowMs, limit: max(0, settings.maxDedupeKeys))
+        let windowEnd = nowMs + settings.dedupeWindowMs
+        for var row in rows.reversed() {
+            row.expiresMs = min(row.expiresMs, windowEnd)
+            shard(for: row.breaker, in: shards).dedupe.withLock { $0.remember(loaded: row) }
+        }
+        return rows.count
     }
 }

@@ -15,11 +15,13 @@ extension BreakerRegistry {
     /// The writer's counters, including `lastError` (nil while writes succeed).
     public var storeStats: StoreWriterStats { writer.stats }
 
-    /// Brings the scrape-time gauges (`breakerd_breakers`, `breakerd_database_size_bytes`) up to
-    /// date, then calls `completion`, on the writer's thread. The size is measured there because
-    /// only that thread may touch the SQLite connection.
+    /// Brings the scrape-time gauges (`breakerd_breakers`, `breakerd_dedupe_keys`,
+    /// `breakerd_database_size_bytes`) up to date, then calls `completion`, on the writer's
+    /// thread. The size is measured there because only that thread may touch the SQLite
+    /// connection. Expired dedupe keys are swept first, so the gauge counts only live ones.
     public func refreshScrapeGauges(completion: @escaping @Sendable () -> Void) {
         metrics.breakers.record(breakerCount)
+        sweepDedupe()
         let gauge = metrics.databaseSize
         writer.measureFileSize { size in
             if let size { gauge.record(size) }

@@ -33,6 +33,10 @@ public final class BreakerRegistry: Sendable {
         public var maxBreakers = 1_000_000
         /// How long a record's `dedupe` key is remembered (wall clock, across restarts).
         public var dedupeWindowMs: Int64 = 600_000
+        /// At most this many dedupe keys are remembered, daemon-wide; beyond it a record is
+        /// counted and answered but its key is not remembered (see `dedupedRecord`). 0 turns
+        /// deduplication off: keys are accepted and ignored, every record is counted.
+        public var maxDedupeKeys = 500_000
         public init() {}
     }
 
@@ -51,10 +55,12 @@ public final class BreakerRegistry: Sendable {
     /// Breakers in memory; a breaker is never removed, so this only grows (up to `maxBreakers`).
     let count = Atomic<Int>(0)
     let writer: StoreWriter
+    /// The bound on remembered dedupe keys and their count (see `DedupeBudget`).
+    let dedupeBudget: DedupeBudget
     /// The server's own counters (requests, connections); see `ServerMetrics`.
     public let metrics = ServerMetrics()
     private let timers: any EventLoop
-    private let logger: Logger
+    let logger: Logger
 
     /// Loads every breaker from `database` and takes ownership of it.
     public init(database: sending BreakerDatabase, settings: Settings, clock: DaemonClock = DaemonClock(),
@@ -64,9 +70,10 @@ public final class BreakerRegistry: Sendable {
         for stored in loaded {
             Self.shard(for: stored.name, in: shards).breakers.withLock { $0[stored.name] = stored.breaker }
         }
-        for row in try database.loadDedupe(nowMs: clock.now().millisecondsSinceEpoch) {
-            Self.shard(for: row.breaker, in: shards).dedupe.withLock { $0.entries[DedupeKey(row)] = row }
-        }
+        let dedupeBudget = DedupeBudget(limit: settings.maxDedupeKeys)
+        dedupeBudget.added(try Self.loadDedupe(from: database, into: shards, settings: settings,
+                                               nowMs: clock.now().millisecondsSinceEpoch))
+        self.dedupeBudget = dedupeBudget
         self.shards = shards
         self.count.store(loaded.count, ordering: .relaxed)
         self.clock = clock
@@ -88,6 +95,7 @@ public final class BreakerRegistry: Sendable {
                 return ((), transitions)
             }
         }
+        dedupeLoaded()
     }
 
     public var breakerCount: Int { count.load(ordering: .relaxed) }

@@ -20,6 +20,8 @@ public final class ServerMetrics: Sendable {
         public static let breakers = "breakerd_breakers"
         public static let databaseSize = "breakerd_database_size_bytes"
         public static let tlsFailures = "breakerd_tls_failures_total"
+        public static let dedupeKeys = "breakerd_dedupe_keys"
+        public static let dedupeKeysDropped = "breakerd_dedupe_keys_dropped_total"
     }
 
     /// The `op` label of a line that could not be decoded far enough to know its op.
@@ -42,6 +44,11 @@ public final class ServerMetrics: Sendable {
     /// Connections closed over a TLS error: failed handshakes (untrusted or missing client
     /// certificate, a plain-text client), bad records.
     let tlsFailures: Counter
+    /// Dedupe keys remembered, set at scrape time and whenever every shard is swept.
+    let dedupeKeys: Gauge
+    /// Records whose dedupe key was not remembered because `--max-dedupe-keys` was reached: a
+    /// retry of one of them may have been counted twice.
+    let dedupeKeysDropped: Counter
 
     public init(factory: any MetricsFactory = MetricsSystem.factory) {
         self.factory = factory
@@ -56,6 +63,8 @@ public final class ServerMetrics: Sendable {
         breakers = Gauge(label: Name.breakers, dimensions: [], factory: factory)
         databaseSize = Gauge(label: Name.databaseSize, dimensions: [], factory: factory)
         tlsFailures = Counter(label: Name.tlsFailures, dimensions: [], factory: factory)
+        dedupeKeys = Gauge(label: Name.dedupeKeys, dimensions: [], factory: factory)
+        dedupeKeysDropped = Counter(label: Name.dedupeKeysDropped, dimensions: [], factory: factory)
     }
 
     /// Counts one answered request: `op` nil when the line never got as far as a known op,

@@ -48,8 +48,11 @@ struct CachedStatements {
                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
                 """)
             pruneDedupe = try prepare("prune dedupe keys", "DELETE FROM record_dedupe WHERE expires_ms <= ?1")
+            // Newest expiry first through the expiry index, so a start-up under a smaller
+            // `--max-dedupe-keys` than the table holds keeps the keys that would live longest.
             selectDedupe = try prepare("load dedupe keys", """
                 SELECT breaker, key, state, generation, stale, expires_ms FROM record_dedupe WHERE expires_ms > ?1
+                ORDER BY expires_ms DESC LIMIT ?2
                 """)
         } catch {
             for statement in prepared { statement.finalize() }

@@ -34,12 +34,16 @@ public struct BreakerSnapshot: Sendable {
 }
 
 extension BreakerDatabase {
-    /// Every remembered record whose window has not ended at `nowMs`.
-    public func loadDedupe(nowMs: Int64) throws(StoreError) -> [DedupeRow] {
+    /// The remembered records whose window has not ended at `nowMs`, newest expiry first, at most
+    /// `limit` of them: the daemon's memory for keys is bounded (`--max-dedupe-keys`), so a table
+    /// written under a larger limit must not be read into memory whole.
+    public func loadDedupe(nowMs: Int64, limit: Int = .max) throws(StoreError) -> [DedupeRow] {
         guard let statements = cachedStatements else { throw StoreError.closed(path) }
+        guard limit > 0 else { return [] }
         let select = statements.selectDedupe
         defer { select.reset() }
         try select.bind(nowMs, at: 1)
+        try select.bind(Int64(clamping: limit), at: 2)
         var rows: [DedupeRow] = []
         while try select.step() {
             guard let breaker = select.text(0), let key = select.text(1),

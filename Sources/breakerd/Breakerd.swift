@@ -57,6 +57,9 @@ struct Breakerd: AsyncParsableCommand {
     @Option(name: .customLong("dedupe-window-ms"), help: "How long a record's dedupe key is remembered, across restarts. (default: 600000)")
     var dedupeWindowMs: Int64?
 
+    @Option(name: .customLong("max-dedupe-keys"), help: "Most record dedupe keys remembered; beyond it a record is counted but its key is not remembered (a retry may count twice); 0 turns dedupe off. (default: 500000)")
+    var maxDedupeKeys: Int?
+
     @Option(name: .customLong("max-metric-series"), help: "Most per-breaker series in /metrics (9 per breaker; not-closed breakers first); the rest are counted in breakerd_metric_series_dropped_total. (default: 100000)")
     var maxMetricSeries: Int?
 
@@ -106,6 +109,7 @@ struct Breakerd: AsyncParsableCommand {
         if let maxInFlight { effective.maxInFlight = maxInFlight }
         if let idleTimeoutMs { effective.idleTimeoutMs = idleTimeoutMs }
         if let dedupeWindowMs { effective.dedupeWindowMs = dedupeWindowMs }
+        if let maxDedupeKeys { effective.maxDedupeKeys = maxDedupeKeys }
         if let maxMetricSeries { effective.maxMetricSeries = maxMetricSeries }
         if let synchronous { effective.synchronous = synchronous }
         if let threads { effective.threads = threads }

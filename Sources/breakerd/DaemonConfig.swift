@@ -40,6 +40,9 @@ struct DaemonConfig: Sendable, Equatable {
     var idleTimeoutMs: Int64 = 300_000
     /// How long a record's `dedupe` key is remembered (across restarts).
     var dedupeWindowMs: Int64 = 600_000
+    /// Dedupe keys remembered at most, daemon-wide (memory and the record_dedupe table); beyond
+    /// it a record is counted but its key not remembered. 0: dedupe off, keys ignored.
+    var maxDedupeKeys = 500_000
     /// Per-breaker series in /metrics beyond this are left out (and counted).
     var maxMetricSeries = 100_000
     var threads = System.coreCount
@@ -76,6 +79,7 @@ struct DaemonConfig: Sendable, Equatable {
         guard (1...604_800_000).contains(dedupeWindowMs) else {
             throw DaemonConfigError("dedupe_window_ms must be 1...604800000 (a week), got \(dedupeWindowMs)")
         }
+        guard maxDedupeKeys >= 0 else { throw DaemonConfigError("max_dedupe_keys must not be negative (0 turns dedupe off)") }
         guard maxMetricSeries >= 0 else { throw DaemonConfigError("max_metric_series must not be negative") }
         guard idleTimeoutMs >= 0 else { throw DaemonConfigError("idle_timeout_ms must not be negative (0 disables it)") }
         guard threads >= 1 else { throw DaemonConfigError("threads must be at least 1") }
@@ -119,6 +123,7 @@ struct DaemonConfig: Sendable, Equatable {
         settings.defaultConfig = defaultBreaker
         settings.maxBreakers = maxBreakers
         settings.dedupeWindowMs = dedupeWindowMs
+        settings.maxDedupeKeys = maxDedupeKeys
         settings.rules = rules.map { BreakerRule(prefix: $0.prefix, config: $0.config) }
         return settings
     }

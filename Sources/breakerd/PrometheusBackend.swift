@@ -21,6 +21,8 @@ struct PrometheusBackend: Sendable {
         ServerMetrics.Name.breakers: "Breakers held in memory.",
         ServerMetrics.Name.databaseSize: "Bytes of the SQLite database on disk, WAL included.",
         ServerMetrics.Name.tlsFailures: "Protocol connections closed over a TLS error (failed handshakes, bad records).",
+        ServerMetrics.Name.dedupeKeys: "Record dedupe keys remembered now (at most --max-dedupe-keys).",
+        ServerMetrics.Name.dedupeKeysDropped: "Records whose dedupe key was not remembered because --max-dedupe-keys was reached; a retry of such a record may be counted twice.",
         StoreMetrics.Name.batches: "Group-commit batches, by result (committed or failed).",
         StoreMetrics.Name.batchSize: "Breakers written per committed group-commit batch.",
         StoreMetrics.Name.commitDuration: "Time spent committing one group-commit batch to SQLite.",

@@ -14,7 +14,7 @@ final class TestDaemon {
     private(set) var registry: BreakerRegistry
     private(set) var server: BreakerServer
     private let configuration: BreakerServer.Configuration
-    private let settings: BreakerRegistry.Settings
+    private var settings: BreakerRegistry.Settings
 
     var port: Int { server.localAddress.port! }
 
@@ -54,10 +54,12 @@ final class TestDaemon {
 
     func client() throws -> LineClient { try LineClient(port: port) }
 
-    /// Stops and starts again on the same file, as a daemon restart would (on a new port).
-    func restart() async throws {
+    /// Stops and starts again on the same file, as a daemon restart would (on a new port),
+    /// with other `settings` when given (a restart after a config change).
+    func restart(settings newSettings: BreakerRegistry.Settings? = nil) async throws {
         await server.stop()
         registry.shutdown()
+        if let newSettings { settings = newSettings }
         (registry, server) = try await Self.open(path: path, configuration: configuration, settings: settings, group: group)
     }
 

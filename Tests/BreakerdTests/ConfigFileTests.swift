@@ -12,7 +12,7 @@ struct ConfigFileTests {
         let config = try JSONParser.parse(stdout.trimmingCharacters(in: .whitespacesAndNewlines))
         guard case .object(let root) = config else { Issue.record("not an object: \(stdout)"); return }
         #expect(root.fields.map(\.key) == [
-            "host", "port", "db", "http_host", "http_port", "cache_ms", "synchronous", "max_line_length", "max_breakers", "max_connections", "max_in_flight", "idle_timeout_ms", "dedupe_window_ms", "max_metric_series", "threads",
+            "host", "port", "db", "http_host", "http_port", "cache_ms", "synchronous", "max_line_length", "max_breakers", "max_connections", "max_in_flight", "idle_timeout_ms", "dedupe_window_ms", "max_dedupe_keys", "max_metric_series", "threads",
             "log_level", "log_format", "admin_token_file", "shutdown_timeout_ms", "tls_cert", "tls_key", "tls_client_ca", "http_tls",
             "default_breaker", "rules",
         ])
@@ -24,6 +24,7 @@ struct ConfigFileTests {
         #expect(config["cache_ms"] == .int(100))
         #expect(config["synchronous"] == .string("normal"))
         #expect(config["max_line_length"] == .int(65536))
+        #expect(config["max_dedupe_keys"] == .int(500_000))
         #expect(config["threads"] == .int(3))
         #expect(config["log_level"] == .string("info"))
         #expect(config["log_format"] == .string("text"))
@@ -103,6 +104,7 @@ struct ConfigFileTests {
         (#"{"bogus": 1}"#, "unknown key 'bogus'"),
         (#"{"port": "7420"}"#, "'port' must be an integer"),
         (#"{"port": 70000}"#, "port must be 0...65535"),
+        (#"{"max_dedupe_keys": -1}"#, "max_dedupe_keys must not be negative"),
         (#"{"synchronous": "sometimes"}"#, "'synchronous' has an unknown value"),
         (#"{"rules": [{"prefix": "a*b", "preset": "database"}]}"#, "rules[0].prefix"),
         (#"{"rules": [{"prefix": "a", "preset": "mainframe"}]}"#, "'rules[0].preset' has an unknown value"),

@@ -36,6 +36,10 @@ struct ObservabilityProcessTests {
         #expect((prometheusValue(text, "breakerd_store_batch_size_count") ?? 0) >= 1)
         #expect(prometheusValue(text, #"breakerd_store_batches_total{result="failed"}"#) == 0)
         #expect(text.contains("# HELP breakerd_requests_total "))
+        // Exported from the start, with help text, though no record here carried a dedupe key.
+        #expect(prometheusValue(text, "breakerd_dedupe_keys") == 0)
+        #expect(prometheusValue(text, "breakerd_dedupe_keys_dropped_total") == 0)
+        #expect(text.contains("# HELP breakerd_dedupe_keys_dropped_total Records whose dedupe key"))
 
         // No traffic in between: the same numbers, byte for byte.
         let again = try HTTPTestClient.get("/metrics", port: daemon.httpPort).text

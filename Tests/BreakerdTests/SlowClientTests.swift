@@ -165,6 +165,23 @@ struct SlowClientTests {
         daemon.kill(SIGTERM)
     }
 
+    @Test func theDedupeKeyLimitFlagReachesTheServer() throws {
+        let directory = makeTempDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let daemon = DaemonProcess(database: directory + "/db.sqlite3", arguments: ["--max-dedupe-keys", "2"])
+        try daemon.start()
+        defer { daemon.kill(SIGTERM) }
+        let c = try daemon.client()
+        for key in ["a", "b", "c", "c", "a"] {
+            #expect(try c.request(#"{"op":"record-success","breaker":"d","dedupe":"\#(key)"}"#)["ok"] == .bool(true))
+        }
+        // a and b remembered; c not (twice), so counted twice; a's retry not counted.
+        #expect(try c.request(#"{"op":"inspect","breaker":"d"}"#)["breaker"]?["metrics"]?["successful_calls"] == .int(4))
+        let text = try HTTPTestClient.get("/metrics", port: daemon.httpPort).text
+        #expect(prometheusValue(text, "breakerd_dedupe_keys") == 2)
+        #expect(prometheusValue(text, "breakerd_dedupe_keys_dropped_total") == 2)
+    }
+
     @Test func fiveThousandConcurrentConnections() throws {
         var limit = rlimit()
         getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
