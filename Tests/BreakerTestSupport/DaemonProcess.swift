@@ -76,8 +76,11 @@ public final class DaemonProcess {
     /// Runs the daemon expecting it to fail at start-up; returns its exit status and stderr.
     public func runToExit() throws -> (status: Int32, stderr: String) {
         try process.run()
+        // Read to the end first: a daemon that writes more than a pipe holds (a sanitizer's
+        // report at exit) would otherwise block on the write while we wait for it to exit.
+        let errorText = errors.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        return (process.terminationStatus, stderrText())
+        return (process.terminationStatus, String(decoding: errorText, as: UTF8.self))
     }
 
     /// Runs the daemon to its exit (`--print-config`, a refused start); returns status and both outputs.
