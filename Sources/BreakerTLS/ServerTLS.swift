@@ -1,7 +1,6 @@
+import BreakerSync
 import NIOCore
 import NIOSSL
-import NIOTLS
-import BreakerSync
 
 /// A listener's certificate, key and, for mutual TLS, the CA its clients' certificates must
 /// chain to. Paths to PEM files, read at start and on `ServerTLS.reload()`.
@@ -80,35 +79,5 @@ public final class ServerTLS: Sendable {
         return try TLSSetupError.wrapping(
             "cannot use the certificate in \(files.certificateChain) with the key in \(files.privateKey) (do they belong together?)"
         ) { try NIOSSLContext(configuration: configuration) }
-    }
-}
-
-/// Closes a connection whose TLS handshake has not completed within `timeout`: a client that
-/// opens a socket and stalls mid-handshake holds a connection slot and a TLS session, and
-/// should not get to keep them for a whole idle timeout.
-public final class TLSHandshakeDeadline: ChannelInboundHandler, RemovableChannelHandler {
-    public typealias InboundIn = ByteBuffer
-    public typealias InboundOut = ByteBuffer
-
-    private let timeout: TimeAmount
-    private var timer: Scheduled<Void>?
-
-    public init(timeout: TimeAmount) { self.timeout = timeout }
-
-    public func handlerAdded(context: ChannelHandlerContext) {
-        let channel = context.channel
-        timer = context.eventLoop.scheduleTask(in: timeout) { channel.close(promise: nil) }
-    }
-
-    public func handlerRemoved(context: ChannelHandlerContext) {
-        timer?.cancel()
-    }
-
-    public func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if case .handshakeCompleted = event as? TLSUserEvent {
-            timer?.cancel()
-            timer = nil
-        }
-        context.fireUserInboundEventTriggered(event)
     }
 }
