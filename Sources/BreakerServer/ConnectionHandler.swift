@@ -1,5 +1,6 @@
 import BreakerStore
 import BreakerWire
+import Dispatch
 import Logging
 import NIOCore
 
@@ -40,6 +41,13 @@ final class ConnectionHandler: ChannelInboundHandler {
     private var headSequence = 0
     private var closing = false
     private var closeWhenDrained = false
+    /// Nothing more read is run (after `line_too_long`, or over the connection limit).
+    private var ignoringInput = false
+    /// A `list` is walking the registry off the event loop (see `startList`). Frames read
+    /// meanwhile wait in `held` and run, in order, once it is done, so a list sees exactly
+    /// the requests sent before it, as when it ran inline.
+    private var listing = false
+    private var held = CircularBuffer<LineFrame>()
     private var readingPaused = false
     private var watching = false
 
@@ -63,6 +71,7 @@ final class ConnectionHandler: ChannelInboundHandler {
     func channelActive(context: ChannelHandlerContext) {
         if !connections.open() {
             closeWhenDrained = true
+            ignoringInput = true
             slots.append(ReplyEncoder.encode(WireError(.overloaded, "too many connections (limit \(connections.limit)); try again later"), id: nil))
             drain(flush: true)
         }
@@ -75,18 +84,29 @@ final class ConnectionHandler: ChannelInboundHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guard !closeWhenDrained else { return }
-        switch unwrapInboundIn(data) {
+        let frame = unwrapInboundIn(data)
+        if listing {
+            // Reading is paused; what was read before the pause waits for the list.
+            held.append(frame)
+            return
+        }
+        process(frame)
+        drain(flush: false)
+        updateReading()
+    }
+
+    private func process(_ frame: LineFrame) {
+        guard !ignoringInput else { return }
+        switch frame {
         case .tooLong:
             closeWhenDrained = true
+            ignoringInput = true
             let error = WireError(.lineTooLong, "request line is longer than \(maxLineLength) bytes; closing the connection")
             registry.metrics.request(nil, error.code)  // metrics hook
             slots.append(ReplyEncoder.encode(error, id: nil))
         case .line(let line):
             handle(line)
         }
-        drain(flush: false)
-        updateReading()
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
@@ -156,6 +176,11 @@ final class ConnectionHandler: ChannelInboundHandler {
             slots.append(bytes)
             return
         }
+        if case .list(let prefix) = request.command {
+            registry.metrics.request(request.command.op, nil)  // metrics hook
+            startList(prefix: prefix, id: request.id)
+            return
+        }
         if request.command.isAdminChange, adminTokens != nil, actor == nil {
             let error = WireError(.unauthorized, "\(request.command.op) needs an authenticated connection: send {\"op\":\"auth\",\"token\":…} first")
             registry.metrics.request(request.command.op, error.code)  // metrics hook
@@ -194,6 +219,39 @@ final class ConnectionHandler: ChannelInboundHandler {
                 fill(bytes)
             }
         }
+    }
+
+    /// `list` walks every breaker (a million of them, perhaps) and encodes them all: that runs on
+    /// `listQueue`, not on the event loop that serves this and other connections. Its reply
+    /// takes a slot like a commit-waiting reply; until it is filled, this connection runs
+    /// nothing else (see `listing`), so the list neither misses nor includes later requests.
+    private func startList(prefix: String?, id: JSONValue?) {
+        guard let context else { return }
+        let sequence = headSequence + slots.count
+        slots.append(nil)
+        listing = true
+        let registry = self.registry
+        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        Self.listQueue.async {
+            let bytes = ReplyEncoder.encode(.list(registry.list(prefix: prefix)), id: id)
+            bound.eventLoop.execute { bound.value.listed(sequence, bytes) }
+        }
+    }
+
+    /// Lists run here, one at a time, whichever connection asks.
+    private static let listQueue = DispatchQueue(label: "breakerd.list")
+
+    private func listed(_ sequence: Int, _ bytes: [UInt8]) {
+        listing = false
+        guard context != nil else {
+            held.removeAll()
+            return
+        }
+        fill(sequence, bytes)
+        // The frames read meanwhile, in order, until one of them lists again.
+        while !listing, let frame = held.popFirst() { process(frame) }
+        drain(flush: false)
+        updateReading()
     }
 
     /// Takes the next slot and returns the function (callable from any thread) that fills it.
@@ -275,7 +333,7 @@ final class ConnectionHandler: ChannelInboundHandler {
             pendingOut!.writeBytes(bytes)
             wrote = true
         }
-        if closeWhenDrained && slots.isEmpty && !closing {
+        if closeWhenDrained && slots.isEmpty && !listing && held.isEmpty && !closing {
             closing = true
             writePending(context)
             let channel = context.channel
@@ -297,7 +355,7 @@ final class ConnectionHandler: ChannelInboundHandler {
     /// Reads only while the peer keeps up: bounded outstanding replies, writable socket.
     private func updateReading() {
         guard let context, let options = context.channel.syncOptions else { return }
-        let pause = slots.count >= maxInFlight || !context.channel.isWritable
+        let pause = slots.count >= maxInFlight || !context.channel.isWritable || listing
         guard pause != readingPaused else { return }
         readingPaused = pause
         try? options.setOption(.autoRead, value: !pause)
