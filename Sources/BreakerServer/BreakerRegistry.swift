@@ -160,9 +160,15 @@ public final class BreakerRegistry: Sendable {
     func unwatch(_ id: ObjectIdentifier) { hub.remove(id) }
 
     private func shouldAttempt(_ name: String) -> Execution {
+        decide(name).map { .reply(.decision($0)) } ?? .error(overloaded(name))
+    }
+
+    /// `should-attempt` without the `Execution`/`Reply` wrapping, for the connection's hot path:
+    /// nil exactly when `execute(.shouldAttempt)` answers `overloaded(name)`.
+    func decide(_ name: String) -> DecisionReply? {
         let cacheMs = settings.closedCacheMs
         let epoch = permitEpoch
-        let reply = mutate(name, create: true) { breaker, now -> (DecisionReply, [Transition]) in
+        return mutate(name, create: true) { breaker, now -> (DecisionReply, [Transition]) in
             let result = breaker.shouldAttempt(at: now)
             var reply = DecisionReply(allow: result.decision.isAllowed, state: breaker.state,
                                       generation: breaker.generation, cacheMs: 0)
@@ -175,7 +181,6 @@ public final class BreakerRegistry: Sendable {
             }
             return (reply, result.transitions)
         }
-        return reply.map { .reply(.decision($0)) } ?? .error(overloaded(name))
     }
 
     func record(_ record: RecordCommand, reporter: String?) -> Execution {
@@ -213,7 +218,7 @@ public final class BreakerRegistry: Sendable {
             breaker.config = config
             let transitions = breaker.advance(to: now)
             breakers[name] = breaker
-            afterChange(name, breaker, transitions)
+            afterChange(name, breaker.nextDeadline, transitions)
             return .success(BreakerView(name: name, breaker: breaker))
         }
         switch result {
@@ -251,31 +256,36 @@ public final class BreakerRegistry: Sendable {
                            _ body: (inout CircuitBreaker, Timestamp) -> (R, [Transition])) -> R? {
         Self.shard(for: name, in: shards).breakers.withLock { breakers -> R? in
             let now = clock.now()
-            let created = breakers[name] == nil
+            // One lookup by name; then the breaker is read and changed where it lies, by index,
+            // never copied out of the dictionary and back.
+            var index = breakers.index(forKey: name)
+            let created = index == nil
             if created {
                 guard create, reserveBreaker() else { return nil }
                 breakers[name] = CircuitBreaker(config: settings.config(for: name), createdAt: now)
+                index = breakers.index(forKey: name)
             }
-            let before = (breakers[name]!.nextDeadline, breakers[name]!.metrics.rejectedCalls)
-            let (result, transitions) = body(&breakers[name]!, now)
-            let breaker = breakers[name]!
+            let i = index!
+            let before = (breakers.values[i].nextDeadline, breakers.values[i].metrics.rejectedCalls)
+            let (result, transitions) = body(&breakers.values[i], now)
+            let deadline = breakers.values[i].nextDeadline
             if created || !transitions.isEmpty {
-                afterChange(name, breaker, transitions, rescheduled: before.0 != breaker.nextDeadline, actor: actor, note: note)
-            } else if before.1 != breaker.metrics.rejectedCalls {
+                afterChange(name, deadline, transitions, rescheduled: before.0 != deadline, actor: actor, note: note)
+            } else if before.1 != breakers.values[i].metrics.rejectedCalls {
                 // Only a rejection counted: persisted with the next commit (protocol: "written
                 // with the next commit"), which it may wait a moment for, instead of a commit
                 // per rejection while a breaker is open.
                 writer.submitLazily(name)
-                if before.0 != breaker.nextDeadline { schedule(name, breaker.nextDeadline, now: now) }
-            } else if before.0 != breaker.nextDeadline {
-                schedule(name, breaker.nextDeadline, now: now)
+                if before.0 != deadline { schedule(name, deadline, now: now) }
+            } else if before.0 != deadline {
+                schedule(name, deadline, now: now)
             }
             return result
         }
     }
 
     /// Must be called with `name`'s shard lock held.
-    private func afterChange(_ name: String, _ breaker: CircuitBreaker, _ transitions: [Transition], rescheduled: Bool = true,
+    private func afterChange(_ name: String, _ nextDeadline: Timestamp?, _ transitions: [Transition], rescheduled: Bool = true,
                              actor: String? = nil, note: String? = nil) {
         hub.publish(name, transitions)
         for transition in transitions {
@@ -291,7 +301,7 @@ public final class BreakerRegistry: Sendable {
             let byAdmin = [.reset, .forcedOpen, .released].contains(transition.reason)
             return LoggedTransition(breaker: name, transition: transition, actor: byAdmin ? actor : nil, note: byAdmin ? note : nil)
         })
-        if rescheduled { schedule(name, breaker.nextDeadline, now: clock.now()) }
+        if rescheduled { schedule(name, nextDeadline, now: clock.now()) }
     }
 
     /// Wakes up at `deadline` to apply it, so watchers hear of time-driven transitions even

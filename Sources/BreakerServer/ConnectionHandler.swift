@@ -32,6 +32,8 @@ final class ConnectionHandler: ChannelInboundHandler {
     private let logger: Logger
     private var context: ChannelHandlerContext?
     private var slots = CircularBuffer<[UInt8]?>()
+    /// Reused for every decision this connection answers (see `decide`).
+    private var scratch = JSONWriter(capacity: 160)
     /// Replies taken from the head of `slots` and not yet handed to the channel: one buffer per
     /// read batch (written at `channelReadComplete` or when a flush is due), not one per reply.
     private var pendingOut: ByteBuffer?
@@ -143,21 +145,57 @@ final class ConnectionHandler: ChannelInboundHandler {
     }
 
     private func handle(_ line: ByteBuffer) {
-        // Hot ops in their canonical form skip the JSONValue tree; anything else, errors
-        // included, goes through the general decoder (HotRequestDecoder documents the subset).
-        let decoded = line.withUnsafeReadableBytes { bytes -> Result<Request, RequestError> in
-            if let hot = HotRequestDecoder.decode(bytes) { return .success(hot) }
-            return RequestDecoder.decode(bytes)
+        line.withUnsafeReadableBytes { bytes in
+            // Hot ops in their canonical form skip the JSONValue tree; anything else, errors
+            // included, goes through the general decoder (HotRequestDecoder documents the subset).
+            if let hot = HotRequestDecoder.decodeHot(bytes) {
+                if hot.op == .shouldAttempt {
+                    decide(hot.breaker, id: hot.id)
+                } else {
+                    run(hot.request)
+                }
+                return
+            }
+            switch RequestDecoder.decode(bytes) {
+            case .failure(let failure):
+                registry.metrics.request(nil, failure.error.code)  // metrics hook
+                slots.append(ReplyEncoder.encode(failure.error, id: failure.id))
+            case .success(let request):
+                run(request)
+            }
         }
-        let request: Request
-        switch decoded {
-        case .failure(let failure):
-            registry.metrics.request(nil, failure.error.code)  // metrics hook
-            slots.append(ReplyEncoder.encode(failure.error, id: failure.id))
+    }
+
+    /// `should-attempt`, as `run` would do it (no auth needed, `execute` → `shouldAttempt`)
+    /// without building a `Request`, an `Execution` or a `Reply`, and encoded into the
+    /// connection's reused writer rather than an array of its own.
+    private func decide(_ name: String, id: JSONValue?) {
+        guard let decision = registry.decide(name) else {
+            let error = registry.overloaded(name)
+            registry.metrics.request(Self.shouldAttemptOp, error.code)  // metrics hook
+            slots.append(ReplyEncoder.encode(error, id: id))
             return
-        case .success(let r):
-            request = r
         }
+        registry.metrics.decisionAnswered()  // metrics hook: request("should-attempt", nil)
+        ReplyEncoder.encodeDecision(decision, id: id, into: &scratch)
+        appendReady(scratch.bytes)
+    }
+
+    private static let shouldAttemptOp = "should-attempt"
+
+    /// A reply ready now: straight into the outgoing buffer when nothing is queued before it
+    /// (what `drain` would do with it at once), else into its slot.
+    private func appendReady(_ bytes: [UInt8]) {
+        guard slots.isEmpty, !closeWhenDrained, let context, context.channel.isWritable else {
+            slots.append(bytes)
+            return
+        }
+        if pendingOut == nil { pendingOut = context.channel.allocator.buffer(capacity: max(bytes.count, 1024)) }
+        pendingOut!.writeBytes(bytes)
+        headSequence += 1
+    }
+
+    private func run(_ request: Request) {
         if case .watch(let prefix) = request.command {
             startWatching(prefix: prefix)
             registry.metrics.request(request.command.op, nil)  // metrics hook
@@ -354,9 +392,9 @@ final class ConnectionHandler: ChannelInboundHandler {
 
     /// Reads only while the peer keeps up: bounded outstanding replies, writable socket.
     private func updateReading() {
-        guard let context, let options = context.channel.syncOptions else { return }
+        guard let context else { return }
         let pause = slots.count >= maxInFlight || !context.channel.isWritable || listing
-        guard pause != readingPaused else { return }
+        guard pause != readingPaused, let options = context.channel.syncOptions else { return }
         readingPaused = pause
         try? options.setOption(.autoRead, value: !pause)
         if !pause { context.read() }

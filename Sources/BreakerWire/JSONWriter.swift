@@ -37,6 +37,11 @@ public struct JSONWriter: Sendable {
         return bytes
     }
 
+    /// Ends the document with `\n`, leaving the bytes in `bytes` (for a reused writer).
+    public mutating func endLine() {
+        bytes.append(UInt8(ascii: "\n"))
+    }
+
     /// Clears the output (keeping its capacity) so the writer can be reused.
     public mutating func reset() {
         bytes.removeAll(keepingCapacity: true)

@@ -11,12 +11,7 @@ public enum ReplyEncoder {
         case .pong(let version):
             w.field("version", version)
         case .decision(let d):
-            w.field("allow", d.allow)
-            w.field("state", d.state.wireName)
-            w.key("generation"); w.int(Int64(truncatingIfNeeded: d.generation))
-            w.field("cache_ms", d.cacheMs)
-            if let permit = d.permit { w.field("permit", permit) }
-            if let retry = d.retryAfterMs { w.field("retry_after_ms", retry) }
+            writeDecision(d, to: &w)
         case .recorded(let state, let generation, let stale):
             w.field("state", state.wireName)
             w.key("generation"); w.int(Int64(truncatingIfNeeded: generation))
@@ -51,6 +46,29 @@ public enum ReplyEncoder {
         }
         w.endObject()
         return w.finishLine()
+    }
+
+    /// The line `encode(.decision(d), id:)` returns, written into `w` (cleared first, its
+    /// capacity kept): a connection reuses one writer for its decisions instead of allocating
+    /// an array per reply. Both go through `writeDecision`, so the bytes cannot differ.
+    public static func encodeDecision(_ d: DecisionReply, id: JSONValue?, into w: inout JSONWriter) {
+        w.reset()
+        w.beginObject()
+        w.field("ok", true)
+        if let id { w.key("id"); w.value(id) }
+        writeDecision(d, to: &w)
+        w.endObject()
+        w.endLine()
+    }
+
+    @inline(__always)
+    static func writeDecision(_ d: DecisionReply, to w: inout JSONWriter) {
+        w.field("allow", d.allow)
+        w.field("state", d.state.wireName)
+        w.key("generation"); w.int(Int64(truncatingIfNeeded: d.generation))
+        w.field("cache_ms", d.cacheMs)
+        if let permit = d.permit { w.field("permit", permit) }
+        if let retry = d.retryAfterMs { w.field("retry_after_ms", retry) }
     }
 
     public static func encode(_ error: WireError, id: JSONValue?) -> [UInt8] {
