@@ -266,22 +266,29 @@ public final class BreakerRegistry: Sendable {
                 index = breakers.index(forKey: name)
             }
             let i = index!
-            let before = (breakers.values[i].nextDeadline, breakers.values[i].metrics.rejectedCalls)
+            let (before, rejectedBefore) = Self.peek(&breakers.values[i])
             let (result, transitions) = body(&breakers.values[i], now)
-            let deadline = breakers.values[i].nextDeadline
+            let (deadline, rejectedAfter) = Self.peek(&breakers.values[i])
             if created || !transitions.isEmpty {
-                afterChange(name, deadline, transitions, rescheduled: before.0 != deadline, actor: actor, note: note)
-            } else if before.1 != breakers.values[i].metrics.rejectedCalls {
+                afterChange(name, deadline, transitions, rescheduled: before != deadline, actor: actor, note: note)
+            } else if rejectedBefore != rejectedAfter {
                 // Only a rejection counted: persisted with the next commit (protocol: "written
                 // with the next commit"), which it may wait a moment for, instead of a commit
                 // per rejection while a breaker is open.
                 writer.submitLazily(name)
-                if before.0 != deadline { schedule(name, deadline, now: now) }
-            } else if before.0 != deadline {
+                if before != deadline { schedule(name, deadline, now: now) }
+            } else if before != deadline {
                 schedule(name, deadline, now: now)
             }
             return result
         }
+    }
+
+    /// A breaker's deadline and rejection count, read in place: through the dictionary's getter
+    /// the whole breaker would be copied out first.
+    @inline(__always)
+    private static func peek(_ breaker: inout CircuitBreaker) -> (Timestamp?, UInt64) {
+        (breaker.nextDeadline, breaker.metrics.rejectedCalls)
     }
 
     /// Must be called with `name`'s shard lock held.

@@ -7,7 +7,8 @@ import Testing
 @Suite struct ReplyEncoderReuseTests {
     @Test func reusedWriterWritesTheSameLinesAsTheGeneralEncoder() {
         let ids: [JSONValue?] = [nil, .int(0), .int(-7), .int(123_456_789_012_345_678), .string(""), .string("req-42 x"),
-                                 .string("quote\"back\\slash\u{1}")]
+                                 .string("quote\"back\\slash\u{1}"), .null, .bool(false), .double(1.5),
+                                 .array([.int(1), .array([]), .string("a")])]
         var decisions: [DecisionReply] = []
         for state in BreakerState.allCases {
             for generation: UInt64 in [0, 1, 99, .max] {
