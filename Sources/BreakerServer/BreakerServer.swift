@@ -54,7 +54,6 @@ public final class BreakerServer: Sendable {
                     if let idle = configuration.idleTimeout {
                         try handlers.addHandler(IdleStateHandler(readTimeout: idle))
                     }
-                    try handlers.addHandler(ByteToMessageHandler(LineFrameDecoder(maxLength: configuration.maxLineLength)))
                     try handlers.addHandler(ConnectionHandler(
                         registry: registry, connections: connections, adminTokens: configuration.adminTokens,
                         maxLineLength: configuration.maxLineLength,

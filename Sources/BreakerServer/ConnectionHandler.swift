@@ -3,9 +3,23 @@ import BreakerWire
 import Dispatch
 import Logging
 import NIOCore
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
-/// One client connection: decodes request lines, runs them against the registry, and writes
-/// replies strictly in request order even though some wait for a commit and others do not.
+/// One client connection: splits the byte stream into request lines, runs them against the
+/// registry, and writes replies strictly in request order even though some wait for a commit
+/// and others do not.
+///
+/// Framing happens here, on the read buffer in place: each line is handed to the decoder as
+/// the bytes NIO read, with no `ByteBuffer` slice and no pipeline hop per line. A line ends at
+/// `\n` (a `\r` before it is dropped) and may be at most `maxLineLength` bytes; a longer one
+/// is answered with `line_too_long` and the connection is closed after what came before it.
+/// Only a line still unterminated when a read ends is kept (in `unread`), for the next read.
 ///
 /// Every request takes a slot in `slots`; a slot is filled when its reply is ready and the head
 /// of the queue is written as soon as it is filled. Pushed watch events take a slot that is
@@ -13,7 +27,7 @@ import NIOCore
 /// writable, so a client that pipelines without reading cannot make the daemon buffer without
 /// bound.
 final class ConnectionHandler: ChannelInboundHandler {
-    typealias InboundIn = LineFrame
+    typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
     private let registry: BreakerRegistry
@@ -45,11 +59,20 @@ final class ConnectionHandler: ChannelInboundHandler {
     private var closeWhenDrained = false
     /// Nothing more read is run (after `line_too_long`, or over the connection limit).
     private var ignoringInput = false
-    /// A `list` is walking the registry off the event loop (see `startList`). Frames read
-    /// meanwhile wait in `held` and run, in order, once it is done, so a list sees exactly
+    /// A `list` is walking the registry off the event loop (see `startList`). Input read
+    /// meanwhile waits in `unread` and runs, in order, once it is done, so a list sees exactly
     /// the requests sent before it, as when it ran inline.
     private var listing = false
-    private var held = CircularBuffer<LineFrame>()
+    /// Input read and not yet run: a line still without its `\n`, and, while a list runs,
+    /// everything after it. nil almost always.
+    private var unread: ByteBuffer?
+    /// Bytes of the line at the front of `unread` already searched for `\n`, so a slowly
+    /// arriving long line is scanned once.
+    private var scanned = 0
+    /// No more input will come: the peer half-closed (`lastLine`: an unterminated last line
+    /// still counts), or the daemon is stopping (it does not).
+    private var inputEnded = false
+    private var lastLineCounts = false
     private var readingPaused = false
     private var watching = false
 
@@ -81,33 +104,110 @@ final class ConnectionHandler: ChannelInboundHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        // A connection that ends without a half-close still has its complete lines and a last
+        // unterminated one run (nobody will read the replies), unless a list holds them.
+        if !inputEnded && !listing {
+            endInput(lastLineCounts: true)
+        }
         connections.close()
         context.fireChannelInactive()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let frame = unwrapInboundIn(data)
-        if listing {
-            // Reading is paused; what was read before the pause waits for the list.
-            held.append(frame)
-            return
+        guard !ignoringInput, !inputEnded else { return }
+        var buffer = unwrapInboundIn(data)
+        if unread == nil {
+            // The common case: run the lines where NIO read them, keep only an unfinished tail.
+            if runLines(&buffer) {
+                lineTooLong()
+            } else if buffer.readableBytes > 0 {
+                unread = buffer
+            }
+        } else {
+            unread!.writeBuffer(&buffer)
+            if !listing { runUnread() }
         }
-        process(frame)
         drain(flush: false)
         updateReading()
     }
 
-    private func process(_ frame: LineFrame) {
-        guard !ignoringInput else { return }
-        switch frame {
-        case .tooLong:
-            closeWhenDrained = true
-            ignoringInput = true
-            let error = WireError(.lineTooLong, "request line is longer than \(maxLineLength) bytes; closing the connection")
-            registry.metrics.request(nil, error.code)  // metrics hook
-            slots.append(ReplyEncoder.encode(error, id: nil))
-        case .line(let line):
-            handle(line)
+    /// Runs the complete lines at the front of `buffer`, moving its reader index past them, until
+    /// a list starts (the rest waits for it) or a line is too long: then it returns true and the
+    /// caller, outside its access to `buffer`, calls `lineTooLong`.
+    private func runLines(_ buffer: inout ByteBuffer) -> Bool {
+        var tooLong = false
+        let used = buffer.withUnsafeReadableBytes { bytes -> Int in
+            guard let base = bytes.baseAddress else { return 0 }
+            var start = 0
+            while !listing {
+                let from = start + scanned
+                guard from < bytes.count, let found = memchr(base + from, Int32(UInt8(ascii: "\n")), bytes.count - from) else {
+                    scanned = bytes.count - start
+                    if scanned > maxLineLength { tooLong = true }
+                    return start
+                }
+                let newline = base.distance(to: UnsafeRawPointer(found))
+                var length = newline - start
+                scanned = 0
+                guard length <= maxLineLength + 1 else {
+                    tooLong = true
+                    return start
+                }
+                let hasCR = length > 0 && bytes[newline - 1] == UInt8(ascii: "\r")
+                if hasCR { length -= 1 }
+                guard length <= maxLineLength else {
+                    tooLong = true
+                    return start
+                }
+                handle(UnsafeRawBufferPointer(rebasing: bytes[start..<(start + length)]))
+                start = newline + 1
+            }
+            return start
+        }
+        buffer.moveReaderIndex(forwardBy: used)
+        return tooLong
+    }
+
+    /// `runLines` over `unread`, which is then dropped once empty.
+    private func runUnread() {
+        guard unread != nil else { return }
+        if runLines(&unread!) {
+            lineTooLong()
+        } else if unread!.readableBytes == 0 {
+            unread = nil
+        } else if unread!.readerIndex > 16_384 {
+            unread!.discardReadBytes()
+        }
+    }
+
+    /// The line limit was broken: everything read and still to come is dropped, the error is
+    /// answered after the replies owed, then the connection closes.
+    private func lineTooLong() {
+        closeWhenDrained = true
+        ignoringInput = true
+        unread = nil
+        scanned = 0
+        let error = WireError(.lineTooLong, "request line is longer than \(maxLineLength) bytes; closing the connection")
+        registry.metrics.request(nil, error.code)  // metrics hook
+        slots.append(ReplyEncoder.encode(error, id: nil))
+    }
+
+    /// No more input: the complete lines still waiting run, then (after a peer's half-close or
+    /// a dropped connection) an unterminated last line as it is. While a list runs, it is its
+    /// completion that comes back here.
+    private func endInput(lastLineCounts: Bool) {
+        inputEnded = true
+        self.lastLineCounts = lastLineCounts
+        finishInput()
+    }
+
+    private func finishInput() {
+        guard !listing, !ignoringInput else { return }
+        runUnread()
+        guard !listing, !ignoringInput, let rest = unread else { return }
+        unread = nil
+        if lastLineCounts && rest.readableBytes > 0 {
+            rest.withUnsafeReadableBytes { handle($0) }
         }
     }
 
@@ -132,11 +232,21 @@ final class ConnectionHandler: ChannelInboundHandler {
             }
             return
         }
-        if case .some(.inputClosed) = event as? ChannelEvent {
+        if case .some(.inputClosed) = event as? ChannelEvent, !inputEnded {
+            endInput(lastLineCounts: !ignoringInput)
             closeWhenDrained = true
             drain(flush: true)
         }
         context.fireUserInboundEventTriggered(event)
+    }
+
+    /// Graceful shutdown: as a half-close, except that a line without its `\n` does not count
+    /// (the client did not end its input; it is cut off). Lines already read are answered.
+    func stopReading() {
+        guard !inputEnded else { return }
+        endInput(lastLineCounts: false)
+        closeWhenDrained = true
+        drain(flush: true)
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
@@ -144,25 +254,24 @@ final class ConnectionHandler: ChannelInboundHandler {
         context.close(promise: nil)
     }
 
-    private func handle(_ line: ByteBuffer) {
-        line.withUnsafeReadableBytes { bytes in
-            // Hot ops in their canonical form skip the JSONValue tree; anything else, errors
-            // included, goes through the general decoder (HotRequestDecoder documents the subset).
-            if let hot = HotRequestDecoder.decodeHot(bytes) {
-                if hot.op == .shouldAttempt {
-                    decide(hot.breaker, id: hot.id)
-                } else {
-                    run(hot.request)
-                }
-                return
+    /// One request line, without its terminator.
+    private func handle(_ bytes: UnsafeRawBufferPointer) {
+        // Hot ops in their canonical form skip the JSONValue tree; anything else, errors
+        // included, goes through the general decoder (HotRequestDecoder documents the subset).
+        if let hot = HotRequestDecoder.decodeHot(bytes) {
+            if hot.op == .shouldAttempt {
+                decide(hot.breaker, id: hot.id)
+            } else {
+                run(hot.request)
             }
-            switch RequestDecoder.decode(bytes) {
-            case .failure(let failure):
-                registry.metrics.request(nil, failure.error.code)  // metrics hook
-                slots.append(ReplyEncoder.encode(failure.error, id: failure.id))
-            case .success(let request):
-                run(request)
-            }
+            return
+        }
+        switch RequestDecoder.decode(bytes) {
+        case .failure(let failure):
+            registry.metrics.request(nil, failure.error.code)  // metrics hook
+            slots.append(ReplyEncoder.encode(failure.error, id: failure.id))
+        case .success(let request):
+            run(request)
         }
     }
 
@@ -282,12 +391,12 @@ final class ConnectionHandler: ChannelInboundHandler {
     private func listed(_ sequence: Int, _ bytes: [UInt8]) {
         listing = false
         guard context != nil else {
-            held.removeAll()
+            unread = nil
             return
         }
         fill(sequence, bytes)
-        // The frames read meanwhile, in order, until one of them lists again.
-        while !listing, let frame = held.popFirst() { process(frame) }
+        // What was read meanwhile, in order, until it lists again.
+        if inputEnded { finishInput() } else { runUnread() }
         drain(flush: false)
         updateReading()
     }
@@ -371,7 +480,7 @@ final class ConnectionHandler: ChannelInboundHandler {
             pendingOut!.writeBytes(bytes)
             wrote = true
         }
-        if closeWhenDrained && slots.isEmpty && !listing && held.isEmpty && !closing {
+        if closeWhenDrained && slots.isEmpty && !listing && unread == nil && !closing {
             closing = true
             writePending(context)
             let channel = context.channel
