@@ -184,21 +184,37 @@ public final class BreakerRegistry: Sendable {
     }
 
     func record(_ record: RecordCommand, reporter: String?) -> Execution {
+        switch recordOutcome(record, reporter: reporter) {
+        case .success(let r): .afterCommit(.recorded(state: r.state, generation: r.generation, stale: r.stale), breaker: record.breaker)
+        case .failure(let error): .error(error)
+        }
+    }
+
+    /// What a record answers once committed.
+    struct Recorded {
+        var state: BreakerState
+        var generation: UInt64
+        var stale: Bool
+    }
+
+    /// A record (without `dedupe`) without the `Execution`/`Reply` wrapping, for the connection's
+    /// hot path: `record` is exactly this, wrapped.
+    func recordOutcome(_ record: RecordCommand, reporter: String?) -> Result<Recorded, WireError> {
         var token = OutcomeToken.none
         if let text = record.permit {
             guard let permit = PermitToken(text) else {
-                return .error(WireError(.badRequest, "field 'permit' is not a permit this daemon issued"))
+                return .failure(WireError(.badRequest, "field 'permit' is not a permit this daemon issued"))
             }
             token = permit.epoch == permitEpoch ? .permit(permit.permit) : .expiredPermit
         } else if let generation = record.generation {
             token = .generation(generation)
         }
-        let reply = mutate(record.breaker, create: true) { breaker, now -> (Reply, [Transition]) in
+        let recorded = mutate(record.breaker, create: true) { breaker, now -> (Recorded, [Transition]) in
             let result = breaker.record(record.outcome, count: record.count, token: token, durationMs: record.durationMs,
                                         reporter: reporter, at: now)
-            return (.recorded(state: breaker.state, generation: breaker.generation, stale: result.stale), result.transitions)
+            return (Recorded(state: breaker.state, generation: breaker.generation, stale: result.stale), result.transitions)
         }
-        return reply.map { .afterCommit($0, breaker: record.breaker) } ?? .error(overloaded(record.breaker))
+        return recorded.map { .success($0) } ?? .failure(overloaded(record.breaker))
     }
 
     private func configure(_ name: String, _ patch: BreakerConfigPatch) -> Execution {

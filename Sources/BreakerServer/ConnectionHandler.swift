@@ -259,10 +259,10 @@ final class ConnectionHandler: ChannelInboundHandler {
         // Hot ops in their canonical form skip the JSONValue tree; anything else, errors
         // included, goes through the general decoder (HotRequestDecoder documents the subset).
         if let hot = HotRequestDecoder.decodeHot(bytes) {
-            if hot.op == .shouldAttempt {
-                decide(hot.breaker, id: hot.id)
-            } else {
-                run(hot.request)
+            switch hot.op {
+            case .shouldAttempt: decide(hot.breaker, id: hot.id)
+            case .recordSuccess: record(hot.record!, id: hot.id, op: Self.recordSuccessOp)
+            case .recordFailure: record(hot.record!, id: hot.id, op: Self.recordFailureOp)
             }
             return
         }
@@ -291,6 +291,31 @@ final class ConnectionHandler: ChannelInboundHandler {
     }
 
     private static let shouldAttemptOp = "should-attempt"
+    private static let recordSuccessOp = "record-success"
+    private static let recordFailureOp = "record-failure"
+
+    /// A record without `dedupe` or `permit`, as `run` would do it (no auth needed, `execute` →
+    /// `record`, answered after the commit) without the `Request`/`Execution`/`Reply` copies.
+    private func record(_ record: RecordCommand, id: JSONValue?, op: String) {
+        switch registry.recordOutcome(record, reporter: reporter) {
+        case .failure(let error):
+            registry.metrics.request(op, error.code)  // metrics hook
+            slots.append(ReplyEncoder.encode(error, id: id))
+        case .success(let recorded):
+            let fill = deferredSlot()
+            let metrics = registry.metrics
+            let (state, generation, stale) = (recorded.state, recorded.generation, recorded.stale)
+            registry.whenCommitted(record.breaker) { result in
+                metrics.request(op, result)  // metrics hook
+                switch result {
+                case .success:
+                    fill(ReplyEncoder.encodeRecorded(state: state, generation: generation, stale: stale, id: id))
+                case .failure(let error):
+                    fill(ReplyEncoder.encode(WireError(.internal, "change not persisted: \(error.message)"), id: id))
+                }
+            }
+        }
+    }
 
     /// A reply ready now: straight into the outgoing buffer when nothing is queued before it
     /// (what `drain` would do with it at once), else into its slot.

@@ -22,15 +22,23 @@ public enum HotRequestDecoder {
         var count: Int64?
         var generation: Int64?
 
+        /// The record command of a record-success/-failure line (nil for should-attempt).
+        public var record: RecordCommand? {
+            switch op {
+            case .shouldAttempt: nil
+            case .recordSuccess, .recordFailure:
+                RecordCommand(breaker: breaker, outcome: op == .recordSuccess ? .success : .failure, count: Int(count ?? 1),
+                              permit: nil, generation: generation.map { UInt64($0) })
+            }
+        }
+
         /// The very `Request` the general decoder builds for this line.
         public var request: Request {
             switch op {
             case .shouldAttempt:
                 return Request(id: id, command: .shouldAttempt(breaker: breaker))
             case .recordSuccess, .recordFailure:
-                return Request(id: id, command: .record(RecordCommand(
-                    breaker: breaker, outcome: op == .recordSuccess ? .success : .failure, count: Int(count ?? 1),
-                    permit: nil, generation: generation.map { UInt64($0) })))
+                return Request(id: id, command: .record(record!))
             }
         }
     }

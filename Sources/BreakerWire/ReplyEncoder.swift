@@ -77,6 +77,30 @@ public enum ReplyEncoder {
         w.raw("}\n")
     }
 
+    /// The line `encode(.recorded(state:generation:stale:), id:)` returns, written as constant
+    /// runs (checked byte for byte against it by `ReplyEncoderReuseTests`).
+    public static func encodeRecorded(state: BreakerState, generation: UInt64, stale: Bool, id: JSONValue?) -> [UInt8] {
+        var w = JSONWriter(capacity: 96)
+        if let id {
+            w.raw(#"{"ok":true,"id":"#)
+            w.value(id)  // at depth 0 for the writer: no separator before it
+            w.raw(#","state":""#)
+        } else {
+            w.raw(#"{"ok":true,"state":""#)
+        }
+        switch state {
+        case .closed: w.raw("closed")
+        case .open: w.raw("open")
+        case .halfOpen: w.raw("half_open")
+        case .forcedOpen: w.raw("forced_open")
+        }
+        w.raw(#"","generation":"#)
+        w.int(Int64(truncatingIfNeeded: generation))
+        if stale { w.raw(#","stale":true"#) }
+        w.raw("}\n")
+        return w.bytes
+    }
+
     @inline(__always)
     static func writeDecision(_ d: DecisionReply, to w: inout JSONWriter) {
         w.field("allow", d.allow)

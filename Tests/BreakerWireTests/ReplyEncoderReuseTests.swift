@@ -34,6 +34,21 @@ import Testing
                 == #"{"ok":true,"id":1,"allow":true,"state":"closed","generation":1,"cache_ms":100}"# + "\n")
     }
 
+    @Test func recordedLinesAreTheGeneralEncodersLines() {
+        let ids: [JSONValue?] = [nil, .int(0), .int(-7), .string("r-1"), .string("esc\"\\\u{7}"), .null, .bool(true),
+                                 .double(2.5), .array([.int(1), .string("a")])]
+        for state in BreakerState.allCases {
+            for generation: UInt64 in [0, 1, 42, .max] {
+                for stale in [false, true] {
+                    for id in ids {
+                        #expect(ReplyEncoder.encodeRecorded(state: state, generation: generation, stale: stale, id: id)
+                                == ReplyEncoder.encode(.recorded(state: state, generation: generation, stale: stale), id: id))
+                    }
+                }
+            }
+        }
+    }
+
     @Test func hotRequestIsTheRequestDecodeReturns() {
         for line in [#"{"op":"should-attempt","breaker":"a"}"#, #"{"op":"record-failure","breaker":"b","id":"x","count":3}"#,
                      #"{"id":9,"op":"record-success","generation":4,"breaker":"c.d"}"#] {
@@ -42,6 +57,7 @@ import Testing
                 (HotRequestDecoder.decodeHot(UnsafeRawBufferPointer(bytes)), HotRequestDecoder.decode(UnsafeRawBufferPointer(bytes)))
             }
             #expect(hot?.request == request)
+            if case .record(let record)? = request?.command { #expect(hot?.record == record) } else { #expect(hot?.record == nil) }
             #expect(request != nil)
             #expect(RequestDecoder.decode(line) == .success(request!))
         }
