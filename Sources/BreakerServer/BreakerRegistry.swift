@@ -169,9 +169,15 @@ public final class BreakerRegistry: Sendable {
     func unwatch(_ id: ObjectIdentifier) { hub.remove(id) }
 
     private func shouldAttempt(_ name: String) -> Execution {
+        decide(name).map { .reply(.decision($0)) } ?? .error(overloaded(name))
+    }
+
+    /// `should-attempt` without the `Execution`/`Reply` wrapping, for the connection's hot path:
+    /// nil exactly when `execute(.shouldAttempt)` answers `overloaded(name)`.
+    func decide(_ name: String) -> DecisionReply? {
         let cacheMs = settings.closedCacheMs
         let epoch = permitEpoch
-        let reply = mutate(name, create: true) { breaker, now -> (DecisionReply, [Transition]) in
+        return mutate(name, create: true) { breaker, now -> (DecisionReply, [Transition]) in
             let result = breaker.shouldAttempt(at: now)
             var reply = DecisionReply(allow: result.decision.isAllowed, state: breaker.state,
                                       generation: breaker.generation, cacheMs: 0)
@@ -184,25 +190,40 @@ public final class BreakerRegistry: Sendable {
             }
             return (reply, result.transitions)
         }
-        return reply.map { .reply(.decision($0)) } ?? .error(overloaded(name))
     }
 
     func record(_ record: RecordCommand, reporter: String?) -> Execution {
+        switch recordOutcome(record, reporter: reporter) {
+        case .success(let r): .afterCommit(.recorded(state: r.state, generation: r.generation, stale: r.stale), breaker: record.breaker)
+        case .failure(let error): .error(error)
+        }
+    }
+
+    /// What a record answers once committed.
+    struct Recorded {
+        var state: BreakerState
+        var generation: UInt64
+        var stale: Bool
+    }
+
+    /// A record (without `dedupe`) without the `Execution`/`Reply` wrapping, for the connection's
+    /// hot path: `record` is exactly this, wrapped.
+    func recordOutcome(_ record: RecordCommand, reporter: String?) -> Result<Recorded, WireError> {
         var token = OutcomeToken.none
         if let text = record.permit {
             guard let permit = PermitToken(text) else {
-                return .error(WireError(.badRequest, "field 'permit' is not a permit this daemon issued"))
+                return .failure(WireError(.badRequest, "field 'permit' is not a permit this daemon issued"))
             }
             token = permit.epoch == permitEpoch ? .permit(permit.permit) : .expiredPermit
         } else if let generation = record.generation {
             token = .generation(generation)
         }
-        let reply = mutate(record.breaker, create: true) { breaker, now -> (Reply, [Transition]) in
+        let recorded = mutate(record.breaker, create: true) { breaker, now -> (Recorded, [Transition]) in
             let result = breaker.record(record.outcome, count: record.count, token: token, durationMs: record.durationMs,
                                         reporter: reporter, at: now)
-            return (.recorded(state: breaker.state, generation: breaker.generation, stale: result.stale), result.transitions)
+            return (Recorded(state: breaker.state, generation: breaker.generation, stale: result.stale), result.transitions)
         }
-        return reply.map { .afterCommit($0, breaker: record.breaker) } ?? .error(overloaded(record.breaker))
+        return recorded.map { .success($0) } ?? .failure(overloaded(record.breaker))
     }
 
     private func configure(_ name: String, _ patch: BreakerConfigPatch) -> Execution {
@@ -222,7 +243,7 @@ public final class BreakerRegistry: Sendable {
             breaker.config = config
             let transitions = breaker.advance(to: now)
             breakers[name] = breaker
-            afterChange(name, breaker, transitions)
+            afterChange(name, breaker.nextDeadline, transitions)
             return .success(BreakerView(name: name, breaker: breaker))
         }
         switch result {
@@ -260,31 +281,43 @@ public final class BreakerRegistry: Sendable {
                            _ body: (inout CircuitBreaker, Timestamp) -> (R, [Transition])) -> R? {
         Self.shard(for: name, in: shards).breakers.withLock { breakers -> R? in
             let now = clock.now()
-            let created = breakers[name] == nil
+            // One lookup by name; then the breaker is read and changed where it lies, by index,
+            // never copied out of the dictionary and back.
+            var index = breakers.index(forKey: name)
+            let created = index == nil
             if created {
                 guard create, reserveBreaker() else { return nil }
                 breakers[name] = CircuitBreaker(config: settings.config(for: name), createdAt: now)
+                index = breakers.index(forKey: name)
             }
-            let before = (breakers[name]!.nextDeadline, breakers[name]!.metrics.rejectedCalls)
-            let (result, transitions) = body(&breakers[name]!, now)
-            let breaker = breakers[name]!
+            let i = index!
+            let (before, rejectedBefore) = Self.peek(&breakers.values[i])
+            let (result, transitions) = body(&breakers.values[i], now)
+            let (deadline, rejectedAfter) = Self.peek(&breakers.values[i])
             if created || !transitions.isEmpty {
-                afterChange(name, breaker, transitions, rescheduled: before.0 != breaker.nextDeadline, actor: actor, note: note)
-            } else if before.1 != breaker.metrics.rejectedCalls {
+                afterChange(name, deadline, transitions, rescheduled: before != deadline, actor: actor, note: note)
+            } else if rejectedBefore != rejectedAfter {
                 // Only a rejection counted: persisted with the next commit (protocol: "written
                 // with the next commit"), which it may wait a moment for, instead of a commit
                 // per rejection while a breaker is open.
                 writer.submitLazily(name)
-                if before.0 != breaker.nextDeadline { schedule(name, breaker.nextDeadline, now: now) }
-            } else if before.0 != breaker.nextDeadline {
-                schedule(name, breaker.nextDeadline, now: now)
+                if before != deadline { schedule(name, deadline, now: now) }
+            } else if before != deadline {
+                schedule(name, deadline, now: now)
             }
             return result
         }
     }
 
+    /// A breaker's deadline and rejection count, read in place: through the dictionary's getter
+    /// the whole breaker would be copied out first.
+    @inline(__always)
+    private static func peek(_ breaker: inout CircuitBreaker) -> (Timestamp?, UInt64) {
+        (breaker.nextDeadline, breaker.metrics.rejectedCalls)
+    }
+
     /// Must be called with `name`'s shard lock held.
-    private func afterChange(_ name: String, _ breaker: CircuitBreaker, _ transitions: [Transition], rescheduled: Bool = true,
+    private func afterChange(_ name: String, _ nextDeadline: Timestamp?, _ transitions: [Transition], rescheduled: Bool = true,
                              actor: String? = nil, note: String? = nil) {
         hub.publish(name, transitions)
         for transition in transitions {
@@ -300,7 +333,7 @@ public final class BreakerRegistry: Sendable {
             let byAdmin = [.reset, .forcedOpen, .released].contains(transition.reason)
             return LoggedTransition(breaker: name, transition: transition, actor: byAdmin ? actor : nil, note: byAdmin ? note : nil)
         })
-        if rescheduled { schedule(name, breaker.nextDeadline, now: clock.now()) }
+        if rescheduled { schedule(name, nextDeadline, now: clock.now()) }
     }
 
     /// Wakes up at `deadline` to apply it, so watchers hear of time-driven transitions even

@@ -11,11 +11,10 @@ extension BreakerServer {
         for channel in connections.all {
             channel.eventLoop.execute {
                 _ = channel.setOption(ChannelOptions.autoRead, value: false)
-                // Delivered to the handler right after the line decoder, so lines already
-                // decoded are answered and nothing more is read: the half-close path, unchanged.
-                let decoder = try? channel.pipeline.syncOperations.context(
-                    handlerType: ByteToMessageHandler<LineFrameDecoder>.self)
-                decoder?.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
+                // Lines already read are answered and nothing more is read: the half-close
+                // path, except that a line still missing its terminator is not run.
+                let handler = try? channel.pipeline.syncOperations.handler(type: ConnectionHandler.self)
+                handler?.stopReading()
             }
         }
         return await connections.waitUntilClosed(timeout: timeout)

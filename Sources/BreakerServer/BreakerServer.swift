@@ -59,10 +59,9 @@ public final class BreakerServer: Sendable {
                         try handlers.addHandler(IdleStateHandler(readTimeout: idle))
                     }
                     if let tls = configuration.tls {
-                        // Before the framing: TLS, then a deadline for its handshake.
+                        // First in the pipeline: TLS, then a deadline for its handshake.
                         try handlers.addHandlers(tls.makeHandlers())
                     }
-                    try handlers.addHandler(ByteToMessageHandler(LineFrameDecoder(maxLength: configuration.maxLineLength)))
                     try handlers.addHandler(ConnectionHandler(
                         registry: registry, connections: connections, adminTokens: configuration.adminTokens,
                         maxLineLength: configuration.maxLineLength,

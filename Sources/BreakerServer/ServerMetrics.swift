@@ -36,6 +36,8 @@ public final class ServerMetrics: Sendable {
     private let factory: any MetricsFactory
     private let okRequests: [String: Counter]
     private let otherRequests = Mutex<[String: Counter]>([:])
+    /// `okRequests["should-attempt"]`, for the decision hot path (no lookup by name).
+    private let decisionOK: Counter
     let connectionsOpen: Meter
     let connectionsAccepted: Counter
     let connectionsRejected: Counter
@@ -57,6 +59,7 @@ public final class ServerMetrics: Sendable {
             table[op] = Counter(label: Name.requests, dimensions: [("op", op), ("code", Self.okCode)], factory: factory)
         }
         okRequests = table
+        decisionOK = table["should-attempt"]!
         connectionsOpen = Meter(label: Name.connectionsOpen, dimensions: [], factory: factory)
         connectionsAccepted = Counter(label: Name.connections, dimensions: [], factory: factory)
         connectionsRejected = Counter(label: Name.connectionsRejected, dimensions: [], factory: factory)
@@ -98,6 +101,9 @@ public final class ServerMetrics: Sendable {
 extension ServerMetrics {
     /// Counts a request answered at once; `.afterCommit` ones are counted when the commit
     /// result is known (see the `Result` overload), so a failed commit counts as `internal`.
+    /// The same count as `request("should-attempt", nil)`.
+    func decisionAnswered() { decisionOK.increment() }
+
     func request(_ op: String, _ execution: BreakerRegistry.Execution) {
         switch execution {
         case .reply, .history: request(op, nil)

@@ -3,6 +3,9 @@ import Dispatch
 import Foundation
 import Logging
 import BreakerSync
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Counters for the daemon's metrics. All grow monotonically except the `last…` values.
 public struct StoreWriterStats: Sendable, Hashable {
@@ -88,6 +91,10 @@ public final class StoreWriter: Sendable {
     /// (and logged) rather than growing memory without bound.
     static let maxRetainedTransitions = 100_000
     static let dedupePruneInterval: Duration = .seconds(60)
+    /// A batch of at least this many breakers (a burst of new names, e.g. a million created in
+    /// seconds) leaves its snapshots' memory free but held by malloc; after it the writer hands
+    /// free heap back to the system (`malloc_trim`), so a burst does not stay in the RSS.
+    static let trimAfterBatch = 10_000
 
     /// `snapshot` returns the breaker's current in-memory state, or nil if it no longer exists
     /// (then only its transitions are written). It is called on the writer thread.
@@ -283,6 +290,7 @@ public final class StoreWriter: Sendable {
             }
             for completion in taken.completions { completion(result) }
             for job in taken.jobs { job(database) }
+            if names.count >= Self.trimAfterBatch { releaseFreeHeap() }
             if taken.stopping { break }
         }
         if !retry.names.isEmpty || !retry.transitions.isEmpty || !retry.dedupes.isEmpty,
@@ -341,6 +349,21 @@ public final class StoreWriter: Sendable {
         return Array(transitions.dropFirst(excess))
     }
 }
+
+/// glibc's `malloc_trim(0)`: returns the heap's free pages to the system. Looked up at run time
+/// (it is not in the `Glibc` module, and other C libraries lack it); a no-op where missing.
+private func releaseFreeHeap() {
+    #if canImport(Glibc)
+    _ = mallocTrim?(0)
+    #endif
+}
+
+#if canImport(Glibc)
+private let mallocTrim: (@convention(c) (Int) -> Int32)? = {
+    guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "malloc_trim") else { return nil }
+    return unsafeBitCast(symbol, to: (@convention(c) (Int) -> Int32).self)
+}()
+#endif
 
 extension Duration {
     /// Whole nanoseconds, saturating; enough for backoffs and commit latencies.

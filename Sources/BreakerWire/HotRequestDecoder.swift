@@ -12,7 +12,42 @@
 /// alphabet; `id` a plain integer (at most 18 digits) or a string of printable ASCII without
 /// `"` or `\`; `count` 1–1,000,000; `generation` a non-negative integer of at most 18 digits.
 public enum HotRequestDecoder {
+    /// A hot request as scanned, before it is wrapped in a `Request` (which the server's
+    /// should-attempt path never needs).
+    public struct HotRequest: Sendable {
+        public enum Op: Sendable { case shouldAttempt, recordSuccess, recordFailure }
+        public var op: Op
+        public var breaker: String
+        public var id: JSONValue?
+        var count: Int64?
+        var generation: Int64?
+
+        /// The record command of a record-success/-failure line (nil for should-attempt).
+        public var record: RecordCommand? {
+            switch op {
+            case .shouldAttempt: nil
+            case .recordSuccess, .recordFailure:
+                RecordCommand(breaker: breaker, outcome: op == .recordSuccess ? .success : .failure, count: Int(count ?? 1),
+                              permit: nil, generation: generation.map { UInt64($0) })
+            }
+        }
+
+        /// The very `Request` the general decoder builds for this line.
+        public var request: Request {
+            switch op {
+            case .shouldAttempt:
+                return Request(id: id, command: .shouldAttempt(breaker: breaker))
+            case .recordSuccess, .recordFailure:
+                return Request(id: id, command: .record(record!))
+            }
+        }
+    }
+
     public static func decode(_ line: UnsafeRawBufferPointer) -> Request? {
+        decodeHot(line)?.request
+    }
+
+    public static func decodeHot(_ line: UnsafeRawBufferPointer) -> HotRequest? {
         let n = line.count
         guard n >= 2, line[0] == UInt8(ascii: "{"), line[n - 1] == UInt8(ascii: "}") else { return nil }
         var i = 1
@@ -83,11 +118,10 @@ public enum HotRequestDecoder {
         case 1:
             // count/generation are unknown fields to should-attempt; leave that case to the general path.
             guard count == nil, generation == nil else { return nil }
-            return Request(id: id, command: .shouldAttempt(breaker: breaker))
+            return HotRequest(op: .shouldAttempt, breaker: breaker, id: id)
         case 2, 3:
-            return Request(id: id, command: .record(RecordCommand(
-                breaker: breaker, outcome: op == 2 ? .success : .failure, count: Int(count ?? 1),
-                permit: nil, generation: generation.map { UInt64($0) })))
+            return HotRequest(op: op == 2 ? .recordSuccess : .recordFailure, breaker: breaker, id: id,
+                              count: count, generation: generation)
         default:
             return nil
         }

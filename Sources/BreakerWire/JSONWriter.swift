@@ -37,6 +37,16 @@ public struct JSONWriter: Sendable {
         return bytes
     }
 
+    /// Appends `text` as it is: no separator, no escaping, no nesting bookkeeping. For encoders
+    /// that write constant runs of a known document shape; they own its validity.
+    @inline(__always)
+    public mutating func raw(_ text: StaticString) { append(text) }
+
+    /// Ends the document with `\n`, leaving the bytes in `bytes` (for a reused writer).
+    public mutating func endLine() {
+        bytes.append(UInt8(ascii: "\n"))
+    }
+
     /// Clears the output (keeping its capacity) so the writer can be reused.
     public mutating func reset() {
         bytes.removeAll(keepingCapacity: true)

@@ -11,12 +11,7 @@ public enum ReplyEncoder {
         case .pong(let version):
             w.field("version", version)
         case .decision(let d):
-            w.field("allow", d.allow)
-            w.field("state", d.state.wireName)
-            w.key("generation"); w.int(Int64(truncatingIfNeeded: d.generation))
-            w.field("cache_ms", d.cacheMs)
-            if let permit = d.permit { w.field("permit", permit) }
-            if let retry = d.retryAfterMs { w.field("retry_after_ms", retry) }
+            writeDecision(d, to: &w)
         case .recorded(let state, let generation, let stale):
             w.field("state", state.wireName)
             w.key("generation"); w.int(Int64(truncatingIfNeeded: generation))
@@ -51,6 +46,69 @@ public enum ReplyEncoder {
         }
         w.endObject()
         return w.finishLine()
+    }
+
+    /// The line `encode(.decision(d), id:)` returns, written into `w` (cleared first, its
+    /// capacity kept): a connection reuses one writer for its decisions instead of allocating
+    /// an array per reply. Both go through `writeDecision`, so the bytes cannot differ.
+    /// The keys and punctuation are written as constant runs; `ReplyEncoderReuseTests` checks
+    /// every field combination against `encode(.decision(d), id:)` byte for byte.
+    public static func encodeDecision(_ d: DecisionReply, id: JSONValue?, into w: inout JSONWriter) {
+        w.reset()
+        if let id {
+            w.raw(#"{"ok":true,"id":"#)
+            w.value(id)  // at depth 0 for the writer: no separator before it
+            w.raw(d.allow ? #","allow":true,"state":""# : #","allow":false,"state":""#)
+        } else {
+            w.raw(d.allow ? #"{"ok":true,"allow":true,"state":""# : #"{"ok":true,"allow":false,"state":""#)
+        }
+        switch d.state {
+        case .closed: w.raw("closed")
+        case .open: w.raw("open")
+        case .halfOpen: w.raw("half_open")
+        case .forcedOpen: w.raw("forced_open")
+        }
+        w.raw(#"","generation":"#)
+        w.int(Int64(truncatingIfNeeded: d.generation))
+        w.raw(#","cache_ms":"#)
+        w.int(d.cacheMs)
+        if let permit = d.permit { w.raw(#","permit":"#); w.string(permit) }
+        if let retry = d.retryAfterMs { w.raw(#","retry_after_ms":"#); w.int(retry) }
+        w.raw("}\n")
+    }
+
+    /// The line `encode(.recorded(state:generation:stale:), id:)` returns, written as constant
+    /// runs (checked byte for byte against it by `ReplyEncoderReuseTests`).
+    public static func encodeRecorded(state: BreakerState, generation: UInt64, stale: Bool, id: JSONValue?) -> [UInt8] {
+        var w = JSONWriter(capacity: 96)
+        if let id {
+            w.raw(#"{"ok":true,"id":"#)
+            w.value(id)  // at depth 0 for the writer: no separator before it
+            w.raw(#","state":""#)
+        } else {
+            w.raw(#"{"ok":true,"state":""#)
+        }
+        switch state {
+        case .closed: w.raw("closed")
+        case .open: w.raw("open")
+        case .halfOpen: w.raw("half_open")
+        case .forcedOpen: w.raw("forced_open")
+        }
+        w.raw(#"","generation":"#)
+        w.int(Int64(truncatingIfNeeded: generation))
+        if stale { w.raw(#","stale":true"#) }
+        w.raw("}\n")
+        return w.bytes
+    }
+
+    @inline(__always)
+    static func writeDecision(_ d: DecisionReply, to w: inout JSONWriter) {
+        w.field("allow", d.allow)
+        w.field("state", d.state.wireName)
+        w.key("generation"); w.int(Int64(truncatingIfNeeded: d.generation))
+        w.field("cache_ms", d.cacheMs)
+        if let permit = d.permit { w.field("permit", permit) }
+        if let retry = d.retryAfterMs { w.field("retry_after_ms", retry) }
     }
 
     public static func encode(_ error: WireError, id: JSONValue?) -> [UInt8] {

@@ -213,4 +213,38 @@ func makeWriter(_ path: String, _ model: Model, prepare: (BreakerDatabase) throw
         defer { database.close() }
         #expect(try database.loadAll() == model.stored)
     }
+
+    /// A burst past `trimAfterBatch` names in one batch (the writer then returns free heap to
+    /// the system) commits like any other.
+    @Test func aBatchOfTenThousandNewBreakersLandsWhole() throws {
+        let folder = try TempFolder()
+        defer { folder.remove() }
+        let path = folder.file("db.sqlite3")
+        let model = Model()
+        let writer = try makeWriter(path, model)
+        let outcomes = Outcomes()
+        // Hold the writer thread so that every submit below lands in one batch.
+        let (started, gate) = (DispatchSemaphore(value: 0), DispatchSemaphore(value: 0))
+        writer.measureFileSize { _ in
+            started.signal()
+            gate.wait()
+        }
+        started.wait()
+        for i in 0..<12_000 {
+            _ = model.change("burst-\(i)")
+            if i % 1_000 == 0 {
+                writer.submit("burst-\(i)") { @Sendable result in outcomes.record(result) }
+            } else {
+                writer.submit("burst-\(i)")
+            }
+        }
+        gate.signal()
+        writer.flushSync()
+        #expect(outcomes.errors == Array(repeating: nil, count: 12))
+        #expect(writer.stats.breakersWritten == 12_000)
+        #expect(writer.stats.lastBatchSize == 12_000)
+        writer.shutdown()
+        let database = try openDatabase(path)
+        #expect(try database.loadAll() == model.stored)
+    }
 }
