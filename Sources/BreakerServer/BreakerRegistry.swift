@@ -41,7 +41,7 @@ public final class BreakerRegistry: Sendable {
     }
 
     final class Shard: Sendable {
-        let breakers = Mutex<[String: CircuitBreaker]>([:])
+        let breakers = Mutex<[String: BreakerSlot]>([:])
         /// Taken before `breakers` when both are needed, never after.
         let dedupe = Mutex(DedupeTable())
     }
@@ -68,7 +68,7 @@ public final class BreakerRegistry: Sendable {
         let loaded = try database.loadAll()
         let shards = (0..<32).map { _ in Shard() }
         for stored in loaded {
-            Self.shard(for: stored.name, in: shards).breakers.withLock { $0[stored.name] = stored.breaker }
+            Self.shard(for: stored.name, in: shards).breakers.withLock { $0[stored.name] = BreakerSlot(stored.breaker) }
         }
         let dedupeBudget = DedupeBudget(limit: settings.maxDedupeKeys)
         dedupeBudget.added(try Self.loadDedupe(from: database, into: shards, settings: settings,
@@ -84,7 +84,7 @@ public final class BreakerRegistry: Sendable {
         self.writer = StoreWriter(database: database, snapshotWithDedupe: { name in
             let shard = Self.shard(for: name, in: shards)
             return shard.dedupe.withLock { table in
-                BreakerSnapshot(breaker: shard.breakers.withLock { $0[name] }, dedupes: table.unsaved.removeValue(forKey: name) ?? [])
+                BreakerSnapshot(breaker: shard.breakers.withLock { $0[name]?.breaker }, dedupes: table.unsaved.removeValue(forKey: name) ?? [])
             }
         }, logger: logger)
         // Apply what time did while the daemon was down, and schedule what is still to come.
@@ -229,7 +229,7 @@ public final class BreakerRegistry: Sendable {
     private func configure(_ name: String, _ patch: BreakerConfigPatch) -> Execution {
         let defaults = settings.config(for: name)
         let result = Self.shard(for: name, in: shards).breakers.withLock { breakers -> Result<BreakerView, WireError> in
-            let existing = breakers[name]
+            let existing = breakers[name]?.breaker
             let config: BreakerConfig
             do throws(ConfigError) {
                 config = try patch.applied(to: existing?.config ?? defaults)
@@ -242,7 +242,7 @@ public final class BreakerRegistry: Sendable {
             var breaker = existing ?? CircuitBreaker(config: config, createdAt: now)
             breaker.config = config
             let transitions = breaker.advance(to: now)
-            breakers[name] = breaker
+            if let slot = breakers[name] { slot.breaker = breaker } else { breakers[name] = BreakerSlot(breaker) }
             afterChange(name, breaker.nextDeadline, transitions)
             return .success(BreakerView(name: name, breaker: breaker))
         }
@@ -281,19 +281,20 @@ public final class BreakerRegistry: Sendable {
                            _ body: (inout CircuitBreaker, Timestamp) -> (R, [Transition])) -> R? {
         Self.shard(for: name, in: shards).breakers.withLock { breakers -> R? in
             let now = clock.now()
-            // One lookup by name; then the breaker is read and changed where it lies, by index,
-            // never copied out of the dictionary and back.
-            var index = breakers.index(forKey: name)
-            let created = index == nil
-            if created {
+            // One lookup by name; then the breaker is read and changed where it lies, in its
+            // slot, never copied out and back.
+            let slot: BreakerSlot
+            let created: Bool
+            if let existing = breakers[name] {
+                (slot, created) = (existing, false)
+            } else {
                 guard create, reserveBreaker() else { return nil }
-                breakers[name] = CircuitBreaker(config: settings.config(for: name), createdAt: now)
-                index = breakers.index(forKey: name)
+                (slot, created) = (BreakerSlot(CircuitBreaker(config: settings.config(for: name), createdAt: now)), true)
+                breakers[name] = slot
             }
-            let i = index!
-            let (before, rejectedBefore) = Self.peek(&breakers.values[i])
-            let (result, transitions) = body(&breakers.values[i], now)
-            let (deadline, rejectedAfter) = Self.peek(&breakers.values[i])
+            let (before, rejectedBefore) = Self.peek(&slot.breaker)
+            let (result, transitions) = body(&slot.breaker, now)
+            let (deadline, rejectedAfter) = Self.peek(&slot.breaker)
             if created || !transitions.isEmpty {
                 afterChange(name, deadline, transitions, rescheduled: before != deadline, actor: actor, note: note)
             } else if rejectedBefore != rejectedAfter {
