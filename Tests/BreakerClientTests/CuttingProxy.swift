@@ -55,7 +55,7 @@ final class CuttingProxy: Sendable {
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(ProxyLines()))
+                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(TextLines()))
                     try channel.pipeline.syncOperations.addHandler(ClientSide(control: control))
                 }
             }
@@ -71,17 +71,6 @@ final class CuttingProxy: Sendable {
     func stop() async {
         try? await channel.close()
         try? await group.shutdownGracefully()
-    }
-}
-
-private struct ProxyLines: ByteToMessageDecoder {
-    typealias InboundOut = String
-    mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
-        guard let newline = buffer.readableBytesView.firstIndex(of: UInt8(ascii: "\n")) else { return .needMoreData }
-        let line = buffer.readString(length: newline - buffer.readerIndex)!
-        buffer.moveReaderIndex(forwardBy: 1)
-        context.fireChannelRead(wrapInboundOut(line))
-        return .continue
     }
 }
 
@@ -107,7 +96,7 @@ private final class ClientSide: ChannelInboundHandler {
         ClientBootstrap(group: context.eventLoop)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(ProxyLines()))
+                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(TextLines()))
                     try channel.pipeline.syncOperations.addHandler(DaemonSide(session: bound.value))
                 }
             }

@@ -25,7 +25,7 @@ final class RawServer: Sendable {
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(Lines()))
+                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(TextLines()))
                     try channel.pipeline.syncOperations.addHandler(Answerer(behavior: behavior))
                 }
             }
@@ -36,17 +36,6 @@ final class RawServer: Sendable {
     func stop() async {
         try? await channel.close()
         try? await group.shutdownGracefully()
-    }
-
-    private struct Lines: ByteToMessageDecoder {
-        typealias InboundOut = String
-        mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
-            guard let newline = buffer.readableBytesView.firstIndex(of: UInt8(ascii: "\n")) else { return .needMoreData }
-            let line = buffer.readString(length: newline - buffer.readerIndex)!
-            buffer.moveReaderIndex(forwardBy: 1)
-            context.fireChannelRead(wrapInboundOut(line))
-            return .continue
-        }
     }
 
     private final class Answerer: ChannelInboundHandler {
@@ -79,4 +68,16 @@ func unusedPort() async throws -> Int {
     try await channel.close()
     try await group.shutdownGracefully()
     return port
+}
+
+/// Lines of text, for the test servers here (no length limit: they only meet our own client).
+struct TextLines: ByteToMessageDecoder {
+    typealias InboundOut = String
+    mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
+        guard let newline = buffer.readableBytesView.firstIndex(of: UInt8(ascii: "\n")) else { return .needMoreData }
+        let line = buffer.readString(length: newline - buffer.readerIndex)!
+        buffer.moveReaderIndex(forwardBy: 1)
+        context.fireChannelRead(wrapInboundOut(line))
+        return .continue
+    }
 }
