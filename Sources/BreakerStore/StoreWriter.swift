@@ -3,29 +3,7 @@ import Dispatch
 import Foundation
 import Logging
 import BreakerSync
-#if canImport(Glibc)
-import Glibc
-#endif
 
-/// Counters for the daemon's metrics. All grow monotonically except the `last…` values.
-public struct StoreWriterStats: Sendable, Hashable {
-    public var batchesCommitted: UInt64 = 0
-    public var batchesFailed: UInt64 = 0
-    /// Breaker snapshots in committed batches (a breaker changed ten times between two commits
-    /// counts once: that is the saving group commit buys).
-    public var breakersWritten: UInt64 = 0
-    public var transitionsWritten: UInt64 = 0
-    /// Breakers in the most recent committed batch.
-    public var lastBatchSize: Int = 0
-    /// Time spent in `BreakerDatabase.write` (snapshots excluded) for committed batches.
-    public var lastCommitNanoseconds: UInt64 = 0
-    public var totalCommitNanoseconds: UInt64 = 0
-    /// Why the most recent batch failed, or nil once a batch commits again. Readiness checks read
-    /// it: a daemon that cannot write cannot acknowledge anything.
-    public var lastError: StoreError?
-
-    public init() {}
-}
 
 /// The only writer of a `BreakerDatabase`, on a thread of its own so that no event loop ever
 /// waits for SQLite or the disk.
@@ -349,21 +327,6 @@ public final class StoreWriter: Sendable {
         return Array(transitions.dropFirst(excess))
     }
 }
-
-/// glibc's `malloc_trim(0)`: returns the heap's free pages to the system. Looked up at run time
-/// (it is not in the `Glibc` module, and other C libraries lack it); a no-op where missing.
-private func releaseFreeHeap() {
-    #if canImport(Glibc)
-    _ = mallocTrim?(0)
-    #endif
-}
-
-#if canImport(Glibc)
-private let mallocTrim: (@convention(c) (Int) -> Int32)? = {
-    guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "malloc_trim") else { return nil }
-    return unsafeBitCast(symbol, to: (@convention(c) (Int) -> Int32).self)
-}()
-#endif
 
 extension Duration {
     /// Whole nanoseconds, saturating; enough for backoffs and commit latencies.
