@@ -9,23 +9,12 @@ struct CtlResult {
 }
 
 func breakerctl(_ arguments: [String], port: Int?, token: String? = nil, environment extra: [String: String] = [:]) throws -> CtlResult {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: DaemonProcess.executable(named: "breakerctl"))
-    process.arguments = arguments
     var environment = ProcessInfo.processInfo.environment
     environment["BREAKERD_TOKEN"] = token
     environment["BREAKERD_ADDR"] = port.map { "127.0.0.1:\($0)" }
     for (key, value) in extra { environment[key] = value }
-    process.environment = environment
-    let out = Pipe(), err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    try process.run()
-    let stdout = out.fileHandleForReading.readDataToEndOfFile()
-    let stderr = err.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return CtlResult(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-                     stderr: String(decoding: stderr, as: UTF8.self))
+    let output = try runProcess(DaemonProcess.executable(named: "breakerctl"), arguments, environment: environment)
+    return CtlResult(status: output.status, stdout: output.stdout, stderr: output.stderr)
 }
 
 /// A daemon process with an admin token file (`alice` / `token`), stopped by `stop()`.

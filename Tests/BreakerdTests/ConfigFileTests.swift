@@ -142,15 +142,6 @@ struct ConfigFileTests {
 
 /// Runs the built executable with exactly `arguments`, to its exit.
 func runBreakerd(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: DaemonProcess.executable)
-    process.arguments = arguments
-    let out = Pipe(), err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    try process.run()
-    let stdout = out.fileHandleForReading.readDataToEndOfFile()
-    let stderr = err.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
+    let output = try runProcess(DaemonProcess.executable, arguments)
+    return (output.status, output.stdout, output.stderr)
 }

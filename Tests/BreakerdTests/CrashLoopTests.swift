@@ -41,16 +41,8 @@ struct CrashLoopTests {
     }
 
     static func integrityCheck(_ path: String) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["sqlite3", path, "PRAGMA integrity_check;"]
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = out
-        try process.run()
-        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return text.trimmingCharacters(in: .whitespacesAndNewlines)
+        let output = try runProcess("/usr/bin/env", ["sqlite3", path, "PRAGMA integrity_check;"])
+        return (output.stdout + output.stderr).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     static func load(worker w: Int, cycle: Int, port: Int, acks: Acks) {

@@ -13,14 +13,7 @@ extension ExecutableTests {
 @Suite("Disk full")
 struct DiskFullTests {
     static func run(_ arguments: [String]) -> Int32 {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = arguments
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        guard (try? process.run()) != nil else { return -1 }
-        process.waitUntilExit()
-        return process.terminationStatus
+        (try? runProcess("/usr/bin/env", arguments))?.status ?? -1
     }
 
     /// Writes 64 KiB blocks to `path` until the file system refuses (ENOSPC).
