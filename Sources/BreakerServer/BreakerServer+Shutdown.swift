@@ -13,8 +13,8 @@ extension BreakerServer {
                 _ = channel.setOption(ChannelOptions.autoRead, value: false)
                 // Lines already read are answered and nothing more is read: the half-close
                 // path, except that a line still missing its terminator is not run.
-                let handler = try? channel.pipeline.syncOperations.handler(type: ConnectionHandler.self)
-                handler?.stopReading()
+                let adapter = try? channel.pipeline.syncOperations.handler(type: NIOConnectionAdapter.self)
+                adapter?.handler.stopReading()
             }
         }
         return await connections.waitUntilClosed(timeout: timeout)

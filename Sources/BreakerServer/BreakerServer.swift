@@ -62,10 +62,10 @@ public final class BreakerServer: Sendable {
                         // First in the pipeline: TLS, then a deadline for its handshake.
                         try handlers.addHandlers(tls.makeHandlers())
                     }
-                    try handlers.addHandler(ConnectionHandler(
+                    try handlers.addHandler(NIOConnectionAdapter(ConnectionHandler(
                         registry: registry, connections: connections, adminTokens: configuration.adminTokens,
                         maxLineLength: configuration.maxLineLength,
-                        maxInFlight: configuration.maxInFlightPerConnection, logger: logger))
+                        maxInFlight: configuration.maxInFlightPerConnection, logger: logger)))
                 }
             }
             .bind(host: configuration.host, port: configuration.port)

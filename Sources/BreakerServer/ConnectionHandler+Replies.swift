@@ -7,12 +7,12 @@ extension ConnectionHandler {
     /// A watch event: queued behind any reply still outstanding, so the `watch` reply always
     /// comes first and events never overtake replies.
     func push(_ line: [UInt8]) {
-        guard let context, !closeWhenDrained else { return }
+        guard let transport, !closeWhenDrained else { return }
         // A watcher that stopped reading would otherwise make us queue events forever: past
         // the bound it is disconnected and must watch again (and re-read state) when it returns.
         guard slots.count < Self.maxQueuedEvents else {
             logger.warning("closing a watcher that does not read its events", metadata: ["queued": "\(slots.count)"])
-            context.close(promise: nil)
+            transport.close()
             return
         }
         slots.append(line)
@@ -25,60 +25,55 @@ extension ConnectionHandler {
     /// their fills arrive as consecutive event-loop tasks, so the flush is queued behind them
     /// once instead of one write syscall per reply.
     func fill(_ sequence: Int, _ bytes: [UInt8]) {
-        guard let context else { return }
+        guard let transport else { return }
         slots[slots.index(slots.startIndex, offsetBy: sequence - headSequence)] = bytes
         drain(flush: false)
         if !flushQueued {
             flushQueued = true
-            let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
-            context.eventLoop.execute {
-                let handler = bound.value
+            HandlerHop(self, executor: transport.executor).hop { handler in
                 handler.flushQueued = false
-                guard let context = handler.context else { return }
-                handler.writePending(context)
-                context.flush()
+                handler.writePending()
+                handler.transport?.flush()
             }
         }
         updateReading()
     }
 
     func drain(flush: Bool) {
-        guard let context else { return }
+        guard let transport else { return }
         var wrote = false
         // Only while the socket keeps up: what it cannot take stays in `slots`, which is bounded.
-        while context.channel.isWritable, let head = slots.first, let bytes = head {
+        while transport.isWritable, let head = slots.first, let bytes = head {
             slots.removeFirst()
             headSequence += 1
-            if pendingOut == nil { pendingOut = context.channel.allocator.buffer(capacity: max(bytes.count, 1024)) }
+            if pendingOut == nil { pendingOut = Self.allocator.buffer(capacity: max(bytes.count, 1024)) }
             pendingOut!.writeBytes(bytes)
             wrote = true
         }
         if closeWhenDrained && slots.isEmpty && !listing && unread == nil && !closing {
             closing = true
-            writePending(context)
-            let channel = context.channel
-            context.writeAndFlush(wrapOutboundOut(channel.allocator.buffer(capacity: 0))).whenComplete { _ in
-                channel.close(promise: nil)
-            }
+            writePending()
+            transport.closeAfterFlush()
         } else if wrote && flush {
-            writePending(context)
-            context.flush()
+            writePending()
+            transport.flush()
         }
     }
 
-    func writePending(_ context: ChannelHandlerContext) {
+    static let allocator = ByteBufferAllocator()
+
+    func writePending() {
         guard let out = pendingOut else { return }
         pendingOut = nil
-        context.write(wrapOutboundOut(out), promise: nil)
+        transport?.write(out)
     }
 
     /// Reads only while the peer keeps up: bounded outstanding replies, writable socket.
     func updateReading() {
-        guard let context else { return }
-        let pause = slots.count >= maxInFlight || !context.channel.isWritable || listing
-        guard pause != readingPaused, let options = context.channel.syncOptions else { return }
+        guard let transport else { return }
+        let pause = slots.count >= maxInFlight || !transport.isWritable || listing
+        guard pause != readingPaused else { return }
         readingPaused = pause
-        try? options.setOption(.autoRead, value: !pause)
-        if !pause { context.read() }
+        transport.setReading(!pause)
     }
 }

@@ -73,11 +73,11 @@ extension ConnectionHandler {
     /// A reply ready now: straight into the outgoing buffer when nothing is queued before it
     /// (what `drain` would do with it at once), else into its slot.
     func appendReady(_ bytes: [UInt8]) {
-        guard slots.isEmpty, !closeWhenDrained, let context, context.channel.isWritable else {
+        guard slots.isEmpty, !closeWhenDrained, let transport, transport.isWritable else {
             slots.append(bytes)
             return
         }
-        if pendingOut == nil { pendingOut = context.channel.allocator.buffer(capacity: max(bytes.count, 1024)) }
+        if pendingOut == nil { pendingOut = Self.allocator.buffer(capacity: max(bytes.count, 1024)) }
         pendingOut!.writeBytes(bytes)
         headSequence += 1
     }
@@ -151,15 +151,15 @@ extension ConnectionHandler {
     /// takes a slot like a commit-waiting reply; until it is filled, this connection runs
     /// nothing else (see `listing`), so the list neither misses nor includes later requests.
     func startList(prefix: String?, id: JSONValue?) {
-        guard let context else { return }
+        guard let transport else { return }
         let sequence = headSequence + slots.count
         slots.append(nil)
         listing = true
         let registry = self.registry
-        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        let hop = HandlerHop(self, executor: transport.executor)
         Self.listQueue.async {
             let bytes = ReplyEncoder.encode(.list(registry.list(prefix: prefix)), id: id)
-            bound.eventLoop.execute { bound.value.listed(sequence, bytes) }
+            hop.hop { $0.listed(sequence, bytes) }
         }
     }
 
@@ -168,7 +168,7 @@ extension ConnectionHandler {
 
     func listed(_ sequence: Int, _ bytes: [UInt8]) {
         listing = false
-        guard context != nil else {
+        guard transport != nil else {
             unread = nil
             return
         }
@@ -183,8 +183,8 @@ extension ConnectionHandler {
     func deferredSlot() -> @Sendable ([UInt8]) -> Void {
         let sequence = headSequence + slots.count
         slots.append(nil)
-        let bound = NIOLoopBound(self, eventLoop: context!.eventLoop)
-        return { bytes in bound.eventLoop.execute { bound.value.fill(sequence, bytes) } }
+        let hop = HandlerHop(self, executor: transport!.executor)
+        return { bytes in hop.hop { $0.fill(sequence, bytes) } }
     }
 
     /// A wrong token also ends an earlier authentication, so a connection never keeps rights
@@ -200,12 +200,12 @@ extension ConnectionHandler {
     }
 
     func startWatching(prefix: String?) {
-        guard let context else { return }
+        guard let transport else { return }
         if watching { registry.unwatch(ObjectIdentifier(self)) }
         watching = true
-        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        let hop = HandlerHop(self, executor: transport.executor)
         registry.watch(ObjectIdentifier(self), prefix: prefix) { line in
-            bound.eventLoop.execute { bound.value.push(line) }
+            hop.hop { $0.push(line) }
         }
     }
 }

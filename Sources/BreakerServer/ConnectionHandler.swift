@@ -27,10 +27,10 @@ import Darwin
 /// filled at once. Reading pauses while too many replies are outstanding or the socket is not
 /// writable, so a client that pipelines without reading cannot make the daemon buffer without
 /// bound.
-final class ConnectionHandler: ChannelInboundHandler {
-    typealias InboundIn = ByteBuffer
-    typealias OutboundOut = ByteBuffer
-
+///
+/// The handler knows nothing of how bytes move: a `ConnectionTransport` (a NIO channel, or a
+/// socket of `EpollServer`'s loop) calls the event methods below and carries the replies.
+final class ConnectionHandler {
     let registry: BreakerRegistry
     let connections: ConnectionCounter
     /// nil: the daemon requires no tokens, and anyone may change breakers.
@@ -45,7 +45,8 @@ final class ConnectionHandler: ChannelInboundHandler {
     let maxLineLength: Int
     let maxInFlight: Int
     let logger: Logger
-    var context: ChannelHandlerContext?
+    /// nil once the connection is gone.
+    var transport: (any ConnectionTransport)?
     var slots = CircularBuffer<[UInt8]?>()
     /// Reused for every decision this connection answers (see `decide`).
     var scratch = JSONWriter(capacity: 160)
@@ -87,36 +88,34 @@ final class ConnectionHandler: ChannelInboundHandler {
         self.logger = logger
     }
 
-    func handlerAdded(context: ChannelHandlerContext) { self.context = context }
-
-    func handlerRemoved(context: ChannelHandlerContext) {
-        if watching { registry.unwatch(ObjectIdentifier(self)) }
-        self.context = nil
-    }
-
-    func channelActive(context: ChannelHandlerContext) {
+    /// The connection is open: admitted, or told it is over the limit and closed.
+    func activate(_ transport: any ConnectionTransport) {
+        self.transport = transport
         if !connections.open() {
             closeWhenDrained = true
             ignoringInput = true
             slots.append(ReplyEncoder.encode(WireError(.overloaded, "too many connections (limit \(connections.limit)); try again later"), id: nil))
             drain(flush: true)
         }
-        context.fireChannelActive()
     }
 
-    func channelInactive(context: ChannelHandlerContext) {
+    /// The connection is gone.
+    func deactivate() {
         // A connection that ends without a half-close still has its complete lines and a last
         // unterminated one run (nobody will read the replies), unless a list holds them.
         if !inputEnded && !listing {
             endInput(lastLineCounts: true)
         }
         connections.close()
-        context.fireChannelInactive()
+        if watching { registry.unwatch(ObjectIdentifier(self)) }
+        transport = nil
     }
 
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+    /// Bytes read from the peer. The common case runs the lines where they were read and
+    /// keeps only an unfinished tail.
+    func received(_ data: ByteBuffer) {
         guard !ignoringInput, !inputEnded else { return }
-        var buffer = unwrapInboundIn(data)
+        var buffer = data
         if unread == nil {
             // The common case: run the lines where NIO read them, keep only an unfinished tail.
             if runLines(&buffer) {
@@ -212,33 +211,32 @@ final class ConnectionHandler: ChannelInboundHandler {
         }
     }
 
-    func channelReadComplete(context: ChannelHandlerContext) {
-        writePending(context)
-        context.flush()
+    /// The end of one read batch: what it answered goes out in one write.
+    func readComplete() {
+        writePending()
+        transport?.flush()
     }
 
-    func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if context.channel.isWritable { drain(flush: true) }
+    func writabilityChanged() {
+        if transport?.isWritable == true { drain(flush: true) }
         updateReading()
-        context.fireChannelWritabilityChanged()
     }
 
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        // Nothing received for the idle timeout: a watcher is waiting on purpose, anyone else
-        // is holding a connection for nothing (or trickling bytes slower than one per timeout).
-        if case .some(.read) = event as? IdleStateHandler.IdleStateEvent {
-            if !watching {
-                logger.debug("closing idle connection")
-                context.close(promise: nil)
-            }
-            return
-        }
-        if case .some(.inputClosed) = event as? ChannelEvent, !inputEnded {
-            endInput(lastLineCounts: !ignoringInput)
-            closeWhenDrained = true
-            drain(flush: true)
-        }
-        context.fireUserInboundEventTriggered(event)
+    /// Nothing received for the idle timeout: a watcher is waiting on purpose, anyone else is
+    /// holding a connection for nothing (or trickling bytes slower than one per timeout).
+    func idle() {
+        guard !watching else { return }
+        logger.debug("closing idle connection")
+        transport?.close()
+    }
+
+    /// The peer half-closed: lines already read (and an unterminated last one) are answered,
+    /// then the connection closes.
+    func inputClosed() {
+        guard !inputEnded else { return }
+        endInput(lastLineCounts: !ignoringInput)
+        closeWhenDrained = true
+        drain(flush: true)
     }
 
     /// Graceful shutdown: as a half-close, except that a line without its `\n` does not count
@@ -250,9 +248,9 @@ final class ConnectionHandler: ChannelInboundHandler {
         drain(flush: true)
     }
 
-    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+    func failed(_ error: any Error) {
         if isTLSFailure(error) { registry.metrics.tlsFailures.increment() }
-        logger.debug("connection error", metadata: ["error": "\(error)", "peer": "\(context.remoteAddress.map { "\($0)" } ?? "?")"])
-        context.close(promise: nil)
+        logger.debug("connection error", metadata: ["error": "\(error)", "peer": "\(transport?.peerDescription ?? "?")"])
+        transport?.close()
     }
 }
