@@ -28,6 +28,8 @@ let package = Package(
             pkgConfig: "sqlite3",
             providers: [.apt(["libsqlite3-dev"])]
         ),
+        // Linux's epoll and eventfd headers, for BreakerServer's own event loops.
+        .systemLibrary(name: "CEpoll"),
         // Synchronization.Mutex, or under -DBREAKERD_TSAN the same API over pthreads (see its file).
         .target(name: "BreakerSync"),
         // The pure state machine: no I/O, no clock of its own.
@@ -54,11 +56,13 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
-        // The SwiftNIO server: shards of breakers, watchers, deadlines.
+        // The protocol server: shards of breakers, watchers, deadlines; plain TCP on epoll loops
+        // of its own, TLS on SwiftNIO.
         .target(
             name: "BreakerServer",
             dependencies: [
                 "BreakerSync", "BreakerCore", "BreakerWire", "BreakerStore", "BreakerTLS",
+                .target(name: "CEpoll", condition: .when(platforms: [.linux])),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

@@ -8,6 +8,21 @@ import NIOPosix
 public final class BreakerServer: Sendable {
     public static let version = "0.1.0"
 
+    /// What carries plain-TCP connections. TLS connections always go through NIO.
+    public enum IO: String, Sendable, CaseIterable {
+        /// The daemon's own epoll loops (`EpollServer`), one per thread of the group: the fast
+        /// path, and the default on Linux.
+        case epoll
+        /// NIO channels on the group's event loops.
+        case nio
+
+        #if os(Linux)
+        public static let platformDefault = IO.epoll
+        #else
+        public static let platformDefault = IO.nio
+        #endif
+    }
+
     public struct Configuration: Sendable {
         public var host = "127.0.0.1"
         /// 0 picks a free port (tests); read it back from `localAddress`.
@@ -26,24 +41,54 @@ public final class BreakerServer: Sendable {
         /// When set, every connection speaks TLS (and, with a client CA, must present a
         /// certificate); plain-text clients fail the handshake and are closed.
         public var tls: ServerTLS?
+        /// Ignored (NIO) when `tls` is set or the platform has no epoll.
+        public var io = IO.platformDefault
         public init() {}
     }
 
-    public let localAddress: SocketAddress
-    private let channel: any Channel
-    /// Open connections, for `shutdownGracefully`.
-    let connections: ChannelTracker
-
-    private init(channel: any Channel, connections: ChannelTracker) {
-        self.channel = channel
-        self.connections = connections
-        self.localAddress = channel.localAddress!
+    enum Listener: Sendable {
+        case nio(any Channel, ChannelTracker)
+        #if os(Linux)
+        case epoll(EpollServer)
+        #endif
     }
 
-    /// Binds and starts accepting. Connections are spread over `group`'s event loops.
+    public let localAddress: SocketAddress
+    let listener: Listener
+
+    /// Which transport serves the connections (`.nio` whenever TLS is on).
+    public var io: IO {
+        switch listener {
+        case .nio: return .nio
+        #if os(Linux)
+        case .epoll: return .epoll
+        #endif
+        }
+    }
+
+    private init(localAddress: SocketAddress, listener: Listener) {
+        self.localAddress = localAddress
+        self.listener = listener
+    }
+
+    /// Binds and starts accepting. Connections are spread over `group`'s event loops, or over
+    /// as many epoll loops of our own as the group has threads.
     public static func start(configuration: Configuration, registry: BreakerRegistry,
                              group: any EventLoopGroup, logger: Logger) async throws -> BreakerServer {
         let connections = ConnectionCounter(limit: configuration.maxConnections, metrics: registry.metrics)
+        let makeHandler: @Sendable () -> ConnectionHandler = {
+            ConnectionHandler(registry: registry, connections: connections, adminTokens: configuration.adminTokens,
+                              maxLineLength: configuration.maxLineLength,
+                              maxInFlight: configuration.maxInFlightPerConnection, logger: logger)
+        }
+        #if os(Linux)
+        if configuration.io == .epoll, configuration.tls == nil {
+            let threads = group.makeIterator().reduce(0) { count, _ in count + 1 }
+            let server = try EpollServer.start(configuration: configuration, threads: threads, connections: connections,
+                                               logger: logger, makeHandler: makeHandler)
+            return BreakerServer(localAddress: server.localAddress, listener: .epoll(server))
+        }
+        #endif
         let tracker = ChannelTracker()
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 4096)
@@ -62,19 +107,25 @@ public final class BreakerServer: Sendable {
                         // First in the pipeline: TLS, then a deadline for its handshake.
                         try handlers.addHandlers(tls.makeHandlers())
                     }
-                    try handlers.addHandler(NIOConnectionAdapter(ConnectionHandler(
-                        registry: registry, connections: connections, adminTokens: configuration.adminTokens,
-                        maxLineLength: configuration.maxLineLength,
-                        maxInFlight: configuration.maxInFlightPerConnection, logger: logger)))
+                    try handlers.addHandler(NIOConnectionAdapter(makeHandler()))
                 }
             }
             .bind(host: configuration.host, port: configuration.port)
             .get()
-        return BreakerServer(channel: channel, connections: tracker)
+        return BreakerServer(localAddress: channel.localAddress!, listener: .nio(channel, tracker))
     }
 
-    /// Stops accepting new connections; open ones finish on their own.
+    /// Stops accepting and closes every open connection at once, replies owed or not (see
+    /// `shutdownGracefully` for the orderly way).
     public func stop() async {
-        try? await channel.close()
+        switch listener {
+        case .nio(let channel, let tracker):
+            try? await channel.close()
+            for connection in tracker.all { connection.close(promise: nil) }
+        #if os(Linux)
+        case .epoll(let server):
+            await server.stop()
+        #endif
+        }
     }
 }

@@ -1,0 +1,152 @@
+#if os(Linux)
+import CEpoll
+import Glibc
+import Logging
+import NIOCore
+
+/// What one `EpollLoop` thread owns: its connections, its share of the listener, the receive
+/// buffer it reads into. Touched only on that thread (it is created there, by the thread).
+final class EpollLoopState {
+    let loop: EpollLoop
+    let listenFD: Int32
+    let makeHandler: () -> ConnectionHandler
+    let idleTimeoutNanoseconds: UInt64?
+    let logger: Logger
+    var exiting = false
+    /// Controls taken from the inbox (see `EpollLoop.runInbox`).
+    var taken: [EpollLoop.Control] = []
+    /// Reads land here; a handler that keeps a partial line shares it, and the next read then
+    /// gets fresh storage (copy on write) instead of overwriting it.
+    var receiveBuffer: ByteBuffer?
+    static let readSize = 65_536
+
+    private var connections: [UInt64: EpollConnection] = [:]
+    private var nextToken: UInt64 = 2
+    private var accepting = true
+    /// After the process runs out of descriptors the listener rests briefly instead of waking
+    /// the loop for the same error over and over (it is level-triggered).
+    private var acceptPausedUntil: UInt64?
+    private var nextSweep: UInt64 = 0
+
+    init(loop: EpollLoop, listenFD: Int32, idleTimeout: TimeAmount?, logger: Logger,
+         makeHandler: @escaping () -> ConnectionHandler) {
+        self.loop = loop
+        self.listenFD = listenFD
+        self.idleTimeoutNanoseconds = idleTimeout.map { UInt64(max(1, $0.nanoseconds)) }
+        self.logger = logger
+        self.makeHandler = makeHandler
+        listen(true)
+    }
+
+    func connection(_ token: UInt64) -> EpollConnection? { connections[token] }
+
+    // MARK: Accepting
+
+    private func listen(_ on: Bool) {
+        var event = epoll_event(events: EPOLLIN.rawValue | EPOLLEXCLUSIVE.rawValue,
+                                data: epoll_data_t(u64: EpollLoop.listenerToken))
+        _ = epoll_ctl(loop.epollFD, on ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, listenFD, &event)
+    }
+
+    func acceptConnections() {
+        guard accepting, acceptPausedUntil == nil else { return }
+        for _ in 0..<64 {
+            let fd = breakerd_accept4(listenFD, Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue))
+            if fd < 0 {
+                switch errno {
+                case EAGAIN, EWOULDBLOCK: return
+                case EINTR, ECONNABORTED, EPROTO: continue
+                case EMFILE, ENFILE, ENOBUFS, ENOMEM:
+                    logger.warning("cannot accept a connection; pausing accepts for 100 ms",
+                                   metadata: ["error": "\(String(cString: strerror(errno)))"])
+                    listen(false)
+                    acceptPausedUntil = Self.now() + 100_000_000
+                    return
+                default:
+                    logger.error("accept failed", metadata: ["error": "\(String(cString: strerror(errno)))"])
+                    return
+                }
+            }
+            var one: Int32 = 1
+            _ = setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+            let token = nextToken
+            nextToken += 1
+            let connection = EpollConnection(fd: fd, token: token, state: self, handler: makeHandler())
+            var event = epoll_event(events: EPOLLIN.rawValue, data: epoll_data_t(u64: token))
+            guard epoll_ctl(loop.epollFD, EPOLL_CTL_ADD, fd, &event) == 0 else {
+                logger.error("cannot watch an accepted connection", metadata: ["errno": "\(errno)"])
+                Glibc.close(fd)
+                continue
+            }
+            connections[token] = connection
+            connection.lastRead = Self.now()
+            connection.handler.activate(connection)
+        }
+    }
+
+    func stopAccepting() -> Int {
+        if accepting && acceptPausedUntil == nil { listen(false) }
+        accepting = false
+        return 0
+    }
+
+    // MARK: Connections
+
+    func removed(_ connection: EpollConnection) {
+        connections[connection.token] = nil
+    }
+
+    /// Graceful stop: every connection answers what it has read and closes (see
+    /// `ConnectionHandler.stopReading`).
+    func stopReadingAll() -> Int {
+        let all = Array(connections.values)
+        for connection in all {
+            connection.setReading(false)
+            connection.handler.stopReading()
+        }
+        return all.count
+    }
+
+    func closeAll() -> Int {
+        let all = Array(connections.values)
+        for connection in all { connection.close() }
+        return all.count
+    }
+
+    // MARK: Time
+
+    static func now() -> UInt64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
+    }
+
+    /// How long `epoll_wait` may sleep: until the next idle sweep or paused accept is due, or
+    /// for ever when there is nothing to time.
+    func waitTimeoutMilliseconds() -> Int32 {
+        var due: UInt64?
+        if idleTimeoutNanoseconds != nil, !connections.isEmpty { due = nextSweep }
+        if let resume = acceptPausedUntil { due = min(due ?? resume, resume) }
+        guard let due else { return -1 }
+        let now = Self.now()
+        guard due > now else { return 0 }
+        return Int32(min((due - now + 999_999) / 1_000_000, 1_000))
+    }
+
+    /// Closes (through its handler: watchers stay) every connection that sent nothing for the
+    /// idle timeout, checked a few times per timeout; and resumes a paused listener.
+    func sweepIdleConnections() {
+        let now = Self.now()
+        if let resume = acceptPausedUntil, now >= resume {
+            acceptPausedUntil = nil
+            if accepting { listen(true) }
+        }
+        guard let timeout = idleTimeoutNanoseconds, now >= nextSweep else { return }
+        nextSweep = now + min(max(timeout / 4, 5_000_000), 1_000_000_000)
+        for connection in Array(connections.values) where now &- connection.lastRead >= timeout {
+            connection.lastRead = now
+            connection.handler.idle()
+        }
+    }
+}
+#endif
