@@ -71,8 +71,10 @@ final class EpollConnection: ConnectionTransport {
         // Taken out of the state, so `buffer` is its only reference and `clear` keeps the storage.
         var buffer = state.receiveBuffer.take() ?? ConnectionHandler.allocator.buffer(capacity: EpollLoopState.readSize)
         buffer.clear()
-        let result = buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: EpollLoopState.readSize) { space in
-            Glibc.read(fd, space.baseAddress, space.count)
+        var result = 0
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: EpollLoopState.readSize) { space in
+            result = Glibc.read(fd, space.baseAddress, space.count)
+            return max(result, 0)  // the buffer counts bytes; an error is handled below
         }
         if result > 0 {
             if state.idleTimeoutNanoseconds != nil { lastRead = EpollLoopState.now() }

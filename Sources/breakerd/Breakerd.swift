@@ -69,6 +69,9 @@ struct Breakerd: AsyncParsableCommand {
     @Option(help: "Event loop threads. (default: one per core)")
     var threads: Int?
 
+    @Option(help: "What serves plain-TCP protocol connections: epoll (the daemon's own event loops, Linux) or nio; TLS always uses nio. (default: epoll on Linux)")
+    var io: BreakerServer.IO?
+
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical. (default: info)")
     var logLevel: Logger.Level?
 
@@ -113,6 +116,7 @@ struct Breakerd: AsyncParsableCommand {
         if let maxMetricSeries { effective.maxMetricSeries = maxMetricSeries }
         if let synchronous { effective.synchronous = synchronous }
         if let threads { effective.threads = threads }
+        if let io { effective.io = io }
         if let logLevel { effective.logLevel = logLevel }
         if let logFormat { effective.logFormat = logFormat }
         if let adminTokenFile { effective.adminTokenFile = adminTokenFile }
@@ -142,5 +146,6 @@ struct Breakerd: AsyncParsableCommand {
 }
 
 extension SynchronousMode: ExpressibleByArgument {}
+extension BreakerServer.IO: ExpressibleByArgument {}
 extension DaemonConfig.LogFormat: ExpressibleByArgument {}
 extension Logger.Level: @retroactive ExpressibleByArgument {}

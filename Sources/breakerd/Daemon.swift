@@ -130,6 +130,7 @@ struct Daemon {
         configuration.idleTimeout = config.idleTimeoutMs > 0 ? .milliseconds(config.idleTimeoutMs) : nil
         configuration.adminTokens = adminTokens
         configuration.tls = tls?.protocol
+        configuration.io = config.io
         let server: BreakerServer
         do {
             server = try await BreakerServer.start(configuration: configuration, registry: registry, group: group, logger: logger)

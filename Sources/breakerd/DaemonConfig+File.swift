@@ -1,4 +1,5 @@
 import BreakerCore
+import BreakerServer
 import BreakerStore
 import BreakerWire
 import Foundation
@@ -57,6 +58,7 @@ extension DaemonConfig {
             case "max_dedupe_keys": maxDedupeKeys = try Self.int(value, key)
             case "max_metric_series": maxMetricSeries = try Self.int(value, key)
             case "threads": threads = try Self.int(value, key)
+            case "io": io = try Self.choice(value, key, BreakerServer.IO.init(rawValue:))
             case "log_level": logLevel = try Self.choice(value, key, Logger.Level.init(rawValue:))
             case "log_format": logFormat = try Self.choice(value, key, LogFormat.init(rawValue:))
             case "admin_token_file": adminTokenFile = value == .null ? nil : try Self.string(value, key)
@@ -76,7 +78,7 @@ extension DaemonConfig {
     }
 
     static let fileKeys = ["host", "port", "db", "http_host", "http_port", "cache_ms", "synchronous",
-                           "max_line_length", "max_breakers", "max_connections", "max_in_flight", "idle_timeout_ms", "dedupe_window_ms", "max_dedupe_keys", "max_metric_series", "threads", "log_level", "log_format", "admin_token_file",
+                           "max_line_length", "max_breakers", "max_connections", "max_in_flight", "idle_timeout_ms", "dedupe_window_ms", "max_dedupe_keys", "max_metric_series", "threads", "io", "log_level", "log_format", "admin_token_file",
                            "shutdown_timeout_ms", "tls_cert", "tls_key", "tls_client_ca", "http_tls", "default_breaker", "rules"]
 
     private static func rules(_ value: JSONValue, defaults: BreakerConfig) throws(DaemonConfigError) -> [Rule] {

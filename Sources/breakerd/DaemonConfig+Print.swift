@@ -13,7 +13,7 @@ extension DaemonConfig {
             ("max_connections", .int(Int64(maxConnections))), ("max_in_flight", .int(Int64(maxInFlight))),
             ("idle_timeout_ms", .int(idleTimeoutMs)), ("dedupe_window_ms", .int(dedupeWindowMs)),
             ("max_dedupe_keys", .int(Int64(maxDedupeKeys))),
-            ("max_metric_series", .int(Int64(maxMetricSeries))), ("threads", .int(Int64(threads))),
+            ("max_metric_series", .int(Int64(maxMetricSeries))), ("threads", .int(Int64(threads))), ("io", .string(io.rawValue)),
             ("log_level", .string(logLevel.rawValue)), ("log_format", .string(logFormat.rawValue)),
             ("admin_token_file", adminTokenFile.map(JSONValue.string) ?? .null),
             ("shutdown_timeout_ms", .int(shutdownTimeoutMs)),

@@ -46,6 +46,8 @@ struct DaemonConfig: Sendable, Equatable {
     /// Per-breaker series in /metrics beyond this are left out (and counted).
     var maxMetricSeries = 100_000
     var threads = System.coreCount
+    /// What serves plain-TCP protocol connections (TLS ones always use NIO).
+    var io = BreakerServer.IO.platformDefault
     var logLevel: Logger.Level = .info
     var logFormat: LogFormat = .text
     /// Carried through for the admin auth that main wires up; breakerd itself does not read it yet.
