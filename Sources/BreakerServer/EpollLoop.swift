@@ -27,6 +27,9 @@ final class EpollLoop: ConnectionExecutor {
         var controls: [Control] = []
         /// An eventfd write is already on its way; later sends need not make another.
         var wakePending = false
+        /// The thread has ended: controls are answered at once (there is nothing left to act
+        /// on) and work is dropped (its connection is gone).
+        var ended = false
     }
 
     let epollFD: Int32
@@ -57,15 +60,26 @@ final class EpollLoop: ConnectionExecutor {
     func execute(_ work: @escaping @Sendable () -> Void) { send(.work(work)) }
 
     func send(_ control: Control) {
-        let wake = inbox.withLock { inbox -> Bool in
+        let wake = inbox.withLock { inbox -> Bool? in
+            guard !inbox.ended else { return nil }
             inbox.controls.append(control)
             guard !inbox.wakePending else { return false }
             inbox.wakePending = true
             return true
         }
-        if wake {
+        switch wake {
+        case true?:
             var one: UInt64 = 1
             _ = Glibc.write(wakeFD, &one, 8)
+        case false?: break
+        case nil: Self.answerAfterEnd(control)
+        }
+    }
+
+    private static func answerAfterEnd(_ control: Control) {
+        switch control {
+        case .work: break
+        case .stopAccepting(let done), .stopReading(let done), .closeAll(let done), .exit(let done): done(0)
         }
     }
 
@@ -101,6 +115,12 @@ final class EpollLoop: ConnectionExecutor {
             state.sweepIdleConnections()
         }
         _ = state.closeAll()
+        let left = inbox.withLock { inbox -> [Control] in
+            inbox.ended = true
+            defer { inbox.controls = [] }
+            return inbox.controls
+        }
+        left.forEach(Self.answerAfterEnd)
     }
 
     /// The descriptors close only when nothing can send any more: a commit completion arriving

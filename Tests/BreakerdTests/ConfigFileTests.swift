@@ -12,7 +12,7 @@ struct ConfigFileTests {
         let config = try JSONParser.parse(stdout.trimmingCharacters(in: .whitespacesAndNewlines))
         guard case .object(let root) = config else { Issue.record("not an object: \(stdout)"); return }
         #expect(root.fields.map(\.key) == [
-            "host", "port", "db", "http_host", "http_port", "cache_ms", "synchronous", "max_line_length", "max_breakers", "max_connections", "max_in_flight", "idle_timeout_ms", "dedupe_window_ms", "max_dedupe_keys", "max_metric_series", "threads",
+            "host", "port", "db", "http_host", "http_port", "cache_ms", "synchronous", "max_line_length", "max_breakers", "max_connections", "max_in_flight", "idle_timeout_ms", "dedupe_window_ms", "max_dedupe_keys", "max_metric_series", "threads", "io",
             "log_level", "log_format", "admin_token_file", "shutdown_timeout_ms", "tls_cert", "tls_key", "tls_client_ca", "http_tls",
             "default_breaker", "rules",
         ])
@@ -26,6 +26,7 @@ struct ConfigFileTests {
         #expect(config["max_line_length"] == .int(65536))
         #expect(config["max_dedupe_keys"] == .int(500_000))
         #expect(config["threads"] == .int(3))
+        #expect(config["io"] == .string("epoll"))
         #expect(config["log_level"] == .string("info"))
         #expect(config["log_format"] == .string("text"))
         #expect(config["admin_token_file"] == .null)
@@ -51,6 +52,7 @@ struct ConfigFileTests {
         try #"""
         {
           "port": 1, "http_port": 1, "cache_ms": 250, "max_line_length": 2048, "log_format": "json",
+          "io": "nio",
           "default_breaker": {"failure_threshold": 7},
           "rules": [
             {"prefix": "kafka-topic-*", "preset": "message-broker"},
@@ -68,6 +70,7 @@ struct ConfigFileTests {
         #expect(config["cache_ms"] == .int(300))
         #expect(config["max_line_length"] == .int(2048))
         #expect(config["log_format"] == .string("json"))
+        #expect(config["io"] == .string("nio"), "and the daemon below serves its protocol through NIO")
         #expect(config["log_level"] == .string("error"))
         #expect(config["rules"]?.array?.first?["prefix"] == .string("kafka-topic-"))
 
@@ -106,6 +109,7 @@ struct ConfigFileTests {
         (#"{"port": 70000}"#, "port must be 0...65535"),
         (#"{"max_dedupe_keys": -1}"#, "max_dedupe_keys must not be negative"),
         (#"{"synchronous": "sometimes"}"#, "'synchronous' has an unknown value"),
+        (#"{"io": "kqueue"}"#, "'io' has an unknown value"),
         (#"{"rules": [{"prefix": "a*b", "preset": "database"}]}"#, "rules[0].prefix"),
         (#"{"rules": [{"prefix": "a", "preset": "mainframe"}]}"#, "'rules[0].preset' has an unknown value"),
         (#"{"rules": [{"prefix": "a", "failure_threshold": 0}]}"#, "failure_threshold must be between"),
