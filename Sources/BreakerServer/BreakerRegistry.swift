@@ -162,6 +162,11 @@ public final class BreakerRegistry: Sendable {
         writer.submit(name, transitions: [], completion: completion)
     }
 
+    /// One completion once every breaker in `names` (changed before the call) is committed.
+    func whenCommitted(_ names: [String], _ completion: @escaping @Sendable (Result<Void, StoreError>) -> Void) {
+        writer.submit(names: names, completion: completion)
+    }
+
     func watch(_ id: ObjectIdentifier, prefix: String?, deliver: @escaping @Sendable ([UInt8]) -> Void) {
         hub.add(id, prefix: prefix, deliver: deliver)
     }
@@ -200,7 +205,7 @@ public final class BreakerRegistry: Sendable {
     }
 
     /// What a record answers once committed.
-    struct Recorded {
+    struct Recorded: Sendable {
         var state: BreakerState
         var generation: UInt64
         var stale: Bool

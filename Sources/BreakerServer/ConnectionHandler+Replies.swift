@@ -25,8 +25,17 @@ extension ConnectionHandler {
     /// their fills arrive as consecutive event-loop tasks, so the flush is queued behind them
     /// once instead of one write syscall per reply.
     func fill(_ sequence: Int, _ bytes: [UInt8]) {
-        guard let transport else { return }
+        setSlot(sequence, bytes)
+        afterFill()
+    }
+
+    func setSlot(_ sequence: Int, _ bytes: [UInt8]) {
+        guard transport != nil else { return }
         slots[slots.index(slots.startIndex, offsetBy: sequence - headSequence)] = bytes
+    }
+
+    func afterFill() {
+        guard let transport else { return }
         drain(flush: false)
         if !flushQueued {
             flushQueued = true

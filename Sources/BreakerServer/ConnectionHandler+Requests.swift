@@ -49,25 +49,48 @@ extension ConnectionHandler {
 
     /// A record without `dedupe` or `permit`, as `run` would do it (no auth needed, `execute` →
     /// `record`, answered after the commit) without the `Request`/`Execution`/`Reply` copies.
+    /// Its reply waits in `batch` with the other records of the same read, which one commit
+    /// acknowledges together (`submitRecords`).
     func record(_ record: RecordCommand, id: JSONValue?, op: String) {
         switch registry.recordOutcome(record, reporter: reporter) {
         case .failure(let error):
             registry.metrics.request(op, error.code)  // metrics hook
             slots.append(ReplyEncoder.encode(error, id: id))
         case .success(let recorded):
-            let fill = deferredSlot()
-            let metrics = registry.metrics
-            let (state, generation, stale) = (recorded.state, recorded.generation, recorded.stale)
-            registry.whenCommitted(record.breaker) { result in
-                metrics.request(op, result)  // metrics hook
-                switch result {
-                case .success:
-                    fill(ReplyEncoder.encodeRecorded(state: state, generation: generation, stale: stale, id: id))
-                case .failure(let error):
-                    fill(ReplyEncoder.encode(WireError(.internal, "change not persisted: \(error.message)"), id: id))
-                }
-            }
+            batch.records.append(PendingRecord(sequence: headSequence + slots.count, op: op, recorded: recorded, id: id))
+            batch.names.append(record.breaker)
+            slots.append(nil)
         }
+    }
+
+    /// Asks for one commit of every breaker the records just run changed; when it is done, their
+    /// replies fill their slots on this connection's thread in one task. Called once the lines of
+    /// a read have run, so a pipelining client costs one hand-off per read, not one per record.
+    func submitRecords() {
+        guard !batch.records.isEmpty, let transport else { return }
+        let records = batch.records
+        let names = batch.names
+        batch = RecordBatch()
+        let hop = HandlerHop(self, executor: transport.executor)
+        registry.whenCommitted(names) { result in
+            hop.hop { $0.recorded(records, result) }
+        }
+    }
+
+    func recorded(_ records: [PendingRecord], _ result: Result<Void, StoreError>) {
+        for record in records {
+            registry.metrics.request(record.op, result)  // metrics hook
+            let bytes: [UInt8]
+            switch result {
+            case .success:
+                bytes = ReplyEncoder.encodeRecorded(state: record.recorded.state, generation: record.recorded.generation,
+                                                    stale: record.recorded.stale, id: record.id)
+            case .failure(let error):
+                bytes = ReplyEncoder.encode(WireError(.internal, "change not persisted: \(error.message)"), id: record.id)
+            }
+            setSlot(record.sequence, bytes)
+        }
+        afterFill()
     }
 
     /// A reply ready now: straight into the outgoing buffer when nothing is queued before it

@@ -50,6 +50,8 @@ final class ConnectionHandler {
     var slots = CircularBuffer<[UInt8]?>()
     /// Reused for every decision this connection answers (see `decide`).
     var scratch = JSONWriter(capacity: 160)
+    /// Hot-path records run since the last `submitRecords`, waiting to ask for their commit.
+    var batch = RecordBatch()
     /// Replies taken from the head of `slots` and not yet handed to the channel: one buffer per
     /// read batch (written at `channelReadComplete` or when a flush is due), not one per reply.
     var pendingOut: ByteBuffer?
@@ -165,6 +167,7 @@ final class ConnectionHandler {
             return start
         }
         buffer.moveReaderIndex(forwardBy: used)
+        submitRecords()
         return tooLong
     }
 
@@ -208,6 +211,7 @@ final class ConnectionHandler {
         unread = nil
         if lastLineCounts && rest.readableBytes > 0 {
             rest.withUnsafeReadableBytes { handle($0) }
+            submitRecords()
         }
     }
 
@@ -253,4 +257,18 @@ final class ConnectionHandler {
         logger.debug("connection error", metadata: ["error": "\(error)", "peer": "\(transport?.peerDescription ?? "?")"])
         transport?.close()
     }
+}
+
+/// A hot-path record applied in memory whose reply waits for its commit.
+struct PendingRecord: Sendable {
+    let sequence: Int
+    let op: String
+    let recorded: BreakerRegistry.Recorded
+    let id: JSONValue?
+}
+
+/// The records of one read, acknowledged by one commit.
+struct RecordBatch {
+    var records: [PendingRecord] = []
+    var names: [String] = []
 }

@@ -123,6 +123,22 @@ public final class StoreWriter: Sendable {
         }
     }
 
+    /// As `submit`, for several breakers a client changed in one go (the records of one read):
+    /// one completion, called once a commit holds every one of them.
+    public func submit(names: [String], completion: @escaping Completion) {
+        let wake = pending.withLock { state -> Bool? in
+            guard !state.stopping else { return nil }
+            state.names.append(contentsOf: names)
+            state.completions.append(completion)
+            return Self.claimSignal(&state)
+        }
+        switch wake {
+        case nil: completion(.failure(stoppedError))
+        case true?: wakeUp.signal()
+        case false?: break
+        }
+    }
+
     /// Queues `name` for a commit that may wait up to `lazyDelay` for other work to share it:
     /// for changes nobody waits to see acknowledged (a rejected decision counted in
     /// `rejected_calls`), so that a stream of them costs a few commits a second instead of
