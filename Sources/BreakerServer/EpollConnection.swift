@@ -20,6 +20,11 @@ final class EpollConnection: ConnectionTransport {
     /// The peer half-closed: nothing more to read, ever.
     private var inputEnded = false
     private var closeWhenFlushed = false
+    /// Everything was written and our side shut down: input is read and dropped until the peer
+    /// closes too, or this deadline passes (see `linger`).
+    private(set) var lingerUntil: UInt64?
+    /// The handler has been told the connection is over (at the start of a linger, or at close).
+    private var deactivated = false
     private var closed = false
     /// The epoll interest currently registered.
     private var interest = EPOLLIN.rawValue
@@ -55,6 +60,10 @@ final class EpollConnection: ConnectionTransport {
     // MARK: Events from the loop
 
     func ready(_ events: UInt32) {
+        if lingerUntil != nil {
+            if events & (EPOLLIN.rawValue | EPOLLHUP.rawValue | EPOLLERR.rawValue) != 0 { discardInput() }
+            return
+        }
         if events & (EPOLLIN.rawValue | EPOLLHUP.rawValue | EPOLLERR.rawValue) != 0, reading, !inputEnded {
             readOnce()
         }
@@ -73,7 +82,7 @@ final class EpollConnection: ConnectionTransport {
         buffer.clear()
         var result = 0
         buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: EpollLoopState.readSize) { space in
-            result = Glibc.read(fd, space.baseAddress, space.count)
+            result = Glibc.read(fd, space.baseAddress, min(space.count, EpollLoopState.readSize))
             return max(result, 0)  // the buffer counts bytes; an error is handled below
         }
         if result > 0 {
@@ -131,7 +140,7 @@ final class EpollConnection: ConnectionTransport {
         }
         let left = pending?.readableBytes ?? 0
         if left == 0 && closeWhenFlushed {
-            close()
+            linger()
             return
         }
         updateInterest()
@@ -151,11 +160,52 @@ final class EpollConnection: ConnectionTransport {
         guard !closed else { return }
         closed = true
         pending = nil
+        if lingerUntil != nil {
+            lingerUntil = nil
+            state.lingering -= 1
+        }
         _ = epoll_ctl(state.loop.epollFD, EPOLL_CTL_DEL, fd, nil)
         Glibc.close(fd)
         state.removed(self)
+        if !deactivated {
+            deactivated = true
+            handler.deactivate()
+        }
+    }
+
+    /// The last reply is written: send our FIN, then read and drop whatever the peer still sends
+    /// until it closes (or `lingerTime` passes), and only then close. Closing with unread input
+    /// would make the kernel answer with a reset, which can destroy that last reply (say, the
+    /// `line_too_long` error) before the client reads it. The handler is done at once.
+    private func linger() {
+        guard !inputEnded else {
+            close()
+            return
+        }
+        _ = Glibc.shutdown(fd, Int32(SHUT_WR))
+        lingerUntil = EpollLoopState.now() + Self.lingerTime
+        state.lingering += 1
+        reading = true
+        updateInterest()
+        deactivated = true
         handler.deactivate()
     }
+
+    static let lingerTime: UInt64 = 2_000_000_000
+
+    private func discardInput() {
+        var scratch = (UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0))
+        for _ in 0..<16 {
+            let result = withUnsafeMutableBytes(of: &scratch) { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if result > 0 { continue }
+            if result < 0, errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR { return }
+            endLinger()
+            return
+        }
+    }
+
+    /// The peer closed, or it kept sending past the deadline.
+    func endLinger() { close() }
 
     func setReading(_ enabled: Bool) {
         guard !closed, !closeWhenFlushed else { return }

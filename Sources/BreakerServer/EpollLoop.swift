@@ -17,6 +17,8 @@ final class EpollLoop: ConnectionExecutor {
     /// Asks a loop to do something to all its connections; `done` gets how many it touched.
     enum Control: Sendable {
         case work(@Sendable () -> Void)
+        /// A connection the first loop accepted, dealt to this one.
+        case adopt(Int32)
         case stopAccepting(done: @Sendable (Int) -> Void)
         case stopReading(done: @Sendable (Int) -> Void)
         case closeAll(done: @Sendable (Int) -> Void)
@@ -79,6 +81,7 @@ final class EpollLoop: ConnectionExecutor {
     private static func answerAfterEnd(_ control: Control) {
         switch control {
         case .work: break
+        case .adopt(let fd): Glibc.close(fd)
         case .stopAccepting(let done), .stopReading(let done), .closeAll(let done), .exit(let done): done(0)
         }
     }
@@ -149,6 +152,7 @@ final class EpollLoop: ConnectionExecutor {
             for control in state.taken {
                 switch control {
                 case .work(let work): work()
+                case .adopt(let fd): state.adopt(fd)
                 case .stopAccepting(let done): done(state.stopAccepting())
                 case .stopReading(let done): done(state.stopReadingAll())
                 case .closeAll(let done): done(state.closeAll())

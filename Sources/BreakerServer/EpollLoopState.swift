@@ -8,7 +8,13 @@ import NIOCore
 /// buffer it reads into. Touched only on that thread (it is created there, by the thread).
 final class EpollLoopState {
     let loop: EpollLoop
-    let listenFD: Int32
+    /// The listener, on the first loop only; nil on the others.
+    let listenFD: Int32?
+    /// Every loop of the server, this one included: the first deals new connections out to
+    /// them in turn (as NIO's `group.next()` does), so two busy clients land on different
+    /// threads and one cannot hold up the other.
+    let loops: [EpollLoop]
+    private var nextLoop = 0
     let makeHandler: () -> ConnectionHandler
     let idleTimeoutNanoseconds: UInt64?
     let logger: Logger
@@ -18,7 +24,10 @@ final class EpollLoopState {
     /// Reads land here; a handler that keeps a partial line shares it, and the next read then
     /// gets fresh storage (copy on write) instead of overwriting it.
     var receiveBuffer: ByteBuffer?
-    static let readSize = 65_536
+    /// At most this much is read from one socket per wake-up (as Redis, 16 KiB: ~300 request
+    /// lines), so a client pipelining without pause gets its turn and then the others get
+    /// theirs; more waits in the kernel for the next turn.
+    static let readSize = 16_384
 
     private var connections: [UInt64: EpollConnection] = [:]
     private var nextToken: UInt64 = 2
@@ -27,15 +36,19 @@ final class EpollLoopState {
     /// the loop for the same error over and over (it is level-triggered).
     private var acceptPausedUntil: UInt64?
     private var nextSweep: UInt64 = 0
+    /// Connections closing gracefully and waiting for their peer (`EpollConnection.linger`).
+    var lingering = 0
 
-    init(loop: EpollLoop, listenFD: Int32, idleTimeout: TimeAmount?, logger: Logger,
+    init(loop: EpollLoop, loops: [EpollLoop], listenFD: Int32?, idleTimeout: TimeAmount?, logger: Logger,
          makeHandler: @escaping () -> ConnectionHandler) {
         self.loop = loop
+        self.loops = loops
         self.listenFD = listenFD
         self.idleTimeoutNanoseconds = idleTimeout.map { UInt64(max(1, $0.nanoseconds)) }
         self.logger = logger
         self.makeHandler = makeHandler
-        listen(true)
+        accepting = listenFD != nil
+        if accepting { listen(true) }
     }
 
     func connection(_ token: UInt64) -> EpollConnection? { connections[token] }
@@ -43,13 +56,13 @@ final class EpollLoopState {
     // MARK: Accepting
 
     private func listen(_ on: Bool) {
-        var event = epoll_event(events: EPOLLIN.rawValue | EPOLLEXCLUSIVE.rawValue,
-                                data: epoll_data_t(u64: EpollLoop.listenerToken))
+        guard let listenFD else { return }
+        var event = epoll_event(events: EPOLLIN.rawValue, data: epoll_data_t(u64: EpollLoop.listenerToken))
         _ = epoll_ctl(loop.epollFD, on ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, listenFD, &event)
     }
 
     func acceptConnections() {
-        guard accepting, acceptPausedUntil == nil else { return }
+        guard accepting, acceptPausedUntil == nil, let listenFD else { return }
         for _ in 0..<64 {
             let fd = breakerd_accept4(listenFD, Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue))
             if fd < 0 {
@@ -69,19 +82,26 @@ final class EpollLoopState {
             }
             var one: Int32 = 1
             _ = setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
-            let token = nextToken
-            nextToken += 1
-            let connection = EpollConnection(fd: fd, token: token, state: self, handler: makeHandler())
-            var event = epoll_event(events: EPOLLIN.rawValue, data: epoll_data_t(u64: token))
-            guard epoll_ctl(loop.epollFD, EPOLL_CTL_ADD, fd, &event) == 0 else {
-                logger.error("cannot watch an accepted connection", metadata: ["errno": "\(errno)"])
-                Glibc.close(fd)
-                continue
-            }
-            connections[token] = connection
-            connection.lastRead = Self.now()
-            connection.handler.activate(connection)
+            let target = loops[nextLoop]
+            nextLoop = (nextLoop + 1) % loops.count
+            if target === loop { adopt(fd) } else { target.send(.adopt(fd)) }
         }
+    }
+
+    /// Serves an accepted socket on this loop.
+    func adopt(_ fd: Int32) {
+        let token = nextToken
+        nextToken += 1
+        let connection = EpollConnection(fd: fd, token: token, state: self, handler: makeHandler())
+        var event = epoll_event(events: EPOLLIN.rawValue, data: epoll_data_t(u64: token))
+        guard epoll_ctl(loop.epollFD, EPOLL_CTL_ADD, fd, &event) == 0 else {
+            logger.error("cannot watch an accepted connection", metadata: ["errno": "\(errno)"])
+            Glibc.close(fd)
+            return
+        }
+        connections[token] = connection
+        connection.lastRead = Self.now()
+        connection.handler.activate(connection)
     }
 
     func stopAccepting() -> Int {
@@ -107,10 +127,13 @@ final class EpollLoopState {
         return all.count
     }
 
+    /// Closes every connection; returns how many were still being served (not counting those
+    /// only lingering after their last reply).
     func closeAll() -> Int {
         let all = Array(connections.values)
+        let served = all.filter { $0.lingerUntil == nil }.count
         for connection in all { connection.close() }
-        return all.count
+        return served
     }
 
     // MARK: Time
@@ -125,7 +148,7 @@ final class EpollLoopState {
     /// for ever when there is nothing to time.
     func waitTimeoutMilliseconds() -> Int32 {
         var due: UInt64?
-        if idleTimeoutNanoseconds != nil, !connections.isEmpty { due = nextSweep }
+        if (idleTimeoutNanoseconds != nil || lingering > 0), !connections.isEmpty { due = nextSweep }
         if let resume = acceptPausedUntil { due = min(due ?? resume, resume) }
         guard let due else { return -1 }
         let now = Self.now()
@@ -141,11 +164,16 @@ final class EpollLoopState {
             acceptPausedUntil = nil
             if accepting { listen(true) }
         }
-        guard let timeout = idleTimeoutNanoseconds, now >= nextSweep else { return }
-        nextSweep = now + min(max(timeout / 4, 5_000_000), 1_000_000_000)
-        for connection in Array(connections.values) where now &- connection.lastRead >= timeout {
-            connection.lastRead = now
-            connection.handler.idle()
+        guard idleTimeoutNanoseconds != nil || lingering > 0, now >= nextSweep else { return }
+        let timeout = idleTimeoutNanoseconds ?? .max
+        nextSweep = now + min(max(timeout / 4, 5_000_000), lingering > 0 ? 250_000_000 : 1_000_000_000)
+        for connection in Array(connections.values) {
+            if let until = connection.lingerUntil {
+                if now >= until { connection.endLinger() }
+            } else if now &- connection.lastRead >= timeout {
+                connection.lastRead = now
+                connection.handler.idle()
+            }
         }
     }
 }

@@ -6,8 +6,8 @@ import Logging
 import NIOCore
 
 /// The protocol listener on the daemon's own epoll loops: plain TCP only (TLS connections go
-/// through NIO). One listening socket shared by every loop (`EPOLLEXCLUSIVE`: one loop wakes
-/// per new connection); each connection then lives on the loop that accepted it.
+/// through NIO). The first loop accepts and deals the connections out to all loops in turn;
+/// each connection then lives on its loop until it closes.
 ///
 /// Why not NIO for these: at one request per round trip, the daemon's CPU per decision was
 /// 9–11 µs through a NIO channel pipeline against 4.8–7.4 µs for Redis' own event loop; the
@@ -37,9 +37,11 @@ final class EpollServer: Sendable {
             throw error
         }
         let idleTimeout = configuration.idleTimeout
+        let all = loops
         for (index, loop) in loops.enumerated() {
             loop.start({ loop in
-                EpollLoopState(loop: loop, listenFD: listenFD, idleTimeout: idleTimeout, logger: logger, makeHandler: makeHandler)
+                EpollLoopState(loop: loop, loops: all, listenFD: index == 0 ? listenFD : nil, idleTimeout: idleTimeout,
+                               logger: logger, makeHandler: makeHandler)
             }, name: "breakerd-io-\(index)")
         }
         return EpollServer(localAddress: localAddress, listenFD: listenFD, loops: loops, connections: connections)

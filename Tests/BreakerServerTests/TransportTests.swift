@@ -68,6 +68,22 @@ struct TransportTests {
         }
     }
 
+    /// epoll only: the NIO transport closes at once after its last write, and with input left
+    /// unread that close is a reset (this test fails on it); TLS connections, the ones NIO
+    /// serves by default, end with their own close_notify instead.
+    @Test func theLastReplyBeforeAClosingSurvivesInputTheDaemonNeverRead() async throws {
+        try await withDaemon(configure: { $0.io = .epoll; $0.maxLineLength = 1024 }) { daemon in
+            let client = try daemon.client()
+            // 1 MB of one endless line: the daemon answers line_too_long after 1 KiB and closes,
+            // with most of it still unread. A plain close would then send a reset, which can
+            // destroy the reply before the client reads it; the daemon must close with a FIN.
+            try client.sendRaw(Array(repeating: UInt8(ascii: "x"), count: 1_000_000))
+            try await Task.sleep(for: .milliseconds(200))
+            #expect(try client.readJSON()["error"]?["code"] == .string("line_too_long"))
+            #expect(client.isClosedByPeer())
+        }
+    }
+
     @Test(arguments: BreakerServer.IO.allCases)
     func aHalfCloseAnswersEveryLineReadThenCloses(io: BreakerServer.IO) async throws {
         try await withDaemon(configure: { $0.io = io }) { daemon in
