@@ -17,9 +17,10 @@ import Darwin
 /// and others do not.
 ///
 /// Framing happens here, on the read buffer in place: each line is handed to the decoder as
-/// the bytes NIO read, with no `ByteBuffer` slice and no pipeline hop per line. A line ends at
-/// `\n` (a `\r` before it is dropped) and may be at most `maxLineLength` bytes; a longer one
-/// is answered with `line_too_long` and the connection is closed after what came before it.
+/// the bytes the transport read, with no `ByteBuffer` slice and no pipeline hop per line. A
+/// line ends at `\n` (a `\r` before it is dropped) and may be at most `maxLineLength` bytes; a
+/// longer one is answered with `line_too_long` and the connection is closed after what came
+/// before it.
 /// Only a line still unterminated when a read ends is kept (in `unread`), for the next read.
 ///
 /// Every request takes a slot in `slots`; a slot is filled when its reply is ready and the head
@@ -52,8 +53,8 @@ final class ConnectionHandler {
     var scratch = JSONWriter(capacity: 160)
     /// Hot-path records run since the last `submitRecords`, waiting to ask for their commit.
     var batch = RecordBatch()
-    /// Replies taken from the head of `slots` and not yet handed to the channel: one buffer per
-    /// read batch (written at `channelReadComplete` or when a flush is due), not one per reply.
+    /// Replies taken from the head of `slots` and not yet handed to the transport: one buffer per
+    /// read batch (written at `readComplete` or when a flush is due), not one per reply.
     var pendingOut: ByteBuffer?
     /// A flush of replies filled after their commit is already queued on the event loop.
     var flushQueued = false
@@ -119,7 +120,7 @@ final class ConnectionHandler {
         guard !ignoringInput, !inputEnded else { return }
         var buffer = data
         if unread == nil {
-            // The common case: run the lines where NIO read them, keep only an unfinished tail.
+            // The common case: run the lines where they were read, keep only an unfinished tail.
             if runLines(&buffer) {
                 lineTooLong()
             } else if buffer.readableBytes > 0 {
