@@ -84,7 +84,7 @@ struct Daemon {
             "version": "\(BreakerServer.version)", "listen": "\(config.host):\(server.localAddress.port ?? config.port)",
             "http": "\(config.httpHost):\(http.localAddress.port ?? config.httpPort)", "database": "\(config.db)",
             "breakers": "\(registry.breakerCount)", "load_ms": "\(loadMs)", "rules": "\(config.rules.count)",
-            "admin_tokens": "\(adminTokens?.names.count ?? 0)",
+            "admin_tokens": "\(adminTokens?.names.count ?? 0)", "io": "\(server.io.rawValue)",
             "tls": "\(tls.map { $0.protocol.requiresClientCertificates ? "mutual" : "on" } ?? "off")",
         ])
 

@@ -97,6 +97,7 @@ struct ObservabilityProcessTests {
         #expect(parsed.count == lines.count, "every log line is JSON:\n\(lines.joined(separator: "\n"))")
         let started = parsed.first { $0["msg"] == .string("breakerd started") }
         #expect(started?["version"] != nil && started?["breakers"] != nil && started?["load_ms"] != nil)
+        #expect(started?["io"] == .string("epoll"), "plain TCP on the daemon's own loops by default")
         #expect(started?["listen"]?.string?.hasSuffix(":\(daemon.port)") == true)
         #expect(started?["http"]?.string?.hasSuffix(":\(daemon.httpPort)") == true)
         let transitions = parsed.filter { $0["msg"] == .string("breaker transition") }
