@@ -144,8 +144,8 @@ final class EpollLoopState {
         return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
     }
 
-    /// How long `epoll_wait` may sleep: until the next idle sweep or paused accept is due, or
-    /// for ever when there is nothing to time.
+    /// How long `epoll_wait` may sleep: until the next sweep (idle connections, lingers) or
+    /// paused accept is due, or for ever when there is nothing to time.
     func waitTimeoutMilliseconds() -> Int32 {
         var due: UInt64?
         if (idleTimeoutNanoseconds != nil || lingering > 0), !connections.isEmpty { due = nextSweep }
@@ -157,7 +157,8 @@ final class EpollLoopState {
     }
 
     /// Closes (through its handler: watchers stay) every connection that sent nothing for the
-    /// idle timeout, checked a few times per timeout; and resumes a paused listener.
+    /// idle timeout, checked a few times per timeout; ends lingers past their deadline (checked
+    /// every 250 ms while any lingers); and resumes a paused listener.
     func sweepIdleConnections() {
         let now = Self.now()
         if let resume = acceptPausedUntil, now >= resume {
