@@ -34,6 +34,7 @@ final class NIOConnectionAdapter: ChannelInboundHandler, ConnectionTransport {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !lingering else { return }  // dropped: the connection is closing
         handler.received(unwrapInboundIn(data))
     }
 
@@ -49,7 +50,13 @@ final class NIOConnectionAdapter: ChannelInboundHandler, ConnectionTransport {
             handler.idle()
             return
         }
-        if case .some(.inputClosed) = event as? ChannelEvent { handler.inputClosed() }
+        if case .some(.inputClosed) = event as? ChannelEvent {
+            guard !lingering else {
+                context.close(promise: nil)  // the peer is done too
+                return
+            }
+            handler.inputClosed()
+        }
         context.fireUserInboundEventTriggered(event)
     }
 
@@ -66,15 +73,32 @@ final class NIOConnectionAdapter: ChannelInboundHandler, ConnectionTransport {
     func closeAfterFlush() {
         guard let context else { return }
         let channel = context.channel
+        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
         context.writeAndFlush(wrapOutboundOut(channel.allocator.buffer(capacity: 0))).whenComplete { _ in
-            channel.close(promise: nil)
+            bound.value.linger(channel)
         }
     }
+
+    /// As `EpollConnection.linger`: after the last reply, close our side only (a FIN; with TLS,
+    /// close_notify first), then read and drop the peer's input until it closes or
+    /// `lingerTime` passes. Closing at once over unread input would send a reset, which can
+    /// destroy that last reply before the client reads it.
+    private func linger(_ channel: any Channel) {
+        guard !lingering else { return }
+        lingering = true
+        channel.close(mode: .output).whenFailure { _ in channel.close(promise: nil) }
+        if let options = channel.syncOptions { try? options.setOption(.autoRead, value: true) }
+        channel.read()
+        channel.eventLoop.scheduleTask(in: Self.lingerTime) { channel.close(promise: nil) }
+    }
+
+    private var lingering = false
+    static let lingerTime = TimeAmount.seconds(2)
 
     func close() { context?.close(promise: nil) }
 
     func setReading(_ enabled: Bool) {
-        guard let context, let options = context.channel.syncOptions else { return }
+        guard !lingering, let context, let options = context.channel.syncOptions else { return }
         try? options.setOption(.autoRead, value: enabled)
         if enabled { context.read() }
     }
