@@ -113,6 +113,20 @@ struct TLSTests {
         }
     }
 
+    @Test func aTLSClientOverTheLineLimitGetsItsErrorBeforeTheClose() async throws {
+        let pki = try Self.certificates()
+        let tls = try ServerTLS(files: TLSFiles(certificateChain: pki.serverCertificate, privateKey: pki.serverKey))
+        try await withDaemon(configure: { $0.tls = tls; $0.maxLineLength = 1024 }) { daemon in
+            // 1 MB of one endless line, most of it never read: the daemon answers, closes its
+            // output after close_notify and drops the rest, so the reply is not lost to a reset.
+            let client = try await TLSTestClient.connect(port: daemon.port, caFile: pki.caCertificate)
+            let reply = try await client.exchange(String(repeating: "x", count: 1_000_000), untilLines: 1)
+            #expect(try JSONParser.parse(reply.trimmingCharacters(in: .newlines))["error"]?["code"] == .string("line_too_long"))
+            let next = try await TLSTestClient.connect(port: daemon.port, caFile: pki.caCertificate)
+            #expect(try await next.exchange(#"{"op":"ping","id":1}"# + "\n", untilLines: 1).hasPrefix(#"{"ok":true"#))
+        }
+    }
+
     @Test func unusableFilesAreRefusedWithTheFileNamed() throws {
         let pki = try Self.certificates()
         let missing = pki.directory + "/missing.pem"
