@@ -174,7 +174,7 @@ final class EpollConnection: ConnectionTransport {
     }
 
     /// The last reply is written: send our FIN, then read and drop whatever the peer still sends
-    /// until it closes (or `lingerTime` passes), and only then close. Closing with unread input
+    /// until it closes (or `closingLingerTime` passes), and only then close. Closing with unread input
     /// would make the kernel answer with a reset, which can destroy that last reply (say, the
     /// `line_too_long` error) before the client reads it. The handler is done at once.
     private func linger() {
@@ -183,15 +183,13 @@ final class EpollConnection: ConnectionTransport {
             return
         }
         _ = Glibc.shutdown(fd, Int32(SHUT_WR))
-        lingerUntil = EpollLoopState.now() + Self.lingerTime
+        lingerUntil = EpollLoopState.now() + UInt64(closingLingerTime.nanoseconds)
         state.lingering += 1
         reading = true
         updateInterest()
         deactivated = true
         handler.deactivate()
     }
-
-    static let lingerTime: UInt64 = 2_000_000_000
 
     private func discardInput() {
         // MSG_TRUNC on a TCP socket drops the bytes in the kernel, with no buffer to copy into.

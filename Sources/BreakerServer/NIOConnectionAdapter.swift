@@ -11,6 +11,8 @@ final class NIOConnectionAdapter: ChannelInboundHandler, ConnectionTransport {
     let handler: ConnectionHandler
     private var context: ChannelHandlerContext?
     private(set) var executor: any ConnectionExecutor = NotAttached()
+    /// The last reply is out and our side closed: input is dropped until the peer closes.
+    private var lingering = false
 
     init(_ handler: ConnectionHandler) { self.handler = handler }
 
@@ -81,7 +83,7 @@ final class NIOConnectionAdapter: ChannelInboundHandler, ConnectionTransport {
 
     /// As `EpollConnection.linger`: after the last reply, close our side only (a FIN; with TLS,
     /// close_notify first), then read and drop the peer's input until it closes or
-    /// `lingerTime` passes. Closing at once over unread input would send a reset, which can
+    /// `closingLingerTime` passes. Closing at once over unread input would send a reset, which can
     /// destroy that last reply before the client reads it.
     private func linger(_ channel: any Channel) {
         guard !lingering else { return }
@@ -89,11 +91,8 @@ final class NIOConnectionAdapter: ChannelInboundHandler, ConnectionTransport {
         channel.close(mode: .output).whenFailure { _ in channel.close(promise: nil) }
         if let options = channel.syncOptions { try? options.setOption(.autoRead, value: true) }
         channel.read()
-        channel.eventLoop.scheduleTask(in: Self.lingerTime) { channel.close(promise: nil) }
+        channel.eventLoop.scheduleTask(in: closingLingerTime) { channel.close(promise: nil) }
     }
-
-    private var lingering = false
-    static let lingerTime = TimeAmount.seconds(2)
 
     func close() { context?.close(promise: nil) }
 

@@ -108,32 +108,28 @@ public final class StoreWriter: Sendable {
     /// breaker's snapshot) for the next batch. Never waits for the disk.
     public func submit(_ name: String, transitions: [LoggedTransition] = [], dedupes: [DedupeRow] = [],
                        completion: Completion? = nil) {
-        let wake = pending.withLock { state -> Bool? in
-            guard !state.stopping else { return nil }
+        enqueueChange(completion) { state in
             state.names.append(name)
             state.transitions.append(contentsOf: transitions)
             state.dedupes.append(contentsOf: dedupes)
-            if let completion { state.completions.append(completion) }
-            return Self.claimSignal(&state)
-        }
-        switch wake {
-        case nil: completion?(.failure(stoppedError))
-        case true?: wakeUp.signal()
-        case false?: break
         }
     }
 
     /// As `submit`, for several breakers a client changed in one go (the records of one read):
     /// one completion, called once a commit holds every one of them.
     public func submit(names: [String], completion: @escaping Completion) {
+        enqueueChange(completion) { $0.names.append(contentsOf: names) }
+    }
+
+    private func enqueueChange(_ completion: Completion?, _ add: (inout Pending) -> Void) {
         let wake = pending.withLock { state -> Bool? in
             guard !state.stopping else { return nil }
-            state.names.append(contentsOf: names)
-            state.completions.append(completion)
+            add(&state)
+            if let completion { state.completions.append(completion) }
             return Self.claimSignal(&state)
         }
         switch wake {
-        case nil: completion(.failure(stoppedError))
+        case nil: completion?(.failure(stoppedError))
         case true?: wakeUp.signal()
         case false?: break
         }
