@@ -24,9 +24,8 @@ public final class ChannelTracker: Sendable {
     /// Waits until every tracked channel has closed or `timeout` passes; then closes the rest.
     /// Returns how many had to be closed by force.
     public func waitUntilClosed(timeout: Duration) async -> Int {
-        let clock = ContinuousClock()
-        let deadline = clock.now + timeout
-        while count > 0, clock.now < deadline, !Task.isCancelled {
+        let deadline = SystemClock.monotonic() + timeout
+        while count > 0, SystemClock.monotonic() < deadline, !Task.isCancelled {
             try? await Task.sleep(for: .milliseconds(10))
         }
         let left = all

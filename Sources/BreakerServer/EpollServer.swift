@@ -96,9 +96,8 @@ final class EpollServer: Sendable {
         guard lifecycle.withLock({ $0.running }) else { return 0 }
         await stopAccepting()
         _ = await onEveryLoop { .stopReading(done: $0) }
-        let clock = ContinuousClock()
-        let deadline = clock.now + timeout
-        while connections.count > 0, clock.now < deadline, !Task.isCancelled {
+        let deadline = SystemClock.monotonic() + timeout
+        while connections.count > 0, SystemClock.monotonic() < deadline, !Task.isCancelled {
             try? await Task.sleep(for: .milliseconds(10))
         }
         let forced = await onEveryLoop { .closeAll(done: $0) }
