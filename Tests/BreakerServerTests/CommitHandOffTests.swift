@@ -105,4 +105,21 @@ final class RecordingStorage: BreakerStorage {
         #expect(metrics?.rejectedCalls == 1)
         #expect(metrics?.totalCalls == 2)
     }
+
+    /// The store has no clock: every minute of the registry's clock, the writer is told to
+    /// delete the keys expired by then, and the next batch does it.
+    @Test func expiredDedupeKeysArePrunedAtTheRegistrysTime() throws {
+        let tape = RecordingStorage.Tape()
+        let clock = ManualClock()
+        let start = clock.now()
+        let registry = try BreakerRegistry(storage: RecordingStorage(tape), settings: .init(), clock: clock,
+                                           logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
+        defer { registry.shutdown() }
+        clock.advance(by: .seconds(59))
+        Self.committed(registry, "none")
+        #expect(tape.batches.withLock { $0.compactMap(\.pruneDedupeBefore) } == [])
+        clock.advance(by: .seconds(1))
+        Self.committed(registry, "none")
+        #expect(tape.batches.withLock { $0.compactMap(\.pruneDedupeBefore) } == [start.adding(milliseconds: 60_000)])
+    }
 }
