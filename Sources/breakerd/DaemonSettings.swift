@@ -1,0 +1,61 @@
+/// Every setting of breakerd, in the order `--print-config`, `--help` and README show them.
+/// A setting is added here and nowhere else (plus its `DaemonConfig` property); README's flag
+/// table is `breakerd --print-settings-markdown`, and a test keeps the two equal.
+extension DaemonSetting {
+    static let all: [DaemonSetting] = [
+        .text("host", \.host, what: "address", help: "Address to listen on for the protocol.",
+              about: "address to listen on"),
+        .integer("port", \.port, 0...65_535, help: "TCP port for the protocol (0 picks a free one).",
+                 about: "protocol port (0 picks a free one; the chosen port is printed)"),
+        .text("db", \.db, what: "path", nonEmpty: true, help: "SQLite database file; its folder is created if missing.",
+              about: "database file; its folder is created, the file gets mode 0600"),
+        .text("http_host", \.httpHost, what: "address", help: "Address for /metrics and health endpoints.",
+              about: "address of `/metrics` and the health endpoints"),
+        .integer("http_port", \.httpPort, 0...65_535, help: "Port for /metrics and health endpoints (0 picks a free one).",
+                 about: "port of `/metrics` and the health endpoints (0 picks a free one)"),
+        .integer("cache_ms", \.cacheMs, 0...Int64.max, help: "cache_ms handed out with CLOSED decisions.",
+                 about: "how long clients may reuse a CLOSED decision"),
+        .choice("synchronous", \.synchronous, help: "SQLite synchronous mode: normal (survives a crash of breakerd) or full (survives power loss).",
+                about: "`normal` survives a crash of breakerd; `full` also survives power loss (an fsync per commit)"),
+        .integer("max_line_length", \.maxLineLength, 1024...Int64.max, help: "Longest request line in bytes.",
+                 about: "longest request line (longer: `line_too_long`, connection closed)"),
+        .integer("max_breakers", \.maxBreakers, 1...Int64.max, help: "Most breakers held; a new name beyond it gets overloaded.",
+                 about: "most breakers held; a new name beyond it gets `overloaded`, existing breakers keep working"),
+        .integer("max_connections", \.maxConnections, 1...Int64.max, help: "Most open connections; extra ones get overloaded and are closed.",
+                 about: "most open protocol connections; extra ones get one `overloaded` reply and are closed"),
+        .integer("max_in_flight", \.maxInFlight, 1...1_000_000, help: "Replies one connection may have outstanding before the daemon stops reading it.",
+                 about: "replies one connection may have outstanding; beyond it the daemon stops reading that connection (backpressure)"),
+        .integer("idle_timeout_ms", \.idleTimeoutMs, 0...Int64.max, note: "0 disables it", help: "Close a connection that sends nothing for this long, unless it is watching; 0 never.",
+                 about: "close a connection that sends nothing for this long, unless it is watching; `0` never"),
+        .integer("dedupe_window_ms", \.dedupeWindowMs, 1...604_800_000, note: "a week", help: "How long a record's dedupe key is remembered, across restarts.",
+                 about: "how long a record's `dedupe` key is remembered (survives restarts)"),
+        .integer("max_dedupe_keys", \.maxDedupeKeys, 0...Int64.max, note: "0 turns dedupe off", help: "Most record dedupe keys remembered; beyond it a record is counted but its key is not remembered (a retry may count twice); 0 turns dedupe off.",
+                 about: "most `dedupe` keys remembered at once (all breakers; in memory, in the database and loaded at start); beyond it a record is still counted but its key not remembered, so a retry of it may count twice (`breakerd_dedupe_keys_dropped_total`, gauge `breakerd_dedupe_keys`); `0` turns dedupe off (keys accepted and ignored); about 400 bytes of memory per key"),
+        .integer("max_metric_series", \.maxMetricSeries, 0...Int64.max, help: "Most per-breaker series in /metrics (9 per breaker; not-closed breakers first); the rest are counted in breakerd_metric_series_dropped_total.",
+                 about: "label cardinality cap of `/metrics`: per-breaker series beyond it (9 per breaker, not-closed breakers kept first) are left out and counted in `breakerd_metric_series_dropped_total`"),
+        .integer("threads", \.threads, 1...Int64.max, shownDefault: "one per core", help: "Event loop threads.",
+                 about: "event loop threads (the protocol's epoll loops, and as many NIO loops for HTTP, TLS and timers)"),
+        .choice("io", \.io, shownDefault: "epoll on Linux, else nio", help: "What serves plain-TCP protocol connections: epoll (the daemon's own event loops, Linux) or nio; TLS always uses nio.",
+                about: "what serves plain-TCP protocol connections: `epoll`, the daemon's own event loops (faster: see [BENCHMARKS.md](BENCHMARKS.md)), or `nio`, SwiftNIO channels; TLS connections always use `nio`"),
+        .choice("log_level", \.logLevel, help: "trace, debug, info, notice, warning, error or critical.",
+                about: "the least severe events logged"),
+        .choice("log_format", \.logFormat, help: "text or json, one line per event on stderr.",
+                about: "one line per event on stderr"),
+        .path("admin_token_file", \.adminTokenFile, help: "File of name:token lines (mode 600, tokens of 16 bytes or more); when set, configure/reset/force-open/release need an admin token.",
+              about: "file of `name:token` lines (mode 600; each token at least 16 bytes); when set, `configure`, `reset`, `force-open` and `release` need an authenticated connection (see [Operate it](#operate-it))"),
+        .integer("shutdown_timeout_ms", \.shutdownTimeoutMs, 0...600_000, help: "On SIGTERM, how long in-flight requests may take before connections are closed.",
+                 about: "how long SIGTERM lets in-flight requests finish"),
+        .path("tls_cert", \.tlsCert, help: "PEM certificate chain: the protocol (and HTTP) listener speaks TLS only; re-read on SIGHUP. Needs --tls-key.",
+              about: "PEM certificate chain: the protocol listener (and the HTTP one, see `--http-tls`) speaks TLS 1.2+ only; needs `--tls-key` (see [TLS](#tls))"),
+        .path("tls_key", \.tlsKey, help: "PEM private key of --tls-cert.",
+              about: "PEM private key of `--tls-cert`"),
+        .path("tls_client_ca", \.tlsClientCA, help: "PEM CA bundle: protocol clients must present a certificate it signed (mutual TLS).",
+              about: "PEM CA bundle: protocol clients must present a certificate it signed (mutual TLS)"),
+        .toggle("http_tls", \.httpTLS, help: "With --tls-cert, serve /metrics and health endpoints over TLS too.",
+                about: "with `--tls-cert`, serve `/metrics` and the health endpoints over TLS too (never with client certificates)"),
+    ]
+
+    /// The settings by config-file key and by flag (`DaemonCommandLine` reads `--no-` itself).
+    static let byKey = Dictionary(uniqueKeysWithValues: all.map { ($0.key, $0) })
+    static let byFlag = Dictionary(uniqueKeysWithValues: all.map { ($0.flag, $0) })
+}
