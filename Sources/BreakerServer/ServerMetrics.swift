@@ -99,11 +99,11 @@ public final class ServerMetrics: Sendable {
 }
 
 extension ServerMetrics {
-    /// Counts a request answered at once; `.afterCommit` ones are counted when the commit
-    /// result is known (see the `Result` overload), so a failed commit counts as `internal`.
-    /// The same count as `request("should-attempt", nil)`.
+    /// Counts a `should-attempt` answered ok: the same count as `request("should-attempt", nil)`.
     func decisionAnswered() { decisionOK.increment() }
 
+    /// Counts a request answered at once; `.afterCommit` ones are counted when the commit
+    /// result is known (see the `Result` overload), so a failed commit counts as `internal`.
     func request(_ op: String, _ execution: BreakerRegistry.Execution) {
         switch execution {
         case .reply, .history: request(op, nil)
