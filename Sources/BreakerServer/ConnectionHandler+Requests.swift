@@ -130,7 +130,7 @@ extension ConnectionHandler {
             return
         }
         if request.command.isAdminChange, adminTokens != nil, actor == nil {
-            let error = WireError(.unauthorized, "\(request.command.op) needs an authenticated connection: send {\"op\":\"auth\",\"token\":…} first")
+            let error = WireError(.unauthorized, "\(request.command.op) needs an admin token: breakerctl takes it from BREAKERD_TOKEN or --token-file; a protocol client sends {\"op\":\"auth\",\"token\":…} first")
             registry.metrics.request(request.command.op, error.code)  // metrics hook
             slots.append(ReplyEncoder.encode(error, id: request.id))
             return
