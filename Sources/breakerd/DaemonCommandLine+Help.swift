@@ -9,10 +9,11 @@ extension DaemonCommandLine {
     /// In swift-argument-parser's layout: labels indented 2, help from column 26, 80 columns.
     static var help: String {
         let defaults = DaemonConfig()
-        var rows = commandOptions.map { option in (option.flag + (option.value.map { " <\($0)>" } ?? ""), option.help) }
+        var rows = commandOptions.map { option in (option.flag + (option.value.map { " <\($0)>" } ?? ""), plain(option.help)) }
         rows += DaemonSetting.all.map { setting in
             let label = if case .toggle = setting.values { "\(setting.flag)/--no-\(setting.flag.dropFirst(2))" } else { setting.flagWithValue }
-            return (label, "\(setting.help) (default: \(setting.shownDefault ?? setting.defaultText(defaults, markdown: false)))")
+            let shown = setting.shownDefault ?? setting.defaultText(defaults, markdown: false)
+            return (label, plain("\(setting.help) (\(setting.values.markdown); default: \(shown))"))
         }
         rows += [("--version", "Show the version."), ("-h, --help", "Show help information.")]
         let options = rows.map { label, help in
@@ -27,13 +28,21 @@ extension DaemonCommandLine {
     static var settingsMarkdown: String {
         let defaults = DaemonConfig()
         var lines = ["| flag | config key | default | values | |", "|---|---|---|---|---|"]
-        lines += commandOptions.map { "| `\($0.flag)` | | \($0.value == nil ? "|" : "none | path") | \($0.about) |" }
+        lines += commandOptions.map { "| `\($0.flag)` | | \($0.value == nil ? "|" : "none | path") | \($0.help) |" }
         lines += DaemonSetting.all.map { setting in
             let flag = if case .toggle = setting.values { "--[no-]\(setting.flag.dropFirst(2))" } else { setting.flag }
             let shown = setting.shownDefault ?? setting.defaultText(defaults, markdown: true)
-            return "| `\(flag)` | `\(setting.key)` | \(shown) | \(setting.values.markdown) | \(setting.about) |"
+            return "| `\(flag)` | `\(setting.key)` | \(shown) | \(setting.values.markdown) | \(setting.help) |"
         }
         return lines.joined(separator: "\n")
+    }
+
+    /// A markdown description as a sentence for the terminal: no backticks, links as their
+    /// text, a capital first letter and a full stop.
+    private static func plain(_ markdown: String) -> String {
+        var text = markdown.replacing("`", with: "")
+        text = text.replacing(/\[([^\]]*)\]\([^)]*\)/) { String($0.output.1) }
+        return text.prefix(1).uppercased() + text.dropFirst() + "."
     }
 
     /// `text` in lines of at most 80 columns, every one indented by `indent` spaces.

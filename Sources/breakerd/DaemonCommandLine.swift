@@ -18,12 +18,10 @@ struct DaemonCommandLine {
     /// The settings given as flags, in order.
     var flags: [(setting: DaemonSetting, value: JSONValue)] = []
 
-    /// The options that are not settings: (flag, value name, help, README's description).
-    static let commandOptions: [(flag: String, value: String?, help: String, about: String)] = [
-        ("--config", "config", "JSON config file (see README, Configuration); flags override it.",
-         "JSON config file (see [Configuration](#configuration)); flags override it"),
-        ("--print-config", nil, "Print the effective config as JSON and exit.",
-         "print the effective config (defaults, file, flags) as JSON and exit"),
+    /// The options that are not settings: flag, value name, what it does (markdown, as in a setting).
+    static let commandOptions: [(flag: String, value: String?, help: String)] = [
+        ("--config", "config", "JSON config file (see [Configuration](#configuration)); flags override it"),
+        ("--print-config", nil, "print the effective config (defaults, file, flags) as JSON and exit"),
     ]
 
     init(_ arguments: [String]) throws(UsageError) {

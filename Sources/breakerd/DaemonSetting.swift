@@ -24,10 +24,8 @@ struct DaemonSetting: Sendable {
     let values: Values
     /// The default as the docs show it, when it is not simply the default config's value.
     let shownDefault: String?
-    /// One sentence for `--help`.
+    /// What it does, in markdown: README's flag table shows it as it is, `--help` as plain text.
     let help: String
-    /// The description in README's flag table (markdown).
-    let about: String
     let get: @Sendable (DaemonConfig) -> JSONValue
     let set: @Sendable (inout DaemonConfig, JSONValue) -> Void
 
@@ -91,22 +89,22 @@ struct DaemonSetting: Sendable {
 extension DaemonSetting {
     static func integer<T: FixedWidthInteger & SendableMetatype>(
         _ key: String, _ path: WritableKeyPath<DaemonConfig, T> & Sendable, _ range: ClosedRange<Int64>, note: String? = nil,
-        shownDefault: String? = nil, help: String, about: String
+        shownDefault: String? = nil, help: String
     ) -> Self {
-        Self(key: key, values: .integer(range, note: note), shownDefault: shownDefault, help: help, about: about,
+        Self(key: key, values: .integer(range, note: note), shownDefault: shownDefault, help: help,
              get: { .int(Int64(clamping: $0[keyPath: path])) },
              set: { config, value in if case .int(let number) = value { config[keyPath: path] = T(clamping: number) } })
     }
 
     static func text(_ key: String, _ path: WritableKeyPath<DaemonConfig, String> & Sendable, what: String,
-                     nonEmpty: Bool = false, help: String, about: String) -> Self {
-        Self(key: key, values: .text(what: what, nonEmpty: nonEmpty), shownDefault: nil, help: help, about: about,
+                     nonEmpty: Bool = false, help: String) -> Self {
+        Self(key: key, values: .text(what: what, nonEmpty: nonEmpty), shownDefault: nil, help: help,
              get: { .string($0[keyPath: path]) },
              set: { config, value in if case .string(let text) = value { config[keyPath: path] = text } })
     }
 
-    static func path(_ key: String, _ path: WritableKeyPath<DaemonConfig, String?> & Sendable, help: String, about: String) -> Self {
-        Self(key: key, values: .optionalPath, shownDefault: nil, help: help, about: about,
+    static func path(_ key: String, _ path: WritableKeyPath<DaemonConfig, String?> & Sendable, help: String) -> Self {
+        Self(key: key, values: .optionalPath, shownDefault: nil, help: help,
              get: { $0[keyPath: path].map(JSONValue.string) ?? .null },
              set: { config, value in
                  if case .string(let text) = value { config[keyPath: path] = text } else { config[keyPath: path] = nil }
@@ -114,17 +112,17 @@ extension DaemonSetting {
     }
 
     static func choice<T: RawRepresentable & CaseIterable & SendableMetatype>(
-        _ key: String, _ path: WritableKeyPath<DaemonConfig, T> & Sendable, shownDefault: String? = nil, help: String, about: String
+        _ key: String, _ path: WritableKeyPath<DaemonConfig, T> & Sendable, shownDefault: String? = nil, help: String
     ) -> Self where T.RawValue == String {
-        Self(key: key, values: .choice(T.allCases.map(\.rawValue)), shownDefault: shownDefault, help: help, about: about,
+        Self(key: key, values: .choice(T.allCases.map(\.rawValue)), shownDefault: shownDefault, help: help,
              get: { .string($0[keyPath: path].rawValue) },
              set: { config, value in
                  if case .string(let word) = value, let choice = T(rawValue: word) { config[keyPath: path] = choice }
              })
     }
 
-    static func toggle(_ key: String, _ path: WritableKeyPath<DaemonConfig, Bool> & Sendable, help: String, about: String) -> Self {
-        Self(key: key, values: .toggle, shownDefault: nil, help: help, about: about,
+    static func toggle(_ key: String, _ path: WritableKeyPath<DaemonConfig, Bool> & Sendable, help: String) -> Self {
+        Self(key: key, values: .toggle, shownDefault: nil, help: help,
              get: { .bool($0[keyPath: path]) },
              set: { config, value in if case .bool(let on) = value { config[keyPath: path] = on } })
     }

@@ -6,14 +6,21 @@ import Testing
 /// What README and proto-docs/PROTOCOL.md promise a newcomer, checked against the real daemon.
 extension ExecutableTests {
 @Suite("breakerd as the docs describe it", .serialized)
-struct DocumentedBehaviourTests {
+final class DocumentedBehaviourTests {
+    /// A folder of this test's own for the database and the token file, removed after it.
+    let directory = makeTempDirectory()
+    deinit { try? FileManager.default.removeItem(atPath: directory) }
+
+    /// The daemon's arguments for an admin token file holding `lines` (mode 600).
+    func tokenFile(_ lines: String) throws -> [String] {
+        let path = directory + "/admin-tokens"
+        try lines.write(toFile: path, atomically: true, encoding: .utf8)
+        chmod(path, 0o600)
+        return ["--admin-token-file", path]
+    }
+
     @Test func theUnauthorizedHintNamesWhatBreakerctlReads() throws {
-        let directory = makeTempDirectory()
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let tokens = directory + "/admin-tokens"
-        try "alice:s3cret-token-for-alice\n".write(toFile: tokens, atomically: true, encoding: .utf8)
-        chmod(tokens, 0o600)
-        let daemon = DaemonProcess(database: directory + "/db.sqlite3", arguments: ["--admin-token-file", tokens])
+        let daemon = DaemonProcess(database: directory + "/db.sqlite3", arguments: try tokenFile("alice:s3cret-token-for-alice\n"))
         try daemon.start()
         defer { daemon.kill(SIGTERM) }
         let c = try daemon.client()
@@ -27,19 +34,13 @@ struct DocumentedBehaviourTests {
     }
 
     @Test func aTokenShorterThan16BytesStopsTheDaemon() throws {
-        let directory = makeTempDirectory()
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let tokens = directory + "/admin-tokens"
-        try "alice:fifteen-bytes-xx\nbob:0123456789abcde\n".write(toFile: tokens, atomically: true, encoding: .utf8)
-        chmod(tokens, 0o600)
-        let run = try DaemonProcess(database: directory + "/db.sqlite3", arguments: ["--admin-token-file", tokens]).runToCompletion()
+        let arguments = try tokenFile("alice:fifteen-bytes-xx\nbob:0123456789abcde\n")
+        let run = try DaemonProcess(database: directory + "/db.sqlite3", arguments: arguments).runToCompletion()
         #expect(run.status == 1)
         #expect(run.stderr.contains("the token for 'bob' is shorter than 16 bytes"), "\(run.stderr)")
     }
 
     @Test func idsComeBackAsValuesNotText() throws {
-        let directory = makeTempDirectory()
-        defer { try? FileManager.default.removeItem(atPath: directory) }
         let daemon = DaemonProcess(database: directory + "/db.sqlite3")
         try daemon.start()
         defer { daemon.kill(SIGTERM) }

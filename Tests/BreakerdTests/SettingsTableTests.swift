@@ -26,7 +26,7 @@ struct SettingsTableTests {
             #expect(help.contains("--" + key.replacingOccurrences(of: "_", with: "-")), "\(key) missing from --help")
         }
         #expect(help.contains("--max-in-flight <max-in-flight>"))
-        #expect(help.contains("(default: 1024)"))
+        #expect(help.contains("(1–1000000; default: 1024)"))
         #expect(help.contains("--http-tls/--no-http-tls"))
         #expect(help.hasPrefix("OVERVIEW: "))
     }
