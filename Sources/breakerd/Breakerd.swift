@@ -1,7 +1,5 @@
 import ArgumentParser
 import BreakerServer
-import BreakerStore
-import Logging
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -1,4 +1,3 @@
-import BreakerServer
 import BreakerWire
 
 /// `breakerd --help` and README's flag table, both made from `DaemonSetting.all`.

@@ -1,4 +1,3 @@
-import BreakerServer
 import BreakerWire
 
 /// breakerd's command line, read with `DaemonSetting.all`: `--config`, `--print-config`,
