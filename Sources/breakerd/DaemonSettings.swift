@@ -19,7 +19,7 @@ extension DaemonSetting {
                  help: "close a connection that sends nothing for this long, unless it is watching; `0` never"),
         .integer("dedupe_window_ms", \.dedupeWindowMs, 1...604_800_000, note: "a week", help: "how long a record's `dedupe` key is remembered (survives restarts)"),
         .integer("max_dedupe_keys", \.maxDedupeKeys, 0...Int64.max, note: "0 turns dedupe off",
-                 help: "most `dedupe` keys remembered at once (all breakers; in memory, in the database and loaded at start; about 400 bytes each); beyond it a record is still counted but its key not remembered, so a retry of it may count twice (`breakerd_dedupe_keys_dropped_total`); `0` turns dedupe off (keys accepted and ignored)"),
+                 help: "most `dedupe` keys remembered at once (all breakers; in memory, in the database and loaded at start; about 400 bytes each); beyond it a record is still counted but its key not remembered, so a retry of it may count twice (`breakerd_dedupe_keys_dropped_total`, gauge `breakerd_dedupe_keys`); `0` turns dedupe off (keys accepted and ignored)"),
         .integer("max_metric_series", \.maxMetricSeries, 0...Int64.max,
                  help: "label cardinality cap of `/metrics`: per-breaker series beyond it (9 per breaker, not-closed breakers kept first) are left out and counted in `breakerd_metric_series_dropped_total`"),
         .integer("threads", \.threads, 1...Int64.max, shownDefault: "one per core",
