@@ -34,17 +34,21 @@ struct DaemonCommandLine {
                 }
                 return rest.removeFirst()
             }
-            switch flag {
-            case "-h", "--help": action = .help; return
-            case "--version": action = .version; return
-            case "--config": configFile = try value()
-            case "--print-config": action = .printConfig
-            case "--print-settings-markdown": action = .printSettingsMarkdown
-            default:
+            if let alone = Self.actions[flag] {
+                guard attached == nil else { throw UsageError("'\(flag)' takes no value") }
+                action = alone
+                if alone == .help || alone == .version { return }
+            } else if flag == "--config" {
+                configFile = try value()
+            } else {
                 flags.append(try Self.setting(flag, attached: attached, value: value))
             }
         }
     }
+
+    /// The flags that take no value and choose what to do.
+    private static let actions: [String: Action] = ["-h": .help, "--help": .help, "--version": .version,
+                                                    "--print-config": .printConfig, "--print-settings-markdown": .printSettingsMarkdown]
 
     /// `--port=1` is `--port` with the value `1` attached.
     private static func split(_ argument: String) -> (flag: String, attached: String?) {

@@ -61,6 +61,7 @@ struct SettingsTableTests {
         (["--port", "seven"], "Error: The value 'seven' is invalid for '--port <port>'"),
         (["--io", "kqueue"], "Error: The value 'kqueue' is invalid for '--io <io>': one of epoll, nio"),
         (["--http-tls=yes"], "Error: '--http-tls' takes no value"),
+        (["--print-config=yes"], "Error: '--print-config' takes no value"),
         (["--max-in-flight", "0"], "breakerd: --max-in-flight must be 1...1000000, got 0"),
         (["--max-dedupe-keys", "-1"], "breakerd: --max-dedupe-keys must not be negative (0 turns dedupe off), got -1"),
         (["--port=70000"], "breakerd: --port must be 0...65535, got 70000"),
