@@ -8,8 +8,8 @@ extension BreakerRegistry {
     /// Handles `command` for `caller`. Admin changes need `caller.actor`.
     public func handle(_ command: Command, caller: Caller) -> RequestAction {
         if command.isAdminChange, caller.actor == nil {
-            return .error(WireError(.unauthorized, "\(command.op.rawValue) needs an authenticated connection: "
-                + "breakerctl sends the token from BREAKERD_TOKEN or --token-file; over the protocol, send auth first"))
+            return .error(WireError(.unauthorized, "\(command.op.rawValue) needs an admin token: breakerctl takes it from "
+                + "BREAKERD_TOKEN or --token-file; a protocol client sends {\"op\":\"auth\",\"token\":…} first"))
         }
         switch command {
         case .ping: return .reply(.pong(version: BreakerServer.version))

@@ -1,13 +1,10 @@
 import BreakerCore
-import BreakerServer
-import BreakerStore
 import BreakerWire
 import Foundation
-import Logging
 
 /// The config file: one JSON object, parsed strictly (no comments, no duplicate keys) and with
 /// unknown keys rejected, so a misspelt setting stops the daemon instead of being ignored.
-/// Keys are the flags' names in snake_case, plus `default_breaker` and `rules`; README.md
+/// Keys are the settings' (`DaemonSetting.all`), plus `default_breaker` and `rules`; README.md
 /// ("Configuration") documents them, and `deploy/breakerd.json` is a complete example.
 extension DaemonConfig {
     static let breakerKeys = ["preset", "failure_threshold", "success_threshold", "timeout_ms",
@@ -42,44 +39,18 @@ extension DaemonConfig {
         }
         for (key, value) in root.fields {
             switch key {
-            case "host": host = try Self.string(value, key)
-            case "port": port = try Self.int(value, key)
-            case "db": db = try Self.string(value, key)
-            case "http_host": httpHost = try Self.string(value, key)
-            case "http_port": httpPort = try Self.int(value, key)
-            case "cache_ms": cacheMs = Int64(try Self.int(value, key))
-            case "synchronous": synchronous = try Self.choice(value, key, SynchronousMode.init(rawValue:))
-            case "max_line_length": maxLineLength = try Self.int(value, key)
-            case "max_breakers": maxBreakers = try Self.int(value, key)
-            case "max_connections": maxConnections = try Self.int(value, key)
-            case "max_in_flight": maxInFlight = try Self.int(value, key)
-            case "idle_timeout_ms": idleTimeoutMs = Int64(try Self.int(value, key))
-            case "dedupe_window_ms": dedupeWindowMs = Int64(try Self.int(value, key))
-            case "max_dedupe_keys": maxDedupeKeys = try Self.int(value, key)
-            case "max_metric_series": maxMetricSeries = try Self.int(value, key)
-            case "threads": threads = try Self.int(value, key)
-            case "io": io = try Self.choice(value, key, BreakerServer.IO.init(rawValue:))
-            case "log_level": logLevel = try Self.choice(value, key, Logger.Level.init(rawValue:))
-            case "log_format": logFormat = try Self.choice(value, key, LogFormat.init(rawValue:))
-            case "admin_token_file": adminTokenFile = value == .null ? nil : try Self.string(value, key)
-            case "shutdown_timeout_ms": shutdownTimeoutMs = Int64(try Self.int(value, key))
-            case "tls_cert": tlsCert = value == .null ? nil : try Self.string(value, key)
-            case "tls_key": tlsKey = value == .null ? nil : try Self.string(value, key)
-            case "tls_client_ca": tlsClientCA = value == .null ? nil : try Self.string(value, key)
-            case "http_tls":
-                guard case .bool(let on) = value else { throw DaemonConfigError("'\(key)' must be true or false") }
-                httpTLS = on
             case "default_breaker": break
             case "rules": rules = try Self.rules(value, defaults: defaultBreaker)
             default:
-                throw DaemonConfigError("unknown key '\(key)'; known keys: \(Self.fileKeys.joined(separator: ", "))")
+                guard let setting = DaemonSetting.byKey[key] else {
+                    throw DaemonConfigError("unknown key '\(key)'; known keys: \(Self.fileKeys.joined(separator: ", "))")
+                }
+                setting.set(&self, try setting.value(fromFile: value))
             }
         }
     }
 
-    static let fileKeys = ["host", "port", "db", "http_host", "http_port", "cache_ms", "synchronous",
-                           "max_line_length", "max_breakers", "max_connections", "max_in_flight", "idle_timeout_ms", "dedupe_window_ms", "max_dedupe_keys", "max_metric_series", "threads", "io", "log_level", "log_format", "admin_token_file",
-                           "shutdown_timeout_ms", "tls_cert", "tls_key", "tls_client_ca", "http_tls", "default_breaker", "rules"]
+    static let fileKeys = DaemonSetting.all.map(\.key) + ["default_breaker", "rules"]
 
     private static func rules(_ value: JSONValue, defaults: BreakerConfig) throws(DaemonConfigError) -> [Rule] {
         guard case .array(let items) = value else { throw DaemonConfigError("'rules' must be an array") }

@@ -1,31 +1,18 @@
 import BreakerCore
 import BreakerWire
 
-/// `--print-config`: the effective config in the config file's format, so the output can be
-/// saved and used as a file as it is.
+/// `--print-config`: the effective config in the config file's format (the settings in
+/// `DaemonSetting.all`'s order), so the output can be saved and used as a file as it is.
 extension DaemonConfig {
     var json: JSONValue {
-        .object(JSONObject([
-            ("host", .string(host)), ("port", .int(Int64(port))), ("db", .string(db)),
-            ("http_host", .string(httpHost)), ("http_port", .int(Int64(httpPort))),
-            ("cache_ms", .int(cacheMs)), ("synchronous", .string(synchronous.rawValue)),
-            ("max_line_length", .int(Int64(maxLineLength))), ("max_breakers", .int(Int64(maxBreakers))),
-            ("max_connections", .int(Int64(maxConnections))), ("max_in_flight", .int(Int64(maxInFlight))),
-            ("idle_timeout_ms", .int(idleTimeoutMs)), ("dedupe_window_ms", .int(dedupeWindowMs)),
-            ("max_dedupe_keys", .int(Int64(maxDedupeKeys))),
-            ("max_metric_series", .int(Int64(maxMetricSeries))), ("threads", .int(Int64(threads))), ("io", .string(io.rawValue)),
-            ("log_level", .string(logLevel.rawValue)), ("log_format", .string(logFormat.rawValue)),
-            ("admin_token_file", adminTokenFile.map(JSONValue.string) ?? .null),
-            ("shutdown_timeout_ms", .int(shutdownTimeoutMs)),
-            ("tls_cert", tlsCert.map(JSONValue.string) ?? .null), ("tls_key", tlsKey.map(JSONValue.string) ?? .null),
-            ("tls_client_ca", tlsClientCA.map(JSONValue.string) ?? .null), ("http_tls", .bool(httpTLS)),
-            ("default_breaker", .object(Self.fields(preset: defaultPreset, defaultBreaker))),
-            ("rules", .array(rules.map { rule in
-                var object = Self.fields(preset: rule.preset, rule.config)
-                object.fields.insert((key: "prefix", value: .string(rule.prefix)), at: 0)
-                return .object(object)
-            })),
-        ].map { (key: $0.0, value: $0.1) }))
+        var object = JSONObject(DaemonSetting.all.map { (key: $0.key, value: $0.get(self)) })
+        object.fields.append((key: "default_breaker", value: .object(Self.fields(preset: defaultPreset, defaultBreaker))))
+        object.fields.append((key: "rules", value: .array(rules.map { rule in
+            var object = Self.fields(preset: rule.preset, rule.config)
+            object.fields.insert((key: "prefix", value: .string(rule.prefix)), at: 0)
+            return .object(object)
+        })))
+        return .object(object)
     }
 
     private static func fields(preset: BreakerPreset?, _ config: BreakerConfig) -> JSONObject {

@@ -50,7 +50,7 @@ struct DaemonConfig: Sendable, Equatable {
     var io = BreakerServer.IO.platformDefault
     var logLevel: Logger.Level = .info
     var logFormat: LogFormat = .text
-    /// Carried through for the admin auth that main wires up; breakerd itself does not read it yet.
+    /// `name:token` lines; when set, admin ops need an authenticated connection (`Daemon` loads it).
     var adminTokenFile: String?
     /// TLS for the protocol listener (and the HTTP one, unless `httpTLS` is false): PEM files,
     /// re-read on SIGHUP.
@@ -68,27 +68,12 @@ struct DaemonConfig: Sendable, Equatable {
     var defaultPreset: BreakerPreset?
     var rules: [Rule] = []
 
-    /// Checks what the types cannot; the first problem is reported.
-    func validate() throws(DaemonConfigError) {
-        for (key, value) in [("port", port), ("http_port", httpPort)] where !(0...65_535).contains(value) {
-            throw DaemonConfigError("\(key) must be 0...65535, got \(value)")
+    /// Checks what the types cannot; the first problem is reported. A range error names the
+    /// flag for a setting in `flagsGiven` (keys), else the config key.
+    func validate(flagsGiven: Set<String> = []) throws(DaemonConfigError) {
+        for setting in DaemonSetting.all {
+            try setting.check(self, name: flagsGiven.contains(setting.key) ? setting.flag : setting.key)
         }
-        guard cacheMs >= 0 else { throw DaemonConfigError("cache_ms must not be negative") }
-        guard maxLineLength >= 1024 else { throw DaemonConfigError("max_line_length must be at least 1024") }
-        guard maxBreakers >= 1 else { throw DaemonConfigError("max_breakers must be at least 1") }
-        guard maxConnections >= 1 else { throw DaemonConfigError("max_connections must be at least 1") }
-        guard (1...1_000_000).contains(maxInFlight) else { throw DaemonConfigError("max_in_flight must be 1...1000000, got \(maxInFlight)") }
-        guard (1...604_800_000).contains(dedupeWindowMs) else {
-            throw DaemonConfigError("dedupe_window_ms must be 1...604800000 (a week), got \(dedupeWindowMs)")
-        }
-        guard maxDedupeKeys >= 0 else { throw DaemonConfigError("max_dedupe_keys must not be negative (0 turns dedupe off)") }
-        guard maxMetricSeries >= 0 else { throw DaemonConfigError("max_metric_series must not be negative") }
-        guard idleTimeoutMs >= 0 else { throw DaemonConfigError("idle_timeout_ms must not be negative (0 disables it)") }
-        guard threads >= 1 else { throw DaemonConfigError("threads must be at least 1") }
-        guard (0...600_000).contains(shutdownTimeoutMs) else {
-            throw DaemonConfigError("shutdown_timeout_ms must be 0...600000, got \(shutdownTimeoutMs)")
-        }
-        guard !db.isEmpty else { throw DaemonConfigError("db must not be empty") }
         guard (tlsCert == nil) == (tlsKey == nil) else {
             throw DaemonConfigError("tls_cert and tls_key go together: give both or neither")
         }
