@@ -40,13 +40,20 @@ public final class ManualClock: BreakerClock {
     /// Work scheduled and not yet run.
     public var scheduledCount: Int { state.withLock { $0.scheduled.count } }
 
-    /// Moves time forward by `duration` (whole milliseconds count) and runs what became due.
-    public func advance(by duration: Duration) {
+    /// Moves time forward by `duration` (whole milliseconds count) and runs what became due —
+    /// unless `runningDueWork` is false: then the work waits, as a timer late on a busy machine
+    /// does, until the next `advance` (or `runDueWork`).
+    public func advance(by duration: Duration, runningDueWork: Bool = true) {
         precondition(duration >= .zero, "a clock does not go backwards")
         state.withLock { state in
             state.now = state.now.adding(milliseconds: duration.milliseconds)
             state.elapsed += duration
         }
+        if runningDueWork { runDueWork() }
+    }
+
+    /// Runs every piece of work that is due now.
+    public func runDueWork() {
         while let due = nextDue() { due() }
     }
 
