@@ -170,6 +170,17 @@ public struct CircuitBreaker: Sendable, Hashable {
         return RecordResult(stale: false, transitions: transitions)
     }
 
+    /// Hands a half-open trial's permit back without an outcome (its call was cancelled or never
+    /// made): the place is free for another trial and nothing is counted. Stale when the permit
+    /// is not held any more (already reported, expired, or the breaker has moved on).
+    public mutating func returnPermit(_ token: OutcomeToken, at now: Timestamp) -> RecordResult {
+        let transitions = advance(to: now)
+        guard state == .halfOpen, case .permit(let permit) = token, permits.removeValue(forKey: permit) != nil else {
+            return RecordResult(stale: true, transitions: transitions)
+        }
+        return RecordResult(stale: false, transitions: transitions)
+    }
+
     /// Back to CLOSED with counts zeroed and a new generation (ending a force-open too); metrics
     /// are kept. Returns the transition, or nil when the breaker was already CLOSED (its counts
     /// are zeroed all the same).

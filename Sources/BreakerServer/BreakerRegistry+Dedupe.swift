@@ -13,30 +13,30 @@ extension BreakerRegistry {
     /// At `maxDedupeKeys` (after expired keys are swept) a new key is not remembered: the record
     /// is still counted and answered as usual, so a retry of it may count twice. Refusing the
     /// record instead would turn a memory bound into an outage for every client that sends keys.
-    func dedupedRecord(_ record: RecordCommand, key: String, reporter: String?) -> Execution {
+    func dedupedRecord(_ record: RecordCommand, key: String, reporter: String?) -> RequestAction {
         let budget = dedupeBudget
         guard budget.limit > 0 else { return self.record(record, reporter: reporter) }  // dedupe off
         let name = record.breaker
         if budget.isFull, budget.claimFullSweep(nowMs: clock.now().millisecondsSinceEpoch) {
             sweepDedupe()
         }
-        let (execution, dropped) = Self.shard(for: name, in: shards).dedupe.withLock { table -> (Execution, Bool) in
+        let (action, dropped) = Self.shard(for: name, in: shards).dedupe.withLock { table -> (RequestAction, Bool) in
             let now = clock.now().millisecondsSinceEpoch
             budget.released(table.sweep(now: now))
             let dedupeKey = DedupeKey(breaker: name, key: key)
             if let first = table.entries[dedupeKey], first.expiresMs > now {
-                return (.afterCommit(.recorded(state: first.state, generation: first.generation, stale: first.stale), breaker: name), false)
+                return (.replyAfterCommit(.recorded(state: first.state, generation: first.generation, stale: first.stale), breaker: name), false)
             }
-            let execution = self.record(record, reporter: reporter)
-            guard case .afterCommit(.recorded(let state, let generation, let stale), _) = execution else { return (execution, false) }
+            let action = self.record(record, reporter: reporter)
+            guard case .replyAfterCommit(.recorded(let state, let generation, let stale), _) = action else { return (action, false) }
             // An expired key still in the table (not yet popped) already holds its place.
-            guard table.entries[dedupeKey] != nil || budget.reserve() else { return (execution, true) }
+            guard table.entries[dedupeKey] != nil || budget.reserve() else { return (action, true) }
             table.remember(DedupeRow(breaker: name, key: key, state: state, generation: generation, stale: stale,
                                      expiresMs: now + settings.dedupeWindowMs))
-            return (execution, false)
+            return (action, false)
         }
         if dropped { dedupeKeyDropped(breaker: name) }
-        return execution
+        return action
     }
 
     /// Counted and logged outside the shard lock: a log handler may write to a file or a pipe.

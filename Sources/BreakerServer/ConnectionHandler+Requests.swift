@@ -10,85 +10,88 @@ extension ConnectionHandler {
     /// One request line, without its terminator.
     func handle(_ bytes: UnsafeRawBufferPointer) {
         // Hot ops in their canonical form skip the JSONValue tree; anything else, errors
-        // included, goes through the general decoder (HotRequestDecoder documents the subset).
-        if let hot = HotRequestDecoder.decodeHot(bytes) {
-            switch hot.op {
-            case .shouldAttempt: decide(hot.breaker, id: hot.id)
-            case .recordSuccess: record(hot.record!, id: hot.id, op: Self.recordSuccessOp)
-            case .recordFailure: record(hot.record!, id: hot.id, op: Self.recordFailureOp)
+        // included, goes through the general decoder. Both produce the same `Request`.
+        let request: Request
+        if let hot = HotRequestDecoder.decode(bytes) {
+            request = hot
+        } else {
+            switch RequestDecoder.decode(bytes) {
+            case .success(let decoded): request = decoded
+            case .failure(let failure):
+                slots.append(answer(failure.op, .failure(failure.error), id: failure.id))
+                return
             }
-            return
         }
-        switch RequestDecoder.decode(bytes) {
-        case .failure(let failure):
-            registry.metrics.request(nil, failure.error.code)  // metrics hook
-            slots.append(ReplyEncoder.encode(failure.error, id: failure.id))
-        case .success(let request):
-            run(request)
-        }
-    }
-
-    /// `should-attempt`, as `run` would do it (no auth needed, `execute` → `shouldAttempt`)
-    /// without building a `Request`, an `Execution` or a `Reply`, and encoded into the
-    /// connection's reused writer rather than an array of its own.
-    func decide(_ name: String, id: JSONValue?) {
-        guard let decision = registry.decide(name) else {
-            let error = registry.overloaded(name)
-            registry.metrics.request(Self.shouldAttemptOp, error.code)  // metrics hook
-            slots.append(ReplyEncoder.encode(error, id: id))
-            return
-        }
-        registry.metrics.decisionAnswered()  // metrics hook: request("should-attempt", nil)
-        ReplyEncoder.encodeDecision(decision, id: id, into: &scratch)
-        appendReady(scratch.bytes)
-    }
-
-    private static let shouldAttemptOp = "should-attempt"
-    private static let recordSuccessOp = "record-success"
-    private static let recordFailureOp = "record-failure"
-
-    /// A record without `dedupe` or `permit`, as `run` would do it (no auth needed, `execute` →
-    /// `record`, answered after the commit) without the `Request`/`Execution`/`Reply` copies.
-    /// Its reply waits in `batch` with the other records of the same read, which one commit
-    /// acknowledges together (`submitRecords`).
-    func record(_ record: RecordCommand, id: JSONValue?, op: String) {
-        switch registry.recordOutcome(record, reporter: reporter) {
-        case .failure(let error):
-            registry.metrics.request(op, error.code)  // metrics hook
-            slots.append(ReplyEncoder.encode(error, id: id))
-        case .success(let recorded):
-            batch.records.append(PendingRecord(sequence: headSequence + slots.count, op: op, recorded: recorded, id: id))
-            batch.names.append(record.breaker)
+        let op = request.command.op
+        switch registry.handle(request.command, caller: Caller(actor: actor ?? (adminTokens == nil ? "anonymous" : nil),
+                                                                reporter: reporter)) {
+        case .reply(let reply):
+            appendReady(answer(op, .success(reply), id: request.id))
+        case .error(let error):
+            slots.append(answer(op, .failure(error), id: request.id))
+        case .replyAfterCommit(let reply, let breaker):
+            batch.replies.append(PendingReply(sequence: headSequence + slots.count, op: op, reply: reply, id: request.id))
+            batch.names.append(breaker)
             slots.append(nil)
+        case .readHistory(let breaker, let limit):
+            let fill = deferredSlot(op, id: request.id)
+            registry.history(breaker, limit: limit) { result in
+                fill(result.map { .history($0) }.mapError { WireError(.internal, "cannot read history: \($0.message)") })
+            }
+        case .list(let prefix):
+            startList(prefix: prefix, id: request.id)
+        case .connectionOp(let connectionOp):
+            slots.append(answer(op, perform(connectionOp), id: request.id))
         }
     }
 
-    /// Asks for one commit of every breaker the records just run changed; when it is done, their
-    /// replies fill their slots on this connection's thread in one task. Called once the lines of
-    /// a read have run, so a pipelining client costs one hand-off per read, not one per record.
+    /// The one place a reply is counted (`breakerd_requests_total`, by the op the line named)
+    /// and encoded. Decisions and records, the hot replies, have encoders of their own that
+    /// write the same bytes without building a `JSONValue`.
+    func answer(_ op: Op?, _ result: Result<Reply, WireError>, id: JSONValue?) -> [UInt8] {
+        Self.answer(op, result, id: id, metrics: registry.metrics, scratch: &scratch)
+    }
+
+    /// `answer` for work done off the connection's thread (`list`), with a writer of its own.
+    static func answer(_ op: Op?, _ result: Result<Reply, WireError>, id: JSONValue?, metrics: ServerMetrics,
+                       scratch: inout JSONWriter) -> [UInt8] {
+        switch result {
+        case .success(let reply):
+            metrics.request(op, nil)
+            switch reply {
+            case .decision(let decision):
+                ReplyEncoder.encodeDecision(decision, id: id, into: &scratch)
+                return scratch.bytes
+            case .recorded(let state, let generation, let stale):
+                return ReplyEncoder.encodeRecorded(state: state, generation: generation, stale: stale, id: id)
+            default:
+                return ReplyEncoder.encode(reply, id: id)
+            }
+        case .failure(let error):
+            metrics.request(op, error.code)
+            return ReplyEncoder.encode(error, id: id)
+        }
+    }
+
+    /// Asks for one commit of every breaker the requests just run changed; when it is done,
+    /// their replies fill their slots on this connection's thread in one task. Called once the
+    /// lines of a read have run, so a pipelining client costs one hand-off per read, not one
+    /// per request.
     func submitRecords() {
-        guard !batch.records.isEmpty, let transport else { return }
-        let records = batch.records
+        guard !batch.replies.isEmpty, let transport else { return }
+        let replies = batch.replies
         let names = batch.names
-        batch = RecordBatch()
+        batch = CommitBatch()
         let hop = HandlerHop(self, executor: transport.executor)
         registry.whenCommitted(names) { result in
-            hop.hop { $0.recorded(records, result) }
+            hop.hop { $0.committed(replies, result) }
         }
     }
 
-    func recorded(_ records: [PendingRecord], _ result: Result<Void, StoreError>) {
-        for record in records {
-            registry.metrics.request(record.op, result)  // metrics hook
-            let bytes: [UInt8]
-            switch result {
-            case .success:
-                bytes = ReplyEncoder.encodeRecorded(state: record.recorded.state, generation: record.recorded.generation,
-                                                    stale: record.recorded.stale, id: record.id)
-            case .failure(let error):
-                bytes = ReplyEncoder.encode(WireError(.internal, "change not persisted: \(error.message)"), id: record.id)
-            }
-            setSlot(record.sequence, bytes)
+    func committed(_ replies: [PendingReply], _ result: Result<Void, StoreError>) {
+        for pending in replies {
+            let outcome = result.map { pending.reply }.mapError { WireError(.internal, "change not persisted: \($0.message)") }
+            setSlot(pending.sequence, answer(pending.op, outcome, id: pending.id))
         }
         afterFill()
     }
@@ -105,67 +108,17 @@ extension ConnectionHandler {
         headSequence += 1
     }
 
-    func run(_ request: Request) {
-        if case .watch(let prefix) = request.command {
+    /// `watch`, `auth` and `hello`: what the connection knows of itself.
+    func perform(_ op: ConnectionOp) -> Result<Reply, WireError> {
+        switch op {
+        case .watch(let prefix):
             startWatching(prefix: prefix)
-            registry.metrics.request(request.command.op, nil)  // metrics hook
-            slots.append(ReplyEncoder.encode(.watching, id: request.id))
-            return
-        }
-        if case .hello(let client) = request.command {
+            return .success(.watching)
+        case .hello(let client):
             reporter = client
-            registry.metrics.request(request.command.op, nil)  // metrics hook
-            slots.append(ReplyEncoder.encode(.hello, id: request.id))
-            return
-        }
-        if case .auth(let token) = request.command {
-            let (bytes, error) = authenticate(token, id: request.id)
-            registry.metrics.request(request.command.op, error)  // metrics hook
-            slots.append(bytes)
-            return
-        }
-        if case .list(let prefix) = request.command {
-            registry.metrics.request(request.command.op, nil)  // metrics hook
-            startList(prefix: prefix, id: request.id)
-            return
-        }
-        if request.command.isAdminChange, adminTokens != nil, actor == nil {
-            let error = WireError(.unauthorized, "\(request.command.op) needs an authenticated connection: send {\"op\":\"auth\",\"token\":…} first")
-            registry.metrics.request(request.command.op, error.code)  // metrics hook
-            slots.append(ReplyEncoder.encode(error, id: request.id))
-            return
-        }
-        let execution = registry.execute(request.command, actor: actor ?? (adminTokens == nil ? "anonymous" : nil),
-                                         reporter: reporter)
-        registry.metrics.request(request.command.op, execution)  // metrics hook (after-commit ones count below)
-        switch execution {
-        case .reply(let reply):
-            slots.append(ReplyEncoder.encode(reply, id: request.id))
-        case .error(let error):
-            slots.append(ReplyEncoder.encode(error, id: request.id))
-        case .history(let breaker, let limit):
-            let fill = deferredSlot()
-            let id = request.id
-            registry.history(breaker, limit: limit) { result in
-                switch result {
-                case .success(let entries): fill(ReplyEncoder.encode(.history(entries), id: id))
-                case .failure(let error): fill(ReplyEncoder.encode(WireError(.internal, "cannot read history: \(error.message)"), id: id))
-                }
-            }
-        case .afterCommit(let reply, let breaker):
-            let fill = deferredSlot()
-            let id = request.id
-            let (metrics, op) = (registry.metrics, request.command.op)
-            registry.whenCommitted(breaker) { result in
-                metrics.request(op, result)  // metrics hook
-                let bytes: [UInt8]
-                switch result {
-                case .success: bytes = ReplyEncoder.encode(reply, id: id)
-                case .failure(let error):
-                    bytes = ReplyEncoder.encode(WireError(.internal, "change not persisted: \(error.message)"), id: id)
-                }
-                fill(bytes)
-            }
+            return .success(.hello)
+        case .auth(let token):
+            return authenticate(token)
         }
     }
 
@@ -181,7 +134,9 @@ extension ConnectionHandler {
         let registry = self.registry
         let hop = HandlerHop(self, executor: transport.executor)
         Self.listQueue.async {
-            let bytes = ReplyEncoder.encode(.list(registry.list(prefix: prefix)), id: id)
+            var writer = JSONWriter(capacity: 0)
+            let bytes = Self.answer(.list, .success(.list(registry.list(prefix: prefix))), id: id,
+                                    metrics: registry.metrics, scratch: &writer)
             hop.hop { $0.listed(sequence, bytes) }
         }
     }
@@ -202,24 +157,24 @@ extension ConnectionHandler {
         updateReading()
     }
 
-    /// Takes the next slot and returns the function (callable from any thread) that fills it.
-    func deferredSlot() -> @Sendable ([UInt8]) -> Void {
+    /// Takes the next slot and returns the function (callable from any thread) that answers it.
+    func deferredSlot(_ op: Op, id: JSONValue?) -> @Sendable (Result<Reply, WireError>) -> Void {
         let sequence = headSequence + slots.count
         slots.append(nil)
         let hop = HandlerHop(self, executor: transport!.executor)
-        return { bytes in hop.hop { $0.fill(sequence, bytes) } }
+        return { result in hop.hop { $0.fill(sequence, $0.answer(op, result, id: id)) } }
     }
 
     /// A wrong token also ends an earlier authentication, so a connection never keeps rights
     /// after a failed attempt.
-    func authenticate(_ token: String, id: JSONValue?) -> ([UInt8], ErrorCode?) {
-        guard let adminTokens else { return (ReplyEncoder.encode(.authenticated(name: "anonymous"), id: id), nil) }
+    func authenticate(_ token: String) -> Result<Reply, WireError> {
+        guard let adminTokens else { return .success(.authenticated(name: "anonymous")) }
         actor = adminTokens.authenticate(token)
         guard let actor else {
             logger.warning("admin authentication failed", metadata: ["code": "unauthorized"])
-            return (ReplyEncoder.encode(WireError(.unauthorized, "invalid admin token"), id: id), .unauthorized)
+            return .failure(WireError(.unauthorized, "invalid admin token"))
         }
-        return (ReplyEncoder.encode(.authenticated(name: actor), id: id), nil)
+        return .success(.authenticated(name: actor))
     }
 
     func startWatching(prefix: String?) {

@@ -51,8 +51,8 @@ final class ConnectionHandler {
     var slots = CircularBuffer<[UInt8]?>()
     /// Reused for every decision this connection answers (see `decide`).
     var scratch = JSONWriter(capacity: 160)
-    /// Hot-path records run since the last `submitRecords`, waiting to ask for their commit.
-    var batch = RecordBatch()
+    /// Replies run since the last `submitRecords` that wait to ask for their commit.
+    var batch = CommitBatch()
     /// Replies taken from the head of `slots` and not yet handed to the transport: one buffer per
     /// read batch (written at `readComplete` or when a flush is due), not one per reply.
     var pendingOut: ByteBuffer?
@@ -192,8 +192,7 @@ final class ConnectionHandler {
         unread = nil
         scanned = 0
         let error = WireError(.lineTooLong, "request line is longer than \(maxLineLength) bytes; closing the connection")
-        registry.metrics.request(nil, error.code)  // metrics hook
-        slots.append(ReplyEncoder.encode(error, id: nil))
+        slots.append(answer(nil, .failure(error), id: nil))
     }
 
     /// No more input: the complete lines still waiting run, then (after a peer's half-close or
@@ -260,16 +259,16 @@ final class ConnectionHandler {
     }
 }
 
-/// A hot-path record applied in memory whose reply waits for its commit.
-struct PendingRecord: Sendable {
+/// A change applied in memory whose reply waits for its commit.
+struct PendingReply: Sendable {
     let sequence: Int
-    let op: String
-    let recorded: BreakerRegistry.Recorded
+    let op: Op
+    let reply: Reply
     let id: JSONValue?
 }
 
-/// The records of one read, acknowledged by one commit.
-struct RecordBatch {
-    var records: [PendingRecord] = []
+/// The changes of one read, acknowledged by one commit.
+struct CommitBatch {
+    var replies: [PendingReply] = []
     var names: [String] = []
 }

@@ -24,20 +24,15 @@ public final class ServerMetrics: Sendable {
         public static let dedupeKeysDropped = "breakerd_dedupe_keys_dropped_total"
     }
 
-    /// The `op` label of a line that could not be decoded far enough to know its op.
+    /// The `op` label of a line that never named a known op (or was never read as a line:
+    /// `line_too_long`).
     public static let invalidOp = "invalid"
     /// The `code` label of a request answered with `"ok":true`.
     public static let okCode = "ok"
-    static let knownOps = [
-        "ping", "should-attempt", "record-success", "record-failure", "inspect", "list", "configure", "reset", "watch",
-        "auth", "force-open", "release", "history", "hello",
-    ]
 
     private let factory: any MetricsFactory
-    private let okRequests: [String: Counter]
+    private let okRequests: [Op: Counter]
     private let otherRequests = Mutex<[String: Counter]>([:])
-    /// `okRequests["should-attempt"]`, for the decision hot path (no lookup by name).
-    private let decisionOK: Counter
     let connectionsOpen: Meter
     let connectionsAccepted: Counter
     let connectionsRejected: Counter
@@ -54,12 +49,11 @@ public final class ServerMetrics: Sendable {
 
     public init(factory: any MetricsFactory = MetricsSystem.factory) {
         self.factory = factory
-        var table: [String: Counter] = [:]
-        for op in Self.knownOps {
-            table[op] = Counter(label: Name.requests, dimensions: [("op", op), ("code", Self.okCode)], factory: factory)
+        var table: [Op: Counter] = [:]
+        for op in Op.allCases {
+            table[op] = Counter(label: Name.requests, dimensions: [("op", op.rawValue), ("code", Self.okCode)], factory: factory)
         }
         okRequests = table
-        decisionOK = table["should-attempt"]!
         connectionsOpen = Meter(label: Name.connectionsOpen, dimensions: [], factory: factory)
         connectionsAccepted = Counter(label: Name.connections, dimensions: [], factory: factory)
         connectionsRejected = Counter(label: Name.connectionsRejected, dimensions: [], factory: factory)
@@ -70,19 +64,19 @@ public final class ServerMetrics: Sendable {
         dedupeKeysDropped = Counter(label: Name.dedupeKeysDropped, dimensions: [], factory: factory)
     }
 
-    /// Counts one answered request: `op` nil when the line never got as far as a known op,
-    /// `error` nil when the reply was `"ok":true`.
-    func request(_ op: String?, _ error: ErrorCode?) {
-        let op = op ?? Self.invalidOp
-        let code = error?.rawValue ?? Self.okCode
-        if error == nil, let counter = okRequests[op] {
+    /// Counts one answered request: `op` nil when the line never named a known op, `error` nil
+    /// when the reply was `"ok":true`. Every reply a connection sends is counted here, once.
+    func request(_ op: Op?, _ error: ErrorCode?) {
+        if error == nil, let op, let counter = okRequests[op] {
             counter.increment()
             return
         }
+        let label = op?.rawValue ?? Self.invalidOp
+        let code = error?.rawValue ?? Self.okCode
         otherRequests.withLock { counters in
-            let key = op + " " + code
+            let key = label + " " + code
             if let counter = counters[key] { return counter }
-            let counter = Counter(label: Name.requests, dimensions: [("op", op), ("code", code)], factory: factory)
+            let counter = Counter(label: Name.requests, dimensions: [("op", label), ("code", code)], factory: factory)
             counters[key] = counter
             return counter
         }.increment()
@@ -95,24 +89,5 @@ public final class ServerMetrics: Sendable {
 
     func connectionClosed() {
         connectionsOpen.decrement()
-    }
-}
-
-extension ServerMetrics {
-    /// Counts a request answered at once; `.afterCommit` ones are counted when the commit
-    /// result is known (see the `Result` overload), so a failed commit counts as `internal`.
-    /// The same count as `request("should-attempt", nil)`.
-    func decisionAnswered() { decisionOK.increment() }
-
-    func request(_ op: String, _ execution: BreakerRegistry.Execution) {
-        switch execution {
-        case .reply, .history: request(op, nil)
-        case .error(let error): request(op, error.code)
-        case .afterCommit: break
-        }
-    }
-
-    func request<Failure: Error>(_ op: String, _ commit: Result<Void, Failure>) {
-        if case .success = commit { request(op, nil) } else { request(op, ErrorCode.internal) }
     }
 }

@@ -12,46 +12,13 @@
 /// alphabet; `id` a plain integer (at most 18 digits) or a string of printable ASCII without
 /// `"` or `\`; `count` 1–1,000,000; `generation` a non-negative integer of at most 18 digits.
 public enum HotRequestDecoder {
-    /// A hot request as scanned, before it is wrapped in a `Request` (which the server's
-    /// should-attempt path never needs).
-    public struct HotRequest: Sendable {
-        public enum Op: Sendable { case shouldAttempt, recordSuccess, recordFailure }
-        public var op: Op
-        public var breaker: String
-        public var id: JSONValue?
-        var count: Int64?
-        var generation: Int64?
-
-        /// The record command of a record-success/-failure line (nil for should-attempt).
-        public var record: RecordCommand? {
-            switch op {
-            case .shouldAttempt: nil
-            case .recordSuccess, .recordFailure:
-                RecordCommand(breaker: breaker, outcome: op == .recordSuccess ? .success : .failure, count: Int(count ?? 1),
-                              permit: nil, generation: generation.map { UInt64($0) })
-            }
-        }
-
-        /// The very `Request` the general decoder builds for this line.
-        public var request: Request {
-            switch op {
-            case .shouldAttempt:
-                return Request(id: id, command: .shouldAttempt(breaker: breaker))
-            case .recordSuccess, .recordFailure:
-                return Request(id: id, command: .record(record!))
-            }
-        }
-    }
-
+    /// The very `Request` the general decoder builds for this line, or nil when the line is
+    /// outside the subset (the caller then asks `RequestDecoder`).
     public static func decode(_ line: UnsafeRawBufferPointer) -> Request? {
-        decodeHot(line)?.request
-    }
-
-    public static func decodeHot(_ line: UnsafeRawBufferPointer) -> HotRequest? {
         let n = line.count
         guard n >= 2, line[0] == UInt8(ascii: "{"), line[n - 1] == UInt8(ascii: "}") else { return nil }
         var i = 1
-        var op: UInt8 = 0  // 1 should-attempt, 2 record-success, 3 record-failure
+        var op: Op?
         var name: UnsafeRawBufferPointer?
         var id: JSONValue?
         var count: Int64?
@@ -71,9 +38,9 @@ public enum HotRequestDecoder {
             guard i < n else { return nil }
             switch key.count {
             case 2 where key[0] == UInt8(ascii: "o") && key[1] == UInt8(ascii: "p"):
-                guard op == 0, let (value, next) = plainString(line, i) else { return nil }
-                op = equals(value, shouldAttempt) ? 1 : equals(value, recordSuccess) ? 2 : equals(value, recordFailure) ? 3 : 0
-                guard op != 0 else { return nil }
+                guard op == nil, let (value, next) = plainString(line, i) else { return nil }
+                op = hotOps.first { equals(value, $0.name) }?.op
+                guard op != nil else { return nil }
                 i = next
             case 7 where equals(key, breakerKey):
                 guard name == nil, let (value, next) = plainString(line, i),
@@ -115,13 +82,14 @@ public enum HotRequestDecoder {
         guard let name else { return nil }
         let breaker = String(decoding: name, as: UTF8.self)
         switch op {
-        case 1:
+        case .shouldAttempt:
             // count/generation are unknown fields to should-attempt; leave that case to the general path.
             guard count == nil, generation == nil else { return nil }
-            return HotRequest(op: .shouldAttempt, breaker: breaker, id: id)
-        case 2, 3:
-            return HotRequest(op: op == 2 ? .recordSuccess : .recordFailure, breaker: breaker, id: id,
-                              count: count, generation: generation)
+            return Request(id: id, command: .shouldAttempt(breaker: breaker))
+        case .recordSuccess, .recordFailure:
+            return Request(id: id, command: .record(RecordCommand(
+                breaker: breaker, outcome: op == .recordSuccess ? .success : .failure, count: Int(count ?? 1),
+                generation: generation.map { UInt64($0) })))
         default:
             return nil
         }
@@ -129,9 +97,9 @@ public enum HotRequestDecoder {
 
     private static let quote = UInt8(ascii: "\"")
     private static let backslash = UInt8(ascii: "\\")
-    private static let shouldAttempt = Array("should-attempt".utf8)
-    private static let recordSuccess = Array("record-success".utf8)
-    private static let recordFailure = Array("record-failure".utf8)
+    /// The ops of the subset, with their names as bytes (from `Op`, spelled nowhere else).
+    private static let hotOps: [(op: Op, name: [UInt8])] =
+        [Op.shouldAttempt, .recordSuccess, .recordFailure].map { ($0, Array($0.rawValue.utf8)) }
     private static let breakerKey = Array("breaker".utf8)
     private static let countKey = Array("count".utf8)
     private static let generationKey = Array("generation".utf8)

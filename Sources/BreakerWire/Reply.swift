@@ -6,7 +6,8 @@ public enum Reply: Sendable, Hashable {
     case decision(DecisionReply)
     case recorded(state: BreakerState, generation: UInt64, stale: Bool)
     /// `inspect`, `configure` and `reset` answer with the breaker as it is after the request.
-    case breaker(BreakerView)
+    /// Boxed (`indirect`): a breaker is hundreds of bytes, and every reply would carry that size.
+    indirect case breaker(BreakerView)
     case list([BreakerView])
     /// `watch`: events follow on this connection.
     case watching

@@ -28,34 +28,32 @@ public enum Command: Sendable, Hashable {
     case history(breaker: String, limit: Int)
     /// Names the connection's client; its records count as that reporter for quorums.
     case hello(client: String)
+    /// Hands back a half-open permit whose call was never made (or was cancelled): it frees
+    /// the trial's place without counting an outcome.
+    case returnPermit(breaker: String, permit: String)
 
-    /// The `op` string, for logs and metrics.
-    public var op: String {
+    /// The operation, for the encoder, logs and metrics.
+    public var op: Op {
         switch self {
-        case .ping: "ping"
-        case .shouldAttempt: "should-attempt"
-        case .record(let r): r.outcome == .success ? "record-success" : "record-failure"
-        case .inspect: "inspect"
-        case .list: "list"
-        case .configure: "configure"
-        case .reset: "reset"
-        case .watch: "watch"
-        case .auth: "auth"
-        case .forceOpen: "force-open"
-        case .release: "release"
-        case .history: "history"
-        case .hello: "hello"
+        case .ping: .ping
+        case .shouldAttempt: .shouldAttempt
+        case .record(let r): r.outcome == .success ? .recordSuccess : .recordFailure
+        case .returnPermit: .returnPermit
+        case .inspect: .inspect
+        case .list: .list
+        case .configure: .configure
+        case .reset: .reset
+        case .watch: .watch
+        case .auth: .auth
+        case .forceOpen: .forceOpen
+        case .release: .release
+        case .history: .history
+        case .hello: .hello
         }
     }
 
-    /// Ops that change a breaker by hand; they need an authenticated connection when the
-    /// daemon has admin tokens.
-    public var isAdminChange: Bool {
-        switch self {
-        case .configure, .reset, .forceOpen, .release: true
-        default: false
-        }
-    }
+    /// Ops that change a breaker by hand (see `Op.isAdminChange`).
+    public var isAdminChange: Bool { op.isAdminChange }
 }
 
 /// `record-success` / `record-failure`.

@@ -31,9 +31,9 @@ public enum RequestDecoder {
         var id: JSONValue?
         do {
             id = try requestID(object)
-            return .success(Request(id: id, command: try command(object)))
+            return .success(Request(id: id, command: try command(try op(object), object)))
         } catch {
-            return .failure(RequestError(id: id, error: error))
+            return .failure(RequestError(id: id, op: namedOp(object), error: error))
         }
     }
 
@@ -46,28 +46,52 @@ public enum RequestDecoder {
         }
     }
 
-    private static func command(_ o: JSONObject) throws(WireError) -> Command {
+    /// The known op a line names, if any, whatever else is wrong with it: its errors are
+    /// counted under that op, not as `invalid`.
+    private static func namedOp(_ o: JSONObject) -> Op? {
+        guard case .string(let name)? = o["op"] else { return nil }
+        return Op(rawValue: name)
+    }
+
+    private static func op(_ o: JSONObject) throws(WireError) -> Op {
         guard let opValue = o["op"] else { throw WireError(.badRequest, "missing field 'op'") }
-        guard case .string(let op) = opValue else { throw WireError(.badRequest, "field 'op' must be a string") }
+        guard case .string(let name) = opValue else { throw WireError(.badRequest, "field 'op' must be a string") }
+        guard let op = Op(rawValue: name) else { throw WireError(.unknownOp, "unknown op '\(String(name.prefix(64)))'") }
+        return op
+    }
+
+    private static func command(_ op: Op, _ o: JSONObject) throws(WireError) -> Command {
         switch op {
-        case "ping": return .ping
-        case "should-attempt": return .shouldAttempt(breaker: try name(o))
-        case "record-success": return .record(try record(o, .success))
-        case "record-failure": return .record(try record(o, .failure))
-        case "inspect": return .inspect(breaker: try name(o))
-        case "list": return .list(prefix: try prefix(o))
-        case "configure": return .configure(breaker: try name(o), patch: try patch(o))
-        case "reset": return .reset(breaker: try name(o))
-        case "watch": return .watch(prefix: try prefix(o))
-        case "auth": return .auth(token: try string(o, "token", maxBytes: 4096)!)
-        case "force-open":
+        case .ping: return .ping
+        case .shouldAttempt: return .shouldAttempt(breaker: try name(o))
+        case .recordSuccess: return .record(try record(o, .success))
+        case .recordFailure: return .record(try record(o, .failure))
+        case .returnPermit: return .returnPermit(breaker: try name(o), permit: try permit(o)!)
+        case .inspect: return .inspect(breaker: try name(o))
+        case .list: return .list(prefix: try prefix(o))
+        case .configure: return .configure(breaker: try name(o), patch: try patch(o))
+        case .reset: return .reset(breaker: try name(o))
+        case .watch: return .watch(prefix: try prefix(o))
+        case .auth: return .auth(token: try string(o, "token", maxBytes: 4096)!)
+        case .forceOpen:
             return .forceOpen(breaker: try name(o), reason: try string(o, "reason", maxBytes: 1000, required: false))
-        case "release": return .release(breaker: try name(o))
-        case "history":
+        case .release: return .release(breaker: try name(o))
+        case .history:
             return .history(breaker: try name(o), limit: Int(try integer(o, "limit", in: 1...1000) ?? 50))
-        case "hello": return .hello(client: try client(o))
-        default: throw WireError(.unknownOp, "unknown op '\(String(op.prefix(64)))'")
+        case .hello: return .hello(client: try client(o))
         }
+    }
+
+    /// A `permit` field: the non-empty string a decision returned (nil when absent and optional).
+    private static func permit(_ o: JSONObject, required: Bool = true) throws(WireError) -> String? {
+        guard let value = o["permit"] else {
+            if required { throw WireError(.badRequest, "missing field 'permit'") }
+            return nil
+        }
+        guard case .string(let text) = value, !text.isEmpty, text.utf8.count <= 128 else {
+            throw WireError(.badRequest, "field 'permit' must be the non-empty string a decision returned")
+        }
+        return text
     }
 
     private static func name(_ o: JSONObject) throws(WireError) -> String {
@@ -109,13 +133,9 @@ public enum RequestDecoder {
         let count = try integer(o, "count", in: 1...Int64(RecordCommand.maxCount)) ?? 1
         let generation = try integer(o, "generation", in: 0...Int64.max)
         let durationMs = try integer(o, "duration_ms", in: 0...RecordCommand.maxDurationMs)
-        var permit: String?
-        if let value = o["permit"] {
-            guard case .string(let text) = value, !text.isEmpty, text.utf8.count <= 128 else {
-                throw WireError(.badRequest, "field 'permit' must be the non-empty string a decision returned")
-            }
-            guard count == 1 else { throw WireError(.badRequest, "a record with a permit reports one trial: count must be 1") }
-            permit = text
+        let permit = try permit(o, required: false)
+        if permit != nil, count != 1 {
+            throw WireError(.badRequest, "a record with a permit reports one trial: count must be 1")
         }
         var dedupe: String?
         if let value = o["dedupe"] {
@@ -173,10 +193,13 @@ public enum RequestDecoder {
 /// A request that could not be decoded, with its `id` when it had a readable one.
 public struct RequestError: Error, Sendable, Equatable {
     public var id: JSONValue?
+    /// The op the line named, when it named a known one.
+    public var op: Op?
     public var error: WireError
 
-    public init(id: JSONValue?, error: WireError) {
+    public init(id: JSONValue?, op: Op? = nil, error: WireError) {
         self.id = id
+        self.op = op
         self.error = error
     }
 }

@@ -7,7 +7,7 @@ public enum RequestEncoder {
     public static func encode(_ request: Request) -> [UInt8] {
         var w = JSONWriter(capacity: 112)
         w.beginObject()
-        w.field("op", request.command.op)
+        w.field("op", request.command.op.rawValue)
         if let id = request.id { w.key("id"); w.value(id) }
         switch request.command {
         case .ping:
@@ -24,6 +24,9 @@ public enum RequestEncoder {
             w.field("token", token)
         case .hello(let client):
             w.field("client", client)
+        case .returnPermit(let breaker, let permit):
+            w.field("breaker", breaker)
+            w.field("permit", permit)
         case .record(let record):
             w.field("breaker", record.breaker)
             if record.count != 1 { w.field("count", record.count) }
@@ -50,17 +53,5 @@ public enum RequestEncoder {
 
 extension Command {
     /// The kind of reply this command is answered with.
-    public var replyKind: ReplyKind {
-        switch self {
-        case .ping: .pong
-        case .shouldAttempt: .decision
-        case .record: .recorded
-        case .inspect, .configure, .reset, .forceOpen, .release: .breaker
-        case .list: .list
-        case .watch: .watching
-        case .auth: .authenticated
-        case .hello: .hello
-        case .history: .history
-        }
-    }
+    public var replyKind: ReplyKind { op.replyKind }
 }

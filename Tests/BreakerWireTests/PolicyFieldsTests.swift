@@ -51,12 +51,14 @@ import Testing
         (#"{"op":"hello"}"#, "missing field 'client'"),
     ])
     func rejectsWithAClearBadRequest(_ line: String, _ message: String) {
-        #expect(decode(line) == .failure(RequestError(id: nil, error: WireError(.badRequest, message))), "\(line)")
+        let op = Op.allCases.first { line.hasPrefix(#"{"op":"\#($0.rawValue)""#) }
+        #expect(op != nil)
+        #expect(decode(line) == .failure(RequestError(id: nil, op: op, error: WireError(.badRequest, message))), "\(line)")
     }
 
     @Test func helloRejectsNamesLongerThan64Bytes() {
         let line = #"{"op":"hello","client":""# + String(repeating: "a", count: 65) + #""}"#
-        #expect(decode(line) == .failure(RequestError(id: nil, error: WireError(.badRequest, "field 'client' is longer than 64 bytes"))))
+        #expect(decode(line) == .failure(RequestError(id: nil, op: .hello, error: WireError(.badRequest, "field 'client' is longer than 64 bytes"))))
     }
 
     @Test func inspectShowsPolicyConfigRatesAndReporters() throws {

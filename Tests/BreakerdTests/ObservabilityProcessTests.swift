@@ -19,6 +19,12 @@ struct ObservabilityProcessTests {
         try c.request(#"{"op":"record-success","breaker":"orders"}"#)  // stale: counted, state unchanged
         try c.request(#"{"op":"inspect","breaker":"nobody"}"#)
         try c.request(#"{"op":"explode"}"#)
+        // Errors of a line that names a known op are counted under that op, not as invalid.
+        try c.request(#"{"op":"configure","breaker":"orders","config":{"failure_treshold":3}}"#)
+        try c.request(#"{"op":"should-attempt","breaker":"bad name"}"#)
+        try c.request(#"{"op":"record-failure","breaker":"orders","count":0}"#)
+        try c.request(#"{"op":"ping","id":[1]}"#)
+        try c.request(#"{"id":1,"op":17}"#)
 
         let text = try HTTPTestClient.get("/metrics", port: daemon.httpPort).text
         #expect(prometheusValue(text, #"circuit_breaker_state{name="orders"}"#) == 2)
@@ -29,6 +35,11 @@ struct ObservabilityProcessTests {
         #expect(prometheusValue(text, #"breakerd_requests_total{op="record-success",code="ok"}"#) == 1)
         #expect(prometheusValue(text, #"breakerd_requests_total{op="inspect",code="not_found"}"#) == 1)
         #expect(prometheusValue(text, #"breakerd_requests_total{op="invalid",code="unknown_op"}"#) == 1)
+        #expect(prometheusValue(text, #"breakerd_requests_total{op="configure",code="bad_request"}"#) == 1)
+        #expect(prometheusValue(text, #"breakerd_requests_total{op="should-attempt",code="invalid_name"}"#) == 1)
+        #expect(prometheusValue(text, #"breakerd_requests_total{op="record-failure",code="bad_request"}"#) == 1)
+        #expect(prometheusValue(text, #"breakerd_requests_total{op="ping",code="bad_request"}"#) == 1)
+        #expect(prometheusValue(text, #"breakerd_requests_total{op="invalid",code="bad_request"}"#) == 1)
         #expect(prometheusValue(text, "breakerd_connections_open") == 1)
         #expect(prometheusValue(text, "breakerd_breakers") == 1)
         #expect((prometheusValue(text, "breakerd_database_size_bytes") ?? 0) > 4096)

@@ -1,0 +1,152 @@
+import BreakerCore
+import BreakerWire
+
+/// Every request of the protocol, decoded by either decoder, is handled here and nowhere else:
+/// the registry applies it and says what the connection should do (`RequestAction`).
+extension BreakerRegistry {
+    /// Handles `command` for `caller`. Admin changes need `caller.actor`.
+    public func handle(_ command: Command, caller: Caller) -> RequestAction {
+        if command.isAdminChange, caller.actor == nil {
+            return .error(WireError(.unauthorized, "\(command.op.rawValue) needs an authenticated connection: "
+                + "breakerctl sends the token from BREAKERD_TOKEN or --token-file; over the protocol, send auth first"))
+        }
+        switch command {
+        case .ping: return .reply(.pong(version: BreakerServer.version))
+        case .hello(let client): return .connectionOp(.hello(client: client))
+        case .watch(let prefix): return .connectionOp(.watch(prefix: prefix))
+        case .auth(let token): return .connectionOp(.auth(token: token))
+        case .shouldAttempt(let name):
+            return decide(name).map { .reply(.decision($0)) } ?? .error(overloaded(name))
+        case .record(let record):
+            return record.dedupe.map { dedupedRecord(record, key: $0, reporter: caller.reporter) }
+                ?? self.record(record, reporter: caller.reporter)
+        case .returnPermit(let name, let permit): return returnPermit(name, permit)
+        case .inspect(let name):
+            return view(name).map { .reply(.breaker($0)) } ?? .error(Self.notFound(name))
+        case .list(let prefix): return .list(prefix: prefix)
+        case .configure(let name, let patch): return configure(name, patch)
+        case .reset(let name):
+            let view = mutate(name, create: false, actor: caller.actor) { breaker, now in
+                let (advanced, reset) = breaker.reset(at: now)
+                return (BreakerView(name: name, breaker: breaker), advanced + (reset.map { [$0] } ?? []))
+            }
+            return view.map { .replyAfterCommit(.breaker($0), breaker: name) } ?? .error(Self.notFound(name))
+        case .forceOpen(let name, let reason):
+            let view = mutate(name, create: true, actor: caller.actor, note: reason) { breaker, now in
+                let transitions = breaker.forceOpen(ForcedOpen(reason: reason, actor: caller.actor, at: now))
+                return (BreakerView(name: name, breaker: breaker), transitions)
+            }
+            return view.map { .replyAfterCommit(.breaker($0), breaker: name) } ?? .error(overloaded(name))
+        case .release(let name):
+            let view = mutate(name, create: false, actor: caller.actor) { breaker, now in
+                let transitions = breaker.release(at: now)
+                return (BreakerView(name: name, breaker: breaker), transitions)
+            }
+            return view.map { .replyAfterCommit(.breaker($0), breaker: name) } ?? .error(Self.notFound(name))
+        case .history(let name, let limit):
+            return exists(name) ? .readHistory(breaker: name, limit: limit) : .error(Self.notFound(name))
+        }
+    }
+
+    /// `should-attempt`: nil when the breaker is new and the daemon holds `maxBreakers`.
+    func decide(_ name: String) -> DecisionReply? {
+        let cacheMs = settings.closedCacheMs
+        let epoch = permitEpoch
+        return mutate(name, create: true) { breaker, now -> (DecisionReply, [Transition]) in
+            let result = breaker.shouldAttempt(at: now)
+            var reply = DecisionReply(allow: result.decision.isAllowed, state: breaker.state,
+                                      generation: breaker.generation, cacheMs: 0)
+            switch result.decision {
+            case .allow: reply.cacheMs = cacheMs
+            case .allowTrial(let permit): reply.permit = PermitToken(epoch: epoch, permit: permit).description
+            case .reject(let retryAfterMs):
+                reply.retryAfterMs = retryAfterMs
+                reply.cacheMs = breaker.state == .open || breaker.state == .forcedOpen ? retryAfterMs : 0
+            }
+            return (reply, result.transitions)
+        }
+    }
+
+    /// A record without `dedupe`, answered after its commit.
+    func record(_ record: RecordCommand, reporter: String?) -> RequestAction {
+        let token: OutcomeToken
+        if let text = record.permit {
+            guard let permit = outcomeToken(text) else { return .error(Self.foreignPermit) }
+            token = permit
+        } else {
+            token = record.generation.map { .generation($0) } ?? .none
+        }
+        let recorded = mutate(record.breaker, create: true) { breaker, now -> (Reply, [Transition]) in
+            let result = breaker.record(record.outcome, count: record.count, token: token, durationMs: record.durationMs,
+                                        reporter: reporter, at: now)
+            return (.recorded(state: breaker.state, generation: breaker.generation, stale: result.stale), result.transitions)
+        }
+        return recorded.map { .replyAfterCommit($0, breaker: record.breaker) } ?? .error(overloaded(record.breaker))
+    }
+
+    /// `return-permit`: frees a half-open trial's place without an outcome. Answered like a
+    /// record (after its commit), `stale` when the permit is not held; never creates a breaker.
+    private func returnPermit(_ name: String, _ text: String) -> RequestAction {
+        guard let token = outcomeToken(text) else { return .error(Self.foreignPermit) }
+        let returned = mutate(name, create: false) { breaker, now -> (Reply, [Transition]) in
+            let result = breaker.returnPermit(token, at: now)
+            return (.recorded(state: breaker.state, generation: breaker.generation, stale: result.stale), result.transitions)
+        }
+        return returned.map { .replyAfterCommit($0, breaker: name) } ?? .error(Self.notFound(name))
+    }
+
+    /// A permit's text as this daemon issued it; one from before a restart can never be current.
+    private func outcomeToken(_ text: String) -> OutcomeToken? {
+        guard let permit = PermitToken(text) else { return nil }
+        return permit.epoch == permitEpoch ? .permit(permit.permit) : .expiredPermit
+    }
+
+    private static let foreignPermit = WireError(.badRequest, "field 'permit' is not a permit this daemon issued")
+
+    private func configure(_ name: String, _ patch: BreakerConfigPatch) -> RequestAction {
+        let defaults = settings.config(for: name)
+        let result = Self.shard(for: name, in: shards).breakers.withLock { breakers -> Result<BreakerView, WireError> in
+            let existing = breakers[name]?.breaker
+            let config: BreakerConfig
+            do throws(ConfigError) {
+                config = try patch.applied(to: existing?.config ?? defaults)
+            } catch {
+                return .failure(WireError(.badRequest, error.message))
+            }
+            // Validated first, so a rejected configure never takes a place under the limit.
+            if existing == nil, !reserveBreaker() { return .failure(overloaded(name)) }
+            let now = clock.now()
+            var breaker = existing ?? CircuitBreaker(config: config, createdAt: now)
+            breaker.config = config
+            let transitions = breaker.advance(to: now)
+            if let slot = breakers[name] { slot.breaker = breaker } else { breakers[name] = BreakerSlot(breaker) }
+            afterChange(name, breaker.nextDeadline, transitions)
+            return .success(BreakerView(name: name, breaker: breaker))
+        }
+        switch result {
+        case .success(let view): return .replyAfterCommit(.breaker(view), breaker: name)
+        case .failure(let error): return .error(error)
+        }
+    }
+
+    /// The effective state of one breaker as of now. Looking never uses up a permit, but does
+    /// apply what time has done first, so the answer matches what watchers were told.
+    func view(_ name: String) -> BreakerView? {
+        mutate(name, create: false) { breaker, now in
+            let transitions = breaker.advance(to: now)
+            return (BreakerView(name: name, breaker: breaker), transitions)
+        }
+    }
+
+    /// Every breaker under `prefix`, by name. Walks every shard: never on an event loop.
+    func list(prefix: String?) -> [BreakerView] {
+        var views: [BreakerView] = []
+        for shard in shards {
+            let names = shard.breakers.withLock { breakers in
+                breakers.keys.filter { prefix.map($0.hasPrefix) ?? true }
+            }
+            views += names.compactMap(view)
+        }
+        return views.sorted { $0.name < $1.name }
+    }
+}
