@@ -8,7 +8,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Callable, Literal
 
 from .config import BreakerConfig
-from .errors import BreakerOpen, ForkedClientError
+from .errors import BreakerOpen
 
 if TYPE_CHECKING:
     from .client import Client
@@ -132,7 +132,7 @@ class Breaker:
         """
         client = self._client
         if client._forked:
-            raise ForkedClientError(ForkedClientError.__doc__ or "client used after fork")
+            client._check_fork()
         e = self._entry
         now = client._clock()
         if now < e.cache_expires:

@@ -345,7 +345,7 @@ class Client:
         still-cached daemon decisions feed the local breaker too, so it takes over with this
         replica's recent history."""
         if self._forked:
-            raise ForkedClientError(_FORKED.format(pid=self._pid, now=os.getpid()))
+            self._check_fork()
         if kind == "generation":
             assert isinstance(token, int)
             if success:
