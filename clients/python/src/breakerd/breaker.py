@@ -142,7 +142,14 @@ class Breaker:
         return await client._decide(self)
 
     async def __aenter__(self) -> Attempt:
-        attempt = await self.attempt()
+        # The cached-decision path of attempt(), inlined: this is the hot path.
+        client = self._client
+        e = self._entry
+        now = client._clock()
+        if not client._forked and now < e.cache_expires and e.cache_allow:
+            attempt = Attempt(self, "generation", e.cache_generation, now)
+        else:
+            attempt = await self.attempt()
         attempt._ctx = self._current.set(attempt)
         return attempt
 
@@ -157,6 +164,10 @@ class Breaker:
         if attempt._done:
             return  # the block reported it itself
         if exc is None:
+            if attempt.kind == "generation" and not self.report_duration:
+                attempt._done = True  # succeeded(), inlined for the hot path
+                self._client._report_success(self._entry, attempt._token)  # type: ignore[arg-type]
+                return
             attempt.succeeded()
         elif isinstance(exc, asyncio.CancelledError):
             attempt.abandon()

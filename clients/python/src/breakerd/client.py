@@ -367,6 +367,14 @@ class Client:
         if self.fallback == "local" and not self._available:
             entry.feed_local(success, None, self._clock(), self.default_local_config, duration_ms)
 
+    def _report_success(self, entry: Entry, generation: int) -> None:
+        """``_report`` for the commonest case: a success after a cached closed decision."""
+        if self._forked:
+            self._check_fork()
+        self._records.success(entry, generation, None, False)
+        if not self._available and self.fallback == "local":
+            entry.feed_local(True, None, self._clock(), self.default_local_config, None)
+
     def _abandon(self, entry: Entry, kind: TokenKind, token: object) -> None:
         """An attempt ended without an outcome: a trial's permit is handed back."""
         if kind == "permit":

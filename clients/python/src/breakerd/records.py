@@ -23,6 +23,7 @@ import asyncio
 import bisect
 import logging
 import secrets
+import time
 from functools import partial
 from typing import Callable
 
@@ -35,6 +36,8 @@ from .stats import Stats
 log = logging.getLogger("breakerd")
 
 MAX_COUNT = 1_000_000
+# Fold windows and resend limits run on this clock (timers are set with call_later).
+_monotonic = time.monotonic
 _DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
 
 
@@ -118,7 +121,7 @@ class RecordQueue:
 
     def success(self, entry: Entry, generation: int, duration_ms: int | None, slow: bool) -> None:
         """A success following a closed decision of ``generation``: folded."""
-        now = self._loop.time()
+        now = _monotonic()
         f = entry.fold
         if f is not None and f.generation == generation and now < f.deadline and f.slow == slow and f.count < MAX_COUNT:
             f.count += 1
@@ -188,10 +191,10 @@ class RecordQueue:
         if self._timer is not None:
             self._timer.cancel()
         self._timer_due = due
-        self._timer = self._loop.call_at(due, self._flush)
+        self._timer = self._loop.call_later(max(0.0, due - _monotonic()), self._flush)
 
     def _flush(self) -> None:
-        now = self._loop.time()
+        now = _monotonic()
         self._kick_pending = False
         if self._timer_due is not None and self._timer_due <= now:
             self._timer_due = None
@@ -286,7 +289,7 @@ class RecordQueue:
 
     def _requeue(self, record: Record) -> bool:
         """Puts a record whose connection failed back in its place; lost past the retry limit."""
-        now = self._loop.time()
+        now = _monotonic()
         if record.first_sent is None or now - record.first_sent >= self._retry_limit:
             self._stats.records_lost += 1
             return False
