@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.metadata
 import os
 import platform
 import statistics
@@ -95,7 +96,7 @@ async def run(args: argparse.Namespace) -> None:
             await client.aclose()
             med = {name: statistics.median(v) for name, v in results.items()}
             print(f"python {platform.python_version()}, {platform.machine()}, {os.cpu_count()} CPUs, "
-                  f"pybreaker {getattr(pybreaker, '__version__', '?')}, {n} calls x {args.rounds} rounds, "
+                  f"pybreaker {importlib.metadata.version('pybreaker')}, {n} calls x {args.rounds} rounds, "
                   f"breakerd --cache-ms {args.cache_ms}")
             print(f"{'case':48} {'ns/call':>8} {'added':>8}")
             for name, value in med.items():
