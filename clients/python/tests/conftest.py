@@ -72,6 +72,25 @@ class Daemon:
             self.process.wait()
         self.process = None
 
+    def stop(self) -> None:
+        """SIGSTOP: the daemon hangs (connections stay open, nothing is answered). Returns once
+        every thread is stopped, so no request sent afterwards is answered before ``resume``."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGSTOP)
+        deadline = time.monotonic() + 5
+        tasks = Path(f"/proc/{self.process.pid}/task")
+        while time.monotonic() < deadline:
+            states = [(t / "stat").read_text().rsplit(")", 1)[1].split()[0] for t in tasks.iterdir()]
+            if all(state in ("T", "t") for state in states):
+                return
+            time.sleep(0.001)
+        raise AssertionError("breakerd did not stop")
+
+    def resume(self) -> None:
+        """SIGCONT after ``stop``."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGCONT)
+
     def restart(self) -> None:
         self.kill()
         self.start()

@@ -178,3 +178,29 @@ async def test_cancelled_closed_call_is_not_counted(daemon: Daemon) -> None:
         assert isinstance(metrics, dict) and (metrics["total_calls"], metrics["failed_calls"]) == (1, 0)
     finally:
         await client.aclose()
+
+
+async def test_a_trial_granted_after_the_caller_gave_up_is_handed_back(daemon: Daemon) -> None:
+    if not await _supports_return_permit(daemon):
+        pytest.skip("this breakerd has no return-permit yet (issue #13)")
+    await configure(daemon.address, "late", failure_threshold=1, timeout_ms=300, half_open_permit_timeout_ms=60_000)
+    client = await Client.connect(daemon.address, decision_timeout=10.0, heartbeat_interval=None)
+    try:
+        db = client.breaker("late")
+        (await db.attempt()).failed()
+        await eventually(lambda: _state(daemon, "late", "half_open"))
+        daemon.stop()  # the question waits for an answer
+        try:
+            task = asyncio.create_task(db.attempt())
+            await asyncio.sleep(0.1)
+            task.cancel()  # the caller gives up while asking
+            with pytest.raises(asyncio.CancelledError):
+                await task
+        finally:
+            daemon.resume()
+        # The daemon grants the trial anyway; the client hands the permit straight back.
+        await eventually(lambda: client.stats.permits_returned == 1)
+        b = await inspect(daemon.address, "late")
+        assert b["state"] == "half_open" and b["half_open_in_flight"] == 0
+    finally:
+        await client.aclose()

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import logging
 import ssl as _ssl
 from dataclasses import dataclass
 from typing import Callable
 
 from .codec import Message, decode, encode, is_event
 from .errors import ConnectionLost, ProtocolViolation
+
+log = logging.getLogger("breakerd")
 
 
 @dataclass(frozen=True)
@@ -148,5 +151,8 @@ class Connection:
         except asyncio.CancelledError:
             reason = "closed by the client"
         except (OSError, _ssl.SSLError) as exc:
+            reason = f"{type(exc).__name__}: {exc}"
+        except Exception as exc:  # a bug in a callback must not leave a connection half-dead
+            log.exception("breakerd connection reader failed; closing the connection")
             reason = f"{type(exc).__name__}: {exc}"
         self.close(reason)

@@ -191,14 +191,18 @@ class RecordQueue:
         if self._timer is not None:
             self._timer.cancel()
         self._timer_due = due
-        self._timer = self._loop.call_later(max(0.0, due - _monotonic()), self._flush)
+        self._timer = self._loop.call_later(max(0.0, due - _monotonic()), self._on_timer)
+
+    def _on_timer(self) -> None:
+        # Cleared before flushing: a timer may fire a hair before its due time, and a stale
+        # due time would keep every later fold from scheduling one.
+        self._timer = None
+        self._timer_due = None
+        self._flush()
 
     def _flush(self) -> None:
         now = _monotonic()
         self._kick_pending = False
-        if self._timer_due is not None and self._timer_due <= now:
-            self._timer_due = None
-            self._timer = None
         next_due: float | None = None
         still: list[Entry] = []
         for entry in self._folding:
