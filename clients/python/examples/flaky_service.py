@@ -28,7 +28,7 @@ async def flaky_server(outage: tuple[float, float], started: float) -> tuple[asy
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
-            while (line := await reader.readline()) not in (b"\r\n", b"\n", b""):
+            while await reader.readline() not in (b"\r\n", b"\n", b""):
                 pass
             elapsed = time.monotonic() - started
             failing = outage[0] <= elapsed < outage[1]

@@ -9,7 +9,7 @@ import subprocess
 from pathlib import Path
 
 from breakerd import Client
-from conftest import Daemon, eventually, inspect, raw_request
+from conftest import Daemon, eventually, inspect
 
 
 def _openssl(*args: str) -> None:

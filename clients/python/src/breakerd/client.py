@@ -104,7 +104,6 @@ class Client:
         self._epoch = 1
         self._available = False
         self._entries: dict[str, Entry] = {}
-        self._tasks: set[asyncio.Task[Any]] = set()
         self._stats = Stats()
         settings = LinkSettings(
             endpoints=Endpoints([Endpoint.parse(e) for e in endpoints]), ssl=ssl, server_hostname=tls_server_name,
@@ -235,8 +234,6 @@ class Client:
         await self._control.shutdown()
         for link in self._record_links:
             await link.shutdown()
-        for task in list(self._tasks):
-            task.cancel()
         self._available = False
 
     async def inspect(self, name: str) -> dict[str, Any]:

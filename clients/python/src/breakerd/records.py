@@ -257,7 +257,7 @@ class RecordQueue:
 
     def _send(self, batch: list[Record], connection: Connection, link: int) -> None:
         futures = connection.send_many([r.command(self._prefix) for r in batch], self._timeout)
-        for record, future in zip(batch, futures):
+        for record, future in zip(batch, futures, strict=True):
             if record.writes == 1:
                 self._stats.records_sent += 1
                 if record.op != "return-permit":
