@@ -6,7 +6,7 @@ import BreakerWire
 ///
 /// Every value comes from `BreakerMetrics`, whose counters only ever grow (a `reset` keeps them),
 /// so the counters here are monotonic, and two scrapes with no traffic in between read the same.
-/// All five transition kinds are written, zeros included, so `increase()` sees the first
+/// Every transition kind is written, zeros included, so `increase()` sees the first
 /// transition of a breaker instead of a series appearing from nowhere.
 public enum BreakerExposition {
     public static let state = "circuit_breaker_state"
@@ -23,8 +23,10 @@ public enum BreakerExposition {
     }
 
     public static let dropped = "breakerd_metric_series_dropped_total"
-    /// Series one breaker contributes: its state, three call results, five transition kinds.
-    public static let seriesPerBreaker = 9
+    /// The call results `calls` is labelled with.
+    static let callResults = ["success", "failure", "rejected"]
+    /// Series one breaker contributes: its state, one per call result, one per transition kind.
+    public static let seriesPerBreaker = 1 + callResults.count + TransitionKind.all.count
 
     /// Renders at most `maxSeries` per-breaker series: whole breakers, those not closed first
     /// (they are the ones an operator is looking for), then by name. Returns how many series
@@ -48,9 +50,9 @@ public enum BreakerExposition {
                     help: "Calls reported to or rejected by the circuit breaker, by result (success, failure, rejected).")
         for view in breakers {
             let m = view.breaker.metrics
-            text.sample(calls, [("name", view.name), ("result", "success")], m.successfulCalls)
-            text.sample(calls, [("name", view.name), ("result", "failure")], m.failedCalls)
-            text.sample(calls, [("name", view.name), ("result", "rejected")], m.rejectedCalls)
+            for (result, count) in zip(callResults, [m.successfulCalls, m.failedCalls, m.rejectedCalls]) {
+                text.sample(calls, [("name", view.name), ("result", result)], count)
+            }
         }
         text.family(transitions, type: "counter", help: "Circuit breaker state transitions, by from and to state.")
         for view in breakers {

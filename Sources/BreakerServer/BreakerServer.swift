@@ -33,9 +33,8 @@ public final class BreakerServer: Sendable {
         public var maxInFlightPerConnection = 1024
         /// Connections beyond this get `overloaded` and are closed.
         public var maxConnections = 10_000
-        /// A connection that sends nothing for this long is closed, unless it is watching.
-        /// nil: never.
-        public var idleTimeout: TimeAmount? = .seconds(300)
+        /// Watermarks, backlog, linger and idle timeout, for either transport.
+        public var transport = TransportPolicy()
         /// When set, admin changes need a connection authenticated with one of these tokens.
         public var adminTokens: AdminTokens?
         /// When set, every connection speaks TLS (and, with a client CA, must present a
@@ -91,23 +90,24 @@ public final class BreakerServer: Sendable {
         #endif
         let tracker = ChannelTracker()
         let channel = try await ServerBootstrap(group: group)
-            .serverChannelOption(.backlog, value: 4096)
+            .serverChannelOption(.backlog, value: configuration.transport.backlog)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelOption(.allowRemoteHalfClosure, value: true)
-            .childChannelOption(.writeBufferWaterMark, value: .init(low: 32 * 1024, high: 256 * 1024))
+            .childChannelOption(.writeBufferWaterMark, value: .init(low: configuration.transport.lowWater,
+                                                                   high: configuration.transport.highWater))
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     tracker.add(channel)
                     let handlers = channel.pipeline.syncOperations
-                    if let idle = configuration.idleTimeout {
-                        try handlers.addHandler(IdleStateHandler(readTimeout: idle))
+                    if let idle = configuration.transport.idleTimeout {
+                        try handlers.addHandler(IdleStateHandler(readTimeout: .nanoseconds(Int64(idle.nanosecondsClamped))))
                     }
                     if let tls = configuration.tls {
                         // First in the pipeline: TLS, then a deadline for its handshake.
                         try handlers.addHandlers(tls.makeHandlers())
                     }
-                    try handlers.addHandler(NIOConnectionAdapter(makeHandler()))
+                    try handlers.addHandler(NIOConnectionAdapter(makeHandler(), linger: configuration.transport.linger))
                 }
             }
             .bind(host: configuration.host, port: configuration.port)

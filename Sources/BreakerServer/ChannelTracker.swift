@@ -6,29 +6,34 @@ import BreakerSync
 /// itself when it closes.
 public final class ChannelTracker: Sendable {
     private let channels = Mutex<[ObjectIdentifier: any Channel]>([:])
+    private let open = OpenCount()
 
     public init() {}
 
     public func add(_ channel: any Channel) {
         let id = ObjectIdentifier(channel)
         channels.withLock { $0[id] = channel }
+        open.increment()
         channel.closeFuture.whenComplete { [weak self] _ in
-            _ = self?.channels.withLock { $0.removeValue(forKey: id) }
+            guard let self else { return }
+            _ = self.channels.withLock { $0.removeValue(forKey: id) }
+            self.open.decrement()
         }
     }
 
-    public var count: Int { channels.withLock { $0.count } }
+    public var count: Int { open.value }
 
     public var all: [any Channel] { channels.withLock { Array($0.values) } }
 
     /// Waits until every tracked channel has closed or `timeout` passes; then closes the rest.
     /// Returns how many had to be closed by force.
     public func waitUntilClosed(timeout: Duration) async -> Int {
-        let clock = ContinuousClock()
-        let deadline = clock.now + timeout
-        while count > 0, clock.now < deadline, !Task.isCancelled {
-            try? await Task.sleep(for: .milliseconds(10))
-        }
+        _ = await open.waitForZero(timeout: timeout)
+        return await closeAll()
+    }
+
+    /// Closes every channel still open and waits for them; returns how many there were.
+    public func closeAll() async -> Int {
         let left = all
         for channel in left { channel.close(promise: nil) }
         for channel in left { try? await channel.closeFuture.get() }

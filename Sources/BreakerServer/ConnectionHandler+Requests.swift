@@ -18,7 +18,7 @@ extension ConnectionHandler {
             switch RequestDecoder.decode(bytes) {
             case .success(let decoded): request = decoded
             case .failure(let failure):
-                slots.append(answer(failure.op, .failure(failure.error), id: failure.id))
+                machine.reply(answer(failure.op, .failure(failure.error), id: failure.id), isWritable: isWritable)
                 return
             }
         }
@@ -26,13 +26,12 @@ extension ConnectionHandler {
         switch registry.handle(request.command, caller: Caller(actor: actor ?? (adminTokens == nil ? "anonymous" : nil),
                                                                 reporter: reporter)) {
         case .reply(let reply):
-            appendReady(answer(op, .success(reply), id: request.id))
+            machine.reply(answer(op, .success(reply), id: request.id), isWritable: isWritable)
         case .error(let error):
-            slots.append(answer(op, .failure(error), id: request.id))
+            machine.reply(answer(op, .failure(error), id: request.id), isWritable: isWritable)
         case .replyAfterCommit(let reply, let breaker):
-            batch.replies.append(PendingReply(sequence: headSequence + slots.count, op: op, reply: reply, id: request.id))
+            batch.replies.append(PendingReply(sequence: machine.reserve(), op: op, reply: reply, id: request.id))
             batch.names.append(breaker)
-            slots.append(nil)
         case .readHistory(let breaker, let limit):
             let fill = deferredSlot(op, id: request.id)
             registry.history(breaker, limit: limit) { result in
@@ -41,7 +40,7 @@ extension ConnectionHandler {
         case .list(let prefix):
             startList(prefix: prefix, id: request.id)
         case .connectionOp(let connectionOp):
-            slots.append(answer(op, perform(connectionOp), id: request.id))
+            machine.reply(answer(op, perform(connectionOp), id: request.id), isWritable: isWritable)
         }
     }
 
@@ -77,7 +76,7 @@ extension ConnectionHandler {
     /// their replies fill their slots on this connection's thread in one task. Called once the
     /// lines of a read have run, so a pipelining client costs one hand-off per read, not one
     /// per request.
-    func submitRecords() {
+    func submitCommits() {
         guard !batch.replies.isEmpty, let transport else { return }
         let replies = batch.replies
         let names = batch.names
@@ -91,21 +90,38 @@ extension ConnectionHandler {
     func committed(_ replies: [PendingReply], _ result: Result<Void, StoreError>) {
         for pending in replies {
             let outcome = result.map { pending.reply }.mapError { WireError(.internal, "change not persisted: \($0.message)") }
-            setSlot(pending.sequence, answer(pending.op, outcome, id: pending.id))
+            machine.fill(pending.sequence, answer(pending.op, outcome, id: pending.id))
         }
         afterFill()
     }
 
-    /// A reply ready now: straight into the outgoing buffer when nothing is queued before it
-    /// (what `drain` would do with it at once), else into its slot.
-    func appendReady(_ bytes: [UInt8]) {
-        guard slots.isEmpty, !closeWhenDrained, let transport, transport.isWritable else {
-            slots.append(bytes)
-            return
+    /// Whether the socket takes more now (false once the connection is gone).
+    var isWritable: Bool { transport?.isWritable ?? false }
+
+    /// One commit acknowledges many requests at once and fills of several connections' replies
+    /// arrive as consecutive event-loop tasks, so the flush is queued behind them once instead
+    /// of one write syscall per reply.
+    func afterFill() {
+        guard let transport else { return }
+        drain(flush: false)
+        if !flushQueued {
+            flushQueued = true
+            HandlerHop(self, executor: transport.executor).hop { handler in
+                handler.flushQueued = false
+                handler.writePending()
+                handler.transport?.flush()
+            }
         }
-        if pendingOut == nil { pendingOut = Self.allocator.buffer(capacity: max(bytes.count, 1024)) }
-        pendingOut!.writeBytes(bytes)
-        headSequence += 1
+        updateReading()
+    }
+
+    /// A watch event (see `ConnectionStateMachine.push`).
+    func push(_ event: [UInt8]) {
+        let action = machine.push(event, isWritable: isWritable)
+        if action == .close {
+            logger.warning("closing a watcher that does not read its events", metadata: ["queued": "\(machine.outstanding)"])
+        }
+        perform(action)
     }
 
     /// `watch`, `auth` and `hello`: what the connection knows of itself.
@@ -128,9 +144,7 @@ extension ConnectionHandler {
     /// nothing else (see `listing`), so the list neither misses nor includes later requests.
     func startList(prefix: String?, id: JSONValue?) {
         guard let transport else { return }
-        let sequence = headSequence + slots.count
-        slots.append(nil)
-        listing = true
+        let sequence = machine.listStarted()
         let registry = self.registry
         let hop = HandlerHop(self, executor: transport.executor)
         Self.listQueue.async {
@@ -145,24 +159,27 @@ extension ConnectionHandler {
     private static let listQueue = DispatchQueue(label: "breakerd.list")
 
     func listed(_ sequence: Int, _ bytes: [UInt8]) {
-        listing = false
+        let resume = machine.listFinished()
         guard transport != nil else {
             unread = nil
             return
         }
-        fill(sequence, bytes)
+        machine.fill(sequence, bytes)
         // What was read meanwhile, in order, until it lists again.
-        if inputEnded { finishInput() } else { runUnread() }
-        drain(flush: false)
-        updateReading()
+        finishInput(resume)
+        afterFill()
     }
 
     /// Takes the next slot and returns the function (callable from any thread) that answers it.
     func deferredSlot(_ op: Op, id: JSONValue?) -> @Sendable (Result<Reply, WireError>) -> Void {
-        let sequence = headSequence + slots.count
-        slots.append(nil)
+        let sequence = machine.reserve()
         let hop = HandlerHop(self, executor: transport!.executor)
-        return { result in hop.hop { $0.fill(sequence, $0.answer(op, result, id: id)) } }
+        return { result in
+            hop.hop { handler in
+                handler.machine.fill(sequence, handler.answer(op, result, id: id))
+                handler.afterFill()
+            }
+        }
     }
 
     /// A wrong token also ends an earlier authentication, so a connection never keeps rights

@@ -21,10 +21,6 @@ protocol ConnectionTransport: AnyObject {
     var peerDescription: String { get }
 }
 
-/// How long a transport closing after its last reply (`closeAfterFlush`) keeps reading and
-/// dropping the peer's input, waiting for the peer to close too, before it closes anyway.
-let closingLingerTime = TimeAmount.seconds(2)
-
 /// A thread (an event loop) that runs work handed to it from any thread, in order.
 protocol ConnectionExecutor: Sendable {
     func execute(_ work: @escaping @Sendable () -> Void)

@@ -20,9 +20,9 @@ final class EpollConnection: ConnectionTransport {
     /// The peer half-closed: nothing more to read, ever.
     private var inputEnded = false
     private var closeWhenFlushed = false
-    /// Everything was written and our side shut down: input is read and dropped until the peer
-    /// closes too, or this deadline passes (see `linger`).
-    private(set) var lingerUntil: UInt64?
+    /// Closing after the last reply: FIN, then input dropped until the peer closes or the
+    /// policy's linger passes.
+    private(set) var linger: ClosingLinger
     /// The handler has been told the connection is over (at the start of a linger, or at close).
     private var deactivated = false
     private var closed = false
@@ -30,15 +30,12 @@ final class EpollConnection: ConnectionTransport {
     private var interest = EPOLLIN.rawValue
     private(set) var isWritable = true
 
-    /// NIO's watermarks, as the NIO transport uses them.
-    static let highWater = 256 * 1024
-    static let lowWater = 32 * 1024
-
     init(fd: Int32, token: UInt64, state: EpollLoopState, handler: ConnectionHandler) {
         self.fd = fd
         self.token = token
         self.state = state
         self.handler = handler
+        self.linger = ClosingLinger(duration: state.policy.linger)
     }
 
     var executor: any ConnectionExecutor { state.loop }
@@ -60,7 +57,7 @@ final class EpollConnection: ConnectionTransport {
     // MARK: Events from the loop
 
     func ready(_ events: UInt32) {
-        if lingerUntil != nil {
+        if linger.isLingering {
             if events & (EPOLLIN.rawValue | EPOLLHUP.rawValue | EPOLLERR.rawValue) != 0 { discardInput() }
             return
         }
@@ -78,7 +75,7 @@ final class EpollConnection: ConnectionTransport {
 
     private func readOnce() {
         // Taken out of the state, so `buffer` is its only reference and `clear` keeps the storage.
-        var buffer = state.receiveBuffer.take() ?? ConnectionHandler.allocator.buffer(capacity: EpollLoopState.readSize)
+        var buffer = state.receiveBuffer.take() ?? ConnectionStateMachine.allocator.buffer(capacity: EpollLoopState.readSize)
         buffer.clear()
         var result = 0
         buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: EpollLoopState.readSize) { space in
@@ -110,7 +107,7 @@ final class EpollConnection: ConnectionTransport {
             var buffer = buffer
             pending!.writeBuffer(&buffer)
         }
-        if isWritable, pending!.readableBytes > Self.highWater {
+        if isWritable, pending!.readableBytes > state.policy.highWater {
             isWritable = false
             handler.writabilityChanged()
         }
@@ -140,11 +137,11 @@ final class EpollConnection: ConnectionTransport {
         }
         let left = pending?.readableBytes ?? 0
         if left == 0 && closeWhenFlushed {
-            linger()
+            startLinger()
             return
         }
         updateInterest()
-        if !isWritable, left < Self.lowWater {
+        if !isWritable, left < state.policy.lowWater {
             isWritable = true
             handler.writabilityChanged()
         }
@@ -160,10 +157,8 @@ final class EpollConnection: ConnectionTransport {
         guard !closed else { return }
         closed = true
         pending = nil
-        if lingerUntil != nil {
-            lingerUntil = nil
-            state.lingering -= 1
-        }
+        if linger.isLingering { state.lingering -= 1 }
+        linger.closed()
         _ = epoll_ctl(state.loop.epollFD, EPOLL_CTL_DEL, fd, nil)
         Glibc.close(fd)
         state.removed(self)
@@ -173,22 +168,19 @@ final class EpollConnection: ConnectionTransport {
         }
     }
 
-    /// The last reply is written: send our FIN, then read and drop whatever the peer still sends
-    /// until it closes (or `closingLingerTime` passes), and only then close. Closing with unread input
-    /// would make the kernel answer with a reset, which can destroy that last reply (say, the
-    /// `line_too_long` error) before the client reads it. The handler is done at once.
-    private func linger() {
-        guard !inputEnded else {
-            close()
-            return
+    /// The last reply is written: FIN and drain (see `ClosingLinger`). The handler is done at once.
+    private func startLinger() {
+        switch linger.lastReplyWritten(peerInputEnded: inputEnded, now: EpollLoopState.now()) {
+        case .close: close()
+        case .shutOutputAndDrain:
+            _ = Glibc.shutdown(fd, Int32(SHUT_WR))
+            state.lingering += 1
+            reading = true
+            updateInterest()
+            deactivated = true
+            handler.deactivate()
+        case .none: break
         }
-        _ = Glibc.shutdown(fd, Int32(SHUT_WR))
-        lingerUntil = EpollLoopState.now() + UInt64(closingLingerTime.nanoseconds)
-        state.lingering += 1
-        reading = true
-        updateInterest()
-        deactivated = true
-        handler.deactivate()
     }
 
     private func discardInput() {
@@ -196,11 +188,13 @@ final class EpollConnection: ConnectionTransport {
         let result = recv(fd, nil, 1 << 20, Int32(MSG_TRUNC))
         if result > 0 { return }  // level-triggered: more, if any, on the next wake-up
         if result < 0, errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR { return }
-        endLinger()
+        if linger.peerClosed() == .close { close() }
     }
 
-    /// The peer closed, or it kept sending past the deadline.
-    func endLinger() { close() }
+    /// The sweep's clock: a linger past its deadline ends.
+    func lingerTick(now: UInt64) {
+        if linger.tick(now: now) == .close { close() }
+    }
 
     func setReading(_ enabled: Bool) {
         guard !closed, !closeWhenFlushed else { return }

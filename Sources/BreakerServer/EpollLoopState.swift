@@ -16,6 +16,7 @@ final class EpollLoopState {
     let loops: [EpollLoop]
     private var nextLoop = 0
     let makeHandler: () -> ConnectionHandler
+    let policy: TransportPolicy
     let idleTimeoutNanoseconds: UInt64?
     let logger: Logger
     var exiting = false
@@ -39,12 +40,13 @@ final class EpollLoopState {
     /// Connections closing gracefully and waiting for their peer (`EpollConnection.linger`).
     var lingering = 0
 
-    init(loop: EpollLoop, loops: [EpollLoop], listenFD: Int32?, idleTimeout: TimeAmount?, logger: Logger,
+    init(loop: EpollLoop, loops: [EpollLoop], listenFD: Int32?, policy: TransportPolicy, logger: Logger,
          makeHandler: @escaping () -> ConnectionHandler) {
         self.loop = loop
         self.loops = loops
         self.listenFD = listenFD
-        self.idleTimeoutNanoseconds = idleTimeout.map { UInt64(max(1, $0.nanoseconds)) }
+        self.policy = policy
+        self.idleTimeoutNanoseconds = policy.idleTimeout.map { max(1, $0.nanosecondsClamped) }
         self.logger = logger
         self.makeHandler = makeHandler
         accepting = listenFD != nil
@@ -131,7 +133,7 @@ final class EpollLoopState {
     /// only lingering after their last reply).
     func closeAll() -> Int {
         let all = Array(connections.values)
-        let served = all.filter { $0.lingerUntil == nil }.count
+        let served = all.filter { !$0.linger.isLingering }.count
         for connection in all { connection.close() }
         return served
     }
@@ -169,8 +171,8 @@ final class EpollLoopState {
         let timeout = idleTimeoutNanoseconds ?? .max
         nextSweep = now + min(max(timeout / 4, 5_000_000), lingering > 0 ? 250_000_000 : 1_000_000_000)
         for connection in Array(connections.values) {
-            if let until = connection.lingerUntil {
-                if now >= until { connection.endLinger() }
+            if connection.linger.isLingering {
+                connection.lingerTick(now: now)
             } else if now &- connection.lastRead >= timeout {
                 connection.lastRead = now
                 connection.handler.idle()

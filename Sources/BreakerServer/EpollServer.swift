@@ -28,7 +28,8 @@ final class EpollServer: Sendable {
 
     static func start(configuration: BreakerServer.Configuration, threads: Int, connections: ConnectionCounter,
                       logger: Logger, makeHandler: @escaping @Sendable () -> ConnectionHandler) throws -> EpollServer {
-        let (listenFD, localAddress) = try bind(host: configuration.host, port: configuration.port)
+        let (listenFD, localAddress) = try bind(host: configuration.host, port: configuration.port,
+                                                backlog: configuration.transport.backlog)
         var loops: [EpollLoop] = []
         do {
             for _ in 0..<max(1, threads) { loops.append(try EpollLoop()) }
@@ -36,18 +37,18 @@ final class EpollServer: Sendable {
             Glibc.close(listenFD)
             throw error
         }
-        let idleTimeout = configuration.idleTimeout
+        let policy = configuration.transport
         let all = loops
         for (index, loop) in loops.enumerated() {
             loop.start({ loop in
-                EpollLoopState(loop: loop, loops: all, listenFD: index == 0 ? listenFD : nil, idleTimeout: idleTimeout,
+                EpollLoopState(loop: loop, loops: all, listenFD: index == 0 ? listenFD : nil, policy: policy,
                                logger: logger, makeHandler: makeHandler)
             }, name: "breakerd-io-\(index)")
         }
         return EpollServer(localAddress: localAddress, listenFD: listenFD, loops: loops, connections: connections)
     }
 
-    private static func bind(host: String, port: Int) throws -> (Int32, SocketAddress) {
+    private static func bind(host: String, port: Int, backlog: Int32) throws -> (Int32, SocketAddress) {
         let address = try SocketAddress.makeAddressResolvingHost(host, port: port)
         let family: Int32 = address.protocol == .inet6 ? AF_INET6 : AF_INET
         let fd = socket(family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
@@ -55,7 +56,7 @@ final class EpollServer: Sendable {
         var one: Int32 = 1
         _ = setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
         let bound = address.withSockAddr { Glibc.bind(fd, $0, socklen_t($1)) }
-        guard bound == 0, Glibc.listen(fd, 4096) == 0 else {
+        guard bound == 0, Glibc.listen(fd, backlog) == 0 else {
             let code = errno
             Glibc.close(fd)
             throw IOError(errnoCode: code, reason: "bind(descriptor:ptr:bytes:)")
@@ -96,11 +97,7 @@ final class EpollServer: Sendable {
         guard lifecycle.withLock({ $0.running }) else { return 0 }
         await stopAccepting()
         _ = await onEveryLoop { .stopReading(done: $0) }
-        let clock = ContinuousClock()
-        let deadline = clock.now + timeout
-        while connections.count > 0, clock.now < deadline, !Task.isCancelled {
-            try? await Task.sleep(for: .milliseconds(10))
-        }
+        _ = await connections.waitUntilAllClosed(timeout: timeout)
         let forced = await onEveryLoop { .closeAll(done: $0) }
         await endLoops()
         return forced

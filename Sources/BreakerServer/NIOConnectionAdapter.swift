@@ -11,10 +11,15 @@ final class NIOConnectionAdapter: ChannelInboundHandler, ConnectionTransport {
     let handler: ConnectionHandler
     private var context: ChannelHandlerContext?
     private(set) var executor: any ConnectionExecutor = NotAttached()
-    /// The last reply is out and our side closed: input is dropped until the peer closes.
-    private var lingering = false
+    /// Closing after the last reply (see `ClosingLinger`).
+    private var linger: ClosingLinger
+    /// The peer half-closed: a closing connection then needs no linger.
+    private var inputEnded = false
 
-    init(_ handler: ConnectionHandler) { self.handler = handler }
+    init(_ handler: ConnectionHandler, linger: Duration) {
+        self.handler = handler
+        self.linger = ClosingLinger(duration: linger)
+    }
 
     // MARK: Channel events → the handler
 
@@ -36,7 +41,7 @@ final class NIOConnectionAdapter: ChannelInboundHandler, ConnectionTransport {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guard !lingering else { return }  // dropped: the connection is closing
+        guard !linger.dropsInput else { return }  // dropped: the connection is closing
         handler.received(unwrapInboundIn(data))
     }
 
@@ -53,7 +58,8 @@ final class NIOConnectionAdapter: ChannelInboundHandler, ConnectionTransport {
             return
         }
         if case .some(.inputClosed) = event as? ChannelEvent {
-            guard !lingering else {
+            inputEnded = true
+            if linger.peerClosed() == .close {
                 context.close(promise: nil)  // the peer is done too
                 return
             }
@@ -81,23 +87,27 @@ final class NIOConnectionAdapter: ChannelInboundHandler, ConnectionTransport {
         }
     }
 
-    /// As `EpollConnection.linger`: after the last reply, close our side only (a FIN; with TLS,
-    /// close_notify first), then read and drop the peer's input until it closes or
-    /// `closingLingerTime` passes. Closing at once over unread input would send a reset, which can
-    /// destroy that last reply before the client reads it.
+    /// FIN and drain, as `ClosingLinger` says.
     private func linger(_ channel: any Channel) {
-        guard !lingering else { return }
-        lingering = true
-        channel.close(mode: .output).whenFailure { _ in channel.close(promise: nil) }
-        if let options = channel.syncOptions { try? options.setOption(.autoRead, value: true) }
-        channel.read()
-        channel.eventLoop.scheduleTask(in: closingLingerTime) { channel.close(promise: nil) }
+        let now = NIODeadline.now().uptimeNanoseconds
+        switch linger.lastReplyWritten(peerInputEnded: inputEnded, now: now) {
+        case .close: channel.close(promise: nil)
+        case .shutOutputAndDrain(let deadline):
+            channel.close(mode: .output).whenFailure { _ in channel.close(promise: nil) }
+            if let options = channel.syncOptions { try? options.setOption(.autoRead, value: true) }
+            channel.read()
+            let bound = NIOLoopBound(self, eventLoop: channel.eventLoop)
+            channel.eventLoop.scheduleTask(deadline: .uptimeNanoseconds(deadline)) {
+                if bound.value.linger.tick(now: deadline) == .close { channel.close(promise: nil) }
+            }
+        case .none: break
+        }
     }
 
     func close() { context?.close(promise: nil) }
 
     func setReading(_ enabled: Bool) {
-        guard !lingering, let context, let options = context.channel.syncOptions else { return }
+        guard !linger.dropsInput, let context, let options = context.channel.syncOptions else { return }
         try? options.setOption(.autoRead, value: enabled)
         if enabled { context.read() }
     }

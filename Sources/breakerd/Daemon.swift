@@ -127,7 +127,7 @@ struct Daemon {
         configuration.maxLineLength = config.maxLineLength
         configuration.maxConnections = config.maxConnections
         configuration.maxInFlightPerConnection = config.maxInFlight
-        configuration.idleTimeout = config.idleTimeoutMs > 0 ? .milliseconds(config.idleTimeoutMs) : nil
+        configuration.transport.idleTimeout = config.idleTimeoutMs > 0 ? .milliseconds(config.idleTimeoutMs) : nil
         configuration.adminTokens = adminTokens
         configuration.tls = tls?.protocol
         configuration.io = config.io

@@ -7,18 +7,16 @@ import Testing
 /// split across reads, the same lines come out, and the limit is exact.
 @Suite("Line framing")
 struct FramingTests {
+    /// Each chunk is sent only after the reply that proves the daemon read the one before, so the
+    /// reads are split where the chunks are: inside a line, and between a `\r` and its `\n`.
     @Test func linesSplitAcrossReadsAreReassembledInOrder() async throws {
         try await withDaemon { daemon in
             let c = try daemon.client()
             try c.sendRaw(Array(#"{"op":"ping","id":1}"#.utf8) + [10] + Array(#"{"op":"pi"#.utf8))
-            usleep(50_000)
-            try c.sendRaw(Array(#"ng","id":2}"#.utf8) + [13, 10] + Array(#"{"op":"should-attempt","breaker":"split","id":3}"#.utf8))
-            usleep(50_000)
-            try c.sendRaw([13])
-            usleep(50_000)
-            try c.sendRaw([10])
             #expect(try c.readJSON()["id"] == .int(1))
+            try c.sendRaw(Array(#"ng","id":2}"#.utf8) + [13, 10] + Array(#"{"op":"should-attempt","breaker":"split","id":3}"#.utf8) + [13])
             #expect(try c.readJSON()["id"] == .int(2))
+            try c.sendRaw([10])
             let third = try c.readJSON()
             #expect(third["id"] == .int(3) && third["allow"] == .bool(true))
         }

@@ -71,7 +71,7 @@ struct LimitsTests {
     }
 
     @Test func idleConnectionsAreClosedButWatchersAndTalkersStay() async throws {
-        try await withDaemon(configure: { $0.idleTimeout = .milliseconds(300) }) { daemon in
+        try await withDaemon(configure: { $0.transport.idleTimeout = .milliseconds(300) }) { daemon in
             let idle = try daemon.client(), talker = try daemon.client(), watcher = try daemon.client()
             #expect(try watcher.request(#"{"op":"watch"}"#)["ok"] == .bool(true))
             for _ in 0..<8 {

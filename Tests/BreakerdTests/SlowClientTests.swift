@@ -67,18 +67,30 @@ struct SlowClientTests {
             Array(#"{"op":"record-failure","breaker":"hog-\#(i % 100)","id":\#(i)}"#.utf8) + [10]
         }
         let sent = Counter()
+        /// When the send in progress began (uptime ns), 0 between sends.
+        let sendingSince = Counter()
         let sender = Thread {
             // Blocks once the daemon stops reading; `abort()` below ends it.
             var offset = 0
             while offset < batch.count {
                 let end = min(offset + 65_536, batch.count)
+                sendingSince.store(Int(DispatchTime.now().uptimeNanoseconds))
                 guard (try? hog.send(Array(batch[offset..<end]))) != nil else { return }
+                sendingSince.store(0)
                 offset = end
                 sent.store(offset)
             }
         }
         sender.start()
-        usleep(1_000_000)  // let the hog fill every buffer there is
+        // The hog has filled every buffer there is once the daemon stops reading it: its send
+        // has been blocked for a while (checked, not assumed after a fixed sleep).
+        let filled = Date().addingTimeInterval(30)
+        while Date() < filled {
+            let since = sendingSince.load()
+            if since > 0, Int(DispatchTime.now().uptimeNanoseconds) - since > 200_000_000 { break }
+            usleep(10_000)
+        }
+        #expect(sent.load() < batch.count, "the daemon read the whole hog without pausing it")
         var peak = Self.rssKiB(pid)
         var latencies: [Int] = []
         for _ in 0..<4 {
