@@ -49,6 +49,9 @@ async def test_fallback_while_the_daemon_is_away(daemon: Daemon, mode: FallbackM
             assert caught.value.source == "local" and caught.value.state == "open"
             assert caught.value.retry_after == pytest.approx(5.0, abs=0.01)
             clock.advance(5.001)  # timeout_ms passes: one half-open trial
+            given_up = await fb.attempt()
+            assert given_up.is_trial and given_up.is_fallback
+            given_up.abandon()  # its slot is free again at once, nothing counted
             trial = await fb.attempt()
             assert trial.is_trial and trial.is_fallback
             with pytest.raises(BreakerOpen) as caught:

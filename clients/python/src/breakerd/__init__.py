@@ -12,10 +12,11 @@
 """
 
 from .breaker import Attempt, Breaker
-from .client import Client, FallbackMode
+from .client import Client
 from .clock import ManualClock
 from .config import BreakerConfig
 from .errors import BreakerdError, BreakerOpen, ConnectionLost, DaemonError, ForkedClientError, ProtocolViolation
+from .fallback import FallbackMode
 from .retry import retry
 from .stats import Stats
 

@@ -4,49 +4,28 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import inspect
 import logging
 import os
 import ssl as _ssl
-import weakref
-from typing import Any, Awaitable, Callable, Literal, Sequence, TypeVar
+from typing import Any, Awaitable, Callable, Sequence, TypeVar
 
+from . import fork
 from .breaker import Attempt, Breaker, FailurePredicate, TokenKind
 from .clock import Clock, monotonic
 from .codec import Message, error_of, require_int, require_str, valid_client_name
 from .config import BreakerConfig
 from .connection import Connection, Endpoint
 from .entry import Entry
-from .errors import BreakerOpen, ConnectionLost, DaemonError, ForkedClientError, ProtocolViolation
+from .errors import BreakerOpen, ConnectionLost, DaemonError, ProtocolViolation
+from .fallback import FallbackMode, fallback_attempt, local_token
+from .guard import guarded_by
 from .link import Endpoints, Link, LinkSettings
-from .local import LocalToken
 from .records import RecordQueue
 from .stats import Stats
 
 log = logging.getLogger("breakerd")
 
-#: What the client does when breakerd cannot answer within ``decision_timeout`` and no cached
-#: answer is valid: ``"local"`` runs the breaker rules in-process (from the last config and
-#: state seen), ``"fail_open"`` allows every call, ``"fail_closed"`` rejects every call.
-FallbackMode = Literal["local", "fail_open", "fail_closed"]
-
-T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
-
-_clients: weakref.WeakSet[Client] = weakref.WeakSet()
-
-
-def _after_fork_in_child() -> None:
-    for client in list(_clients):
-        client._forked = True
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_after_fork_in_child)
-
-_FORKED = ("this breakerd Client was created in process {pid} and used in process {now} after a fork; "
-           "its connections belong to the parent. Create the Client in each worker process, after the "
-           "fork (e.g. in the app's lifespan startup).")
 
 
 class Client:
@@ -118,7 +97,7 @@ class Client:
                                     max_queued=max_queued_records, max_in_flight=max_in_flight_records,
                                     timeout=request_timeout, retry_limit=record_retry_limit,
                                     current_epoch=lambda: self._epoch, on_reply=self._on_record_reply)
-        _clients.add(self)
+        fork.track(self)
 
     @classmethod
     async def connect(cls, address: str | None = None, *, endpoints: Sequence[str] | None = None,
@@ -163,38 +142,7 @@ class Client:
         """Decorates an async function so each call runs inside ``async with breaker:``. When
         the breaker says no, ``fallback`` (sync or async, called with the same arguments) gives
         the result instead; without one, :class:`BreakerOpen` is raised."""
-        breaker = self.breaker(name, failure=failure, report_duration=report_duration)
-
-        def decorate(func: F) -> F:
-            if not inspect.iscoroutinefunction(func):
-                raise TypeError("guard() decorates async functions")
-
-            @functools.wraps(func)
-            async def guarded(*args: Any, **kwargs: Any) -> Any:
-                try:
-                    attempt = await breaker.attempt()
-                except BreakerOpen:
-                    if fallback is None:
-                        raise
-                    result = fallback(*args, **kwargs)
-                    return await result if inspect.isawaitable(result) else result
-                try:
-                    value = await func(*args, **kwargs)
-                except asyncio.CancelledError:
-                    attempt.abandon()
-                    raise
-                except BaseException as exc:
-                    if breaker.failure(exc):
-                        attempt.failed()
-                    else:
-                        attempt.succeeded()
-                    raise
-                attempt.succeeded()
-                return value
-
-            return guarded  # type: ignore[return-value]
-
-        return decorate
+        return guarded_by(self.breaker(name, failure=failure, report_duration=report_duration), fallback)
 
     @property
     def stats(self) -> Stats:
@@ -247,9 +195,7 @@ class Client:
     # -- decisions -----------------------------------------------------------------------------
 
     def _check_fork(self) -> None:
-        if self._forked or os.getpid() != self._pid:
-            self._forked = True
-            raise ForkedClientError(_FORKED.format(pid=self._pid, now=os.getpid()))
+        fork.check(self)
 
     def _entry(self, name: str) -> Entry:
         self._check_fork()
@@ -323,16 +269,7 @@ class Client:
 
     def _fallback_decision(self, breaker: Breaker) -> Attempt:
         self._stats.fallback_decisions += 1
-        entry = breaker._entry
-        now = self._clock()
-        if self.fallback == "fail_open":
-            return Attempt(breaker, "unguarded", None, now)
-        if self.fallback == "fail_closed":
-            raise BreakerOpen(entry.name, "open", None, "fail_closed")
-        verdict = entry.local_decide(now, self.default_local_config)
-        if verdict.allow:
-            return Attempt(breaker, "local", verdict.token, now)
-        raise BreakerOpen(entry.name, verdict.state, verdict.retry_after, "local")
+        return fallback_attempt(self.fallback, breaker, self._clock(), self.default_local_config)
 
     # -- outcomes ------------------------------------------------------------------------------
 
@@ -357,7 +294,7 @@ class Client:
             self._records.report(entry, "record-success" if success else "record-failure", permit=token,
                                  duration_ms=duration_ms)
         elif kind == "local":
-            entry.feed_local(success, _local_token(token), self._clock(), None, duration_ms)
+            entry.feed_local(success, local_token(token), self._clock(), None, duration_ms)
             return
         else:
             return
@@ -378,9 +315,9 @@ class Client:
             assert isinstance(token, str)
             self._records.report(entry, "return-permit", permit=token)
         elif kind == "local":
-            local_token = _local_token(token)
-            if entry.local is not None and local_token is not None and local_token[0] == "permit":
-                entry.local.return_permit(local_token[1])
+            trial = local_token(token)
+            if entry.local is not None and trial is not None and trial[0] == "permit":
+                entry.local.return_permit(trial[1])
 
     def _on_record_reply(self, entry: Entry, state: str, generation: int, epoch: int) -> None:
         entry.observe(state, generation, epoch, self._clock(), self._open_cache, self.default_local_config.timeout_ms)
@@ -481,9 +418,3 @@ class Client:
                 self._control.redirect(error.leader, connection)
             raise error
         return reply
-
-
-def _local_token(token: object) -> LocalToken | None:
-    if isinstance(token, tuple) and len(token) == 2 and isinstance(token[0], str) and isinstance(token[1], int):
-        return (token[0], token[1])
-    return None
