@@ -42,9 +42,10 @@ async def test_shared_opening_across_three_clients_within_100ms(tmp_path: Path, 
                 await asyncio.sleep(0.001)
             delays.append(time.monotonic() - start)
             assert opened_for == {0, 1, 2}
-        # Measured on a loaded 2-core machine, three times: the best must meet the bound, and
-        # none may come near the 60 s cache (which would mean no push arrived).
-        assert min(delays) < 0.100, delays
+        # Measured three times (typically 3-15 ms here): the median must meet the bound on a
+        # loaded 2-core machine, and none may come near the 60 s cache (no push arrived).
+        print(f"shared opening seen by all three clients after {[round(d * 1000, 1) for d in delays]} ms")
+        assert sorted(delays)[1] < 0.100, delays
         assert max(delays) < 1.0, delays
         assert all(c.stats.pushed_transitions >= 3 for c in clients)
     finally:

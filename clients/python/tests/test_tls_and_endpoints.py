@@ -26,6 +26,11 @@ def make_pki(directory: Path) -> tuple[Path, Path, Path]:
              "-keyout", f"{d}/server.key", "-out", f"{d}/server.csr", "-subj", "/CN=server")
     _openssl("x509", "-req", "-in", f"{d}/server.csr", "-CA", f"{d}/ca.pem", "-CAkey", f"{d}/ca.key",
              "-CAcreateserial", "-out", f"{d}/server.pem", "-days", "2", "-extfile", f"{d}/server.ext")
+    (directory / "client.ext").write_text("extendedKeyUsage=clientAuth\n")
+    _openssl("req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+             "-keyout", f"{d}/client.key", "-out", f"{d}/client.csr", "-subj", "/CN=client")
+    _openssl("x509", "-req", "-in", f"{d}/client.csr", "-CA", f"{d}/ca.pem", "-CAkey", f"{d}/ca.key",
+             "-CAcreateserial", "-out", f"{d}/client.pem", "-days", "2", "-extfile", f"{d}/client.ext")
     return directory / "ca.pem", directory / "server.pem", directory / "server.key"
 
 
@@ -57,6 +62,30 @@ async def test_tls(tmp_path: Path, daemon_factory: list[Daemon]) -> None:
             assert attempt.is_fallback
     finally:
         await untrusting.aclose()
+
+
+async def test_mutual_tls(tmp_path: Path, daemon_factory: list[Daemon]) -> None:
+    ca, cert, key = make_pki(tmp_path)
+    daemon = Daemon(tmp_path, "--tls-cert", str(cert), "--tls-key", str(key), "--tls-client-ca", str(ca))
+    daemon.start()
+    daemon_factory.append(daemon)
+    context = ssl.create_default_context(cafile=str(ca))
+    context.load_cert_chain(str(tmp_path / "client.pem"), str(tmp_path / "client.key"))
+    client = await Client.connect(f"127.0.0.1:{daemon.port}", ssl=context, tls_server_name="localhost")
+    try:
+        async with client.breaker("mtls") as attempt:
+            assert not attempt.is_fallback
+        assert await client.flush()
+    finally:
+        await client.aclose()
+    # Without a client certificate the daemon refuses the handshake: the fallback decides.
+    anonymous = await Client.connect(f"localhost:{daemon.port}", ssl=ssl.create_default_context(cafile=str(ca)),
+                                     fallback="fail_closed", reconnect_max=0.05)
+    try:
+        await asyncio.sleep(0.3)
+        assert not anonymous.stats.is_daemon_available
+    finally:
+        await anonymous.aclose()
 
 
 async def test_the_first_answering_endpoint_is_used(daemon: Daemon) -> None:
