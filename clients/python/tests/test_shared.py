@@ -60,6 +60,9 @@ async def test_half_open_cap_is_global_across_clients(daemon: Daemon) -> None:
     try:
         (await clients[0].breaker("capped").attempt()).failed()
         await eventually(lambda: _state(daemon, "capped", "half_open"))
+        # Every replica has heard both transitions (closed -> open -> half_open): none still
+        # rejects from the open answer it cached.
+        await eventually(lambda: all(c.stats.pushed_transitions >= 2 for c in clients))
         granted: list[Attempt] = []
         rejected: list[BreakerOpen] = []
 
@@ -95,6 +98,7 @@ async def test_outcome_of_an_old_generation_is_stale(daemon: Daemon) -> None:
         slow_call = await a.breaker("gen").attempt()  # closed, generation 1
         (await b.breaker("gen").attempt()).failed()  # another replica opens it (generation 2)
         await eventually(lambda: _state(daemon, "gen", "half_open"))  # generation 3
+        await eventually(lambda: b.stats.pushed_transitions >= 2)  # b no longer caches "open"
         trial = await b.breaker("gen").attempt()
         assert trial.is_trial
         trial.succeeded()  # closed again, generation 4
@@ -131,6 +135,7 @@ async def test_cancelled_trial_hands_its_permit_back_and_never_counts(daemon: Da
         db = client.breaker("cancel")
         (await db.attempt()).failed()
         await eventually(lambda: _state(daemon, "cancel", "half_open"))
+        await eventually(lambda: client.stats.pushed_transitions >= 2)  # no cached "open" left
         before = await inspect(daemon.address, "cancel")
         entered = asyncio.Event()
 
@@ -190,6 +195,7 @@ async def test_a_trial_granted_after_the_caller_gave_up_is_handed_back(daemon: D
         db = client.breaker("late")
         (await db.attempt()).failed()
         await eventually(lambda: _state(daemon, "late", "half_open"))
+        await eventually(lambda: client.stats.pushed_transitions >= 2)  # no cached "open" left
         daemon.stop()  # the question waits for an answer
         try:
             task = asyncio.create_task(db.attempt())
