@@ -95,7 +95,8 @@ async def main() -> None:
 
     await client.aclose()
     server.close()
-    print(f"done: {dict(counts)}; client stats: records_sent={client.stats.records_sent} "
+    print(f"done: ok={counts['ok']} failed={counts['failed']} served-from-cache={counts['fallback']}; "
+          f"client stats: records_sent={client.stats.records_sent} "
           f"outcomes_sent={client.stats.outcomes_sent} fallback_decisions={client.stats.fallback_decisions}")
 
 

@@ -22,7 +22,7 @@ async def test_example_service_opens_and_recovers(daemon: Daemon) -> None:
     output, _ = await asyncio.wait_for(process.communicate(), 60)
     text = output.decode()
     assert process.returncode == 0, text
-    done = re.search(r"done: \{'ok': (\d+), 'failed': (\d+), 'fallback': (\d+)\}", text)
+    done = re.search(r"done: ok=(\d+) failed=(\d+) served-from-cache=(\d+);", text)
     assert done, text
     ok, failed, fallback = map(int, done.groups())
     assert failed >= 5 and fallback > 0 and ok > 0, text  # it opened, served from cache, closed again
