@@ -1,3 +1,4 @@
+import BreakerCore
 import BreakerStore
 import BreakerWire
 import Logging
@@ -6,9 +7,9 @@ extension BreakerRegistry {
     /// A record with a client-chosen idempotency key. The first record with a key is counted
     /// and its answer remembered for `dedupeWindowMs`; a retry within the window is not counted
     /// and gets the first answer, after the same commit. Count and key change under this
-    /// shard's dedupe lock, and the writer's snapshot takes the breaker and its unsaved keys
-    /// under the same lock, so both land in one transaction: after a crash either both are on
-    /// disk or neither is.
+    /// shard's dedupe lock, and the key goes to the writer with the snapshot that holds the
+    /// count (`mutate`'s `remember`), so both land in one transaction: after a crash either both
+    /// are on disk or neither is.
     ///
     /// At `maxDedupeKeys` (after expired keys are swept) a new key is not remembered: the record
     /// is still counted and answered as usual, so a retry of it may count twice. Refusing the
@@ -27,13 +28,19 @@ extension BreakerRegistry {
             if let first = table.entries[dedupeKey], first.expiresMs > now {
                 return (.replyAfterCommit(.recorded(state: first.state, generation: first.generation, stale: first.stale), breaker: name), false)
             }
-            let action = self.record(record, reporter: reporter)
-            guard case .replyAfterCommit(.recorded(let state, let generation, let stale), _) = action else { return (action, false) }
-            // An expired key still in the table (not yet popped) already holds its place.
-            guard table.entries[dedupeKey] != nil || budget.reserve() else { return (action, true) }
-            table.remember(DedupeRow(breaker: name, key: key, state: state, generation: generation, stale: stale,
-                                     expiresMs: now + settings.dedupeWindowMs))
-            return (action, false)
+            var dropped = false
+            let action = self.record(record, reporter: reporter) { recorded in
+                // An expired key still in the table (not yet popped) already holds its place.
+                guard table.entries[dedupeKey] != nil || budget.reserve() else {
+                    dropped = true
+                    return nil
+                }
+                let row = DedupeRow(breaker: name, key: key, state: recorded.state, generation: recorded.generation,
+                                    stale: recorded.stale, expiresMs: now + settings.dedupeWindowMs)
+                table.remember(row)
+                return row
+            }
+            return (action, dropped)
         }
         if dropped { dedupeKeyDropped(breaker: name) }
         return action
@@ -79,14 +86,26 @@ extension BreakerRegistry {
     /// Reads the remembered keys at start-up: at most the limit, those expiring last, each
     /// clamped to the current window (a window shortened by the operator applies to old keys
     /// too, and the shard queues stay in expiry order). Returns how many were loaded.
-    static func loadDedupe(from database: BreakerDatabase, into shards: [Shard], settings: Settings,
-                           nowMs: Int64) throws(StoreError) -> Int {
-        let rows = try database.loadDedupe(nowMs: nowMs, limit: max(0, settings.maxDedupeKeys))
-        let windowEnd = nowMs + settings.dedupeWindowMs
+    static func loadDedupe(from storage: any BreakerStorage, into shards: [Shard], settings: Settings,
+                           now: Timestamp) throws(StoreError) -> Int {
+        let rows = try storage.loadDedupe(notExpiredAt: now, limit: max(0, settings.maxDedupeKeys))
+        let windowEnd = now.millisecondsSinceEpoch + settings.dedupeWindowMs
         for var row in rows.reversed() {
             row.expiresMs = min(row.expiresMs, windowEnd)
-            shard(for: row.breaker, in: shards).dedupe.withLock { $0.remember(loaded: row) }
+            shard(for: row.breaker, in: shards).dedupe.withLock { $0.remember(row) }
         }
         return rows.count
     }
+
+    /// Every `dedupePruneInterval` (on the daemon's clock), asks the writer to delete the keys
+    /// expired by then with its next batch: the store has no clock of its own.
+    func schedulePrune() {
+        clock.run(at: clock.now().adding(milliseconds: Self.dedupePruneIntervalMs)) { [weak self] in
+            guard let self else { return }
+            self.writer.pruneDedupe(before: self.clock.now())
+            self.schedulePrune()
+        }
+    }
+
+    static let dedupePruneIntervalMs: Int64 = 60_000
 }

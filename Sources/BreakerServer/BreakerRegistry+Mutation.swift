@@ -2,18 +2,20 @@ import BreakerCore
 import BreakerStore
 import BreakerWire
 import Logging
-import NIOCore
 
 /// Changing one breaker under its shard lock, and handing the consequences off before the lock
-/// is released: watchers, the writer, the deadline timers.
+/// is released: watchers, the writer (a snapshot taken under that lock), the deadline timers.
 extension BreakerRegistry {
     /// Runs `body` on the breaker under its shard lock, creating it if asked (nil when it does
-    /// not exist and may not be created, or when creating it would pass `maxBreakers`). Whatever the body
-    /// returns as transitions is published, scheduled and handed to the writer before the lock
-    /// is released, so watchers and the transition log see one breaker's changes in order.
+    /// not exist and may not be created, or when creating it would pass `maxBreakers`). Whatever
+    /// the body changed is published, scheduled and snapshotted for the writer before the lock is
+    /// released, so watchers and the store see one breaker's changes in order. `remember` may
+    /// return a dedupe key for the body's result: it is committed with the same snapshot.
     func mutate<R>(_ name: String, create: Bool, actor: String? = nil, note: String? = nil,
-                           _ body: (inout CircuitBreaker, Timestamp) -> (R, [Transition])) -> R? {
-        Self.shard(for: name, in: shards).breakers.withLock { breakers -> R? in
+                   remember: (R) -> DedupeRow? = { _ in nil },
+                   _ body: (inout CircuitBreaker, Timestamp) -> (R, [Transition])) -> R? {
+        let shard = Self.shard(for: name, in: shards)
+        return shard.breakers.withLock { breakers -> R? in
             let now = clock.now()
             // One lookup by name; then the breaker is read and changed where it lies, in its
             // slot, never copied out and back.
@@ -26,34 +28,45 @@ extension BreakerRegistry {
                 (slot, created) = (BreakerSlot(CircuitBreaker(config: settings.config(for: name), createdAt: now)), true)
                 breakers[name] = slot
             }
-            let (before, rejectedBefore) = Self.peek(&slot.breaker)
+            let before = Self.peek(&slot.breaker)
             let (result, transitions) = body(&slot.breaker, now)
-            let (deadline, rejectedAfter) = Self.peek(&slot.breaker)
+            let dedupe = remember(result)
+            let after = Self.peek(&slot.breaker)
+            let rescheduled = before.deadline != after.deadline
             if created || !transitions.isEmpty {
-                afterChange(name, deadline, transitions, rescheduled: before != deadline, actor: actor, note: note)
-            } else if rejectedBefore != rejectedAfter {
+                afterChange(name, slot.breaker, transitions, rescheduled: rescheduled, actor: actor, note: note, dedupe: dedupe)
+                return result
+            }
+            if before.counts != after.counts || dedupe != nil {
+                // A counted outcome: committed before its reply, which asks for the commit.
+                shard.journal.add(StoredBreaker(name: name, breaker: slot.breaker.storedValue), dedupe: dedupe)
+            } else if before.rejected != after.rejected {
                 // Only a rejection counted: persisted with the next commit (protocol: "written
                 // with the next commit"), which it may wait a moment for, instead of a commit
                 // per rejection while a breaker is open.
-                writer.submitLazily(name)
-                if before != deadline { schedule(name, deadline, now: now) }
-            } else if before != deadline {
-                schedule(name, deadline, now: now)
+                shard.journal.add(StoredBreaker(name: name, breaker: slot.breaker.storedValue))
+                shard.journal.handOver(to: writer, lazily: true)
             }
+            if rescheduled { schedule(name, after.deadline) }
             return result
         }
     }
 
-    /// A breaker's deadline and rejection count, read in place: through the dictionary's getter
-    /// the whole breaker would be copied out first.
+    /// What `mutate` compares before and after the body, read in place (through the
+    /// dictionary's getter the whole breaker would be copied first): the deadline; the stored
+    /// counts a change without a transition can move (outcomes, consecutive failures, half-open
+    /// successes, which `reset` clears too); and the rejection count, which waits for a commit.
     @inline(__always)
-    static func peek(_ breaker: inout CircuitBreaker) -> (Timestamp?, UInt64) {
-        (breaker.nextDeadline, breaker.metrics.rejectedCalls)
+    static func peek(_ breaker: inout CircuitBreaker) -> (deadline: Timestamp?, counts: (UInt64, Int, Int), rejected: UInt64) {
+        (breaker.nextDeadline, (breaker.metrics.totalCalls, breaker.failureCount, breaker.successCount),
+         breaker.metrics.rejectedCalls)
     }
 
-    /// Must be called with `name`'s shard lock held.
-    func afterChange(_ name: String, _ nextDeadline: Timestamp?, _ transitions: [Transition], rescheduled: Bool = true,
-                             actor: String? = nil, note: String? = nil) {
+    /// Publishes, logs and hands to the writer a change with transitions (or a new breaker),
+    /// with everything this shard journaled before it. Must be called with `name`'s shard lock
+    /// held, `breaker` being its state after the change.
+    func afterChange(_ name: String, _ breaker: CircuitBreaker, _ transitions: [Transition], rescheduled: Bool = true,
+                     actor: String? = nil, note: String? = nil, dedupe: DedupeRow? = nil) {
         hub.publish(name, transitions)
         for transition in transitions {
             let level: Logger.Level = transition.to == .open || transition.to == .forcedOpen ? .warning : .info
@@ -63,25 +76,46 @@ extension BreakerRegistry {
                 "actor": "\(actor ?? "-")",
             ])
         }
-        writer.submit(name, transitions: transitions.map { transition in
+        let logged = transitions.map { transition in
             // Only the admin's own transition carries who and why, not what time did meanwhile.
             let byAdmin = [.reset, .forcedOpen, .released].contains(transition.reason)
             return LoggedTransition(breaker: name, transition: transition, actor: byAdmin ? actor : nil, note: byAdmin ? note : nil)
-        })
-        if rescheduled { schedule(name, nextDeadline, now: clock.now()) }
+        }
+        let journal = Self.shard(for: name, in: shards).journal
+        journal.add(StoredBreaker(name: name, breaker: breaker.storedValue), transitions: logged, dedupe: dedupe)
+        journal.handOver(to: writer)
+        if rescheduled { schedule(name, breaker.nextDeadline) }
+    }
+
+    /// Calls `completion` (on the writer's thread) once every breaker in `names`, changed before
+    /// the call, is committed: hands over the journals of their shards (one lock per shard, not
+    /// per name), then waits for the batch that takes them.
+    func whenCommitted(_ names: [String], _ completion: @escaping @Sendable (Result<Void, StoreError>) -> Void) {
+        var shardBits: UInt64 = 0
+        for name in names { shardBits |= 1 << UInt64(Self.shardIndex(for: name, count: shards.count)) }
+        while shardBits != 0 {
+            let shard = shards[shardBits.trailingZeroBitCount]
+            shardBits &= shardBits - 1
+            shard.breakers.withLock { _ in shard.journal.handOver(to: writer) }
+        }
+        writer.whenCommitted(completion)
+    }
+
+    /// Hands over every shard's journal (at shutdown: nothing acknowledged is left behind).
+    func handOverJournals() {
+        for shard in shards { shard.breakers.withLock { _ in shard.journal.handOver(to: writer) } }
     }
 
     /// Wakes up at `deadline` to apply it, so watchers hear of time-driven transitions even
     /// when no traffic arrives. A wake-up that finds nothing due is harmless.
-    func schedule(_ name: String, _ deadline: Timestamp?, now: Timestamp) {
+    func schedule(_ name: String, _ deadline: Timestamp?) {
         guard let deadline else { return }
-        let delay = now.milliseconds(until: deadline) + 1
-        timers.scheduleTask(in: .milliseconds(delay)) { [weak self] in
+        clock.run(at: deadline) { [weak self] in
             guard let self else { return }
             _ = self.mutate(name, create: false) { breaker, now in
                 let transitions = breaker.advance(to: now)
                 if transitions.isEmpty, let due = breaker.nextDeadline, due > now {
-                    self.schedule(name, due, now: now)  // woke up early: try again
+                    self.schedule(name, due)  // woke up early: try again
                 }
                 return ((), transitions)
             }
@@ -89,9 +123,14 @@ extension BreakerRegistry {
     }
 
     static func shard(for name: String, in shards: [Shard]) -> Shard {
+        shards[shardIndex(for: name, count: shards.count)]
+    }
+
+    /// At most 64 shards: `whenCommitted` keeps a set of them in one `UInt64`.
+    static func shardIndex(for name: String, count: Int) -> Int {
         var hasher = Hasher()
         hasher.combine(name)
-        return shards[Int(UInt(bitPattern: hasher.finalize()) % UInt(shards.count))]
+        return Int(UInt(bitPattern: hasher.finalize()) % UInt(count))
     }
 
     static func notFound(_ name: String) -> WireError {

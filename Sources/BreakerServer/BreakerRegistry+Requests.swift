@@ -1,4 +1,5 @@
 import BreakerCore
+import BreakerStore
 import BreakerWire
 
 /// Every request of the protocol, decoded by either decoder, is handled here and nowhere else:
@@ -67,8 +68,17 @@ extension BreakerRegistry {
         }
     }
 
-    /// A record without `dedupe`, answered after its commit.
-    func record(_ record: RecordCommand, reporter: String?) -> RequestAction {
+    /// What a record answers once committed.
+    struct Recorded: Sendable {
+        var state: BreakerState
+        var generation: UInt64
+        var stale: Bool
+    }
+
+    /// A record, answered after its commit. `remember` may return a dedupe key for the result:
+    /// it is committed with the same snapshot (see `dedupedRecord`).
+    func record(_ record: RecordCommand, reporter: String?,
+                remember: (Recorded) -> DedupeRow? = { _ in nil }) -> RequestAction {
         let token: OutcomeToken
         if let text = record.permit {
             guard let permit = outcomeToken(text) else { return .error(Self.foreignPermit) }
@@ -76,12 +86,14 @@ extension BreakerRegistry {
         } else {
             token = record.generation.map { .generation($0) } ?? .none
         }
-        let recorded = mutate(record.breaker, create: true) { breaker, now -> (Reply, [Transition]) in
+        let recorded = mutate(record.breaker, create: true, remember: remember) { breaker, now -> (Recorded, [Transition]) in
             let result = breaker.record(record.outcome, count: record.count, token: token, durationMs: record.durationMs,
                                         reporter: reporter, at: now)
-            return (.recorded(state: breaker.state, generation: breaker.generation, stale: result.stale), result.transitions)
+            return (Recorded(state: breaker.state, generation: breaker.generation, stale: result.stale), result.transitions)
         }
-        return recorded.map { .replyAfterCommit($0, breaker: record.breaker) } ?? .error(overloaded(record.breaker))
+        guard let recorded else { return .error(overloaded(record.breaker)) }
+        return .replyAfterCommit(.recorded(state: recorded.state, generation: recorded.generation, stale: recorded.stale),
+                                 breaker: record.breaker)
     }
 
     /// `return-permit`: frees a half-open trial's place without an outcome. Answered like a
@@ -120,7 +132,7 @@ extension BreakerRegistry {
             breaker.config = config
             let transitions = breaker.advance(to: now)
             if let slot = breakers[name] { slot.breaker = breaker } else { breakers[name] = BreakerSlot(breaker) }
-            afterChange(name, breaker.nextDeadline, transitions)
+            afterChange(name, breaker, transitions)
             return .success(BreakerView(name: name, breaker: breaker))
         }
         switch result {

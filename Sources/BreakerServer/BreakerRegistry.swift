@@ -33,9 +33,12 @@ public final class BreakerRegistry: Sendable {
         let breakers = Mutex<[String: BreakerSlot]>([:])
         /// Taken before `breakers` when both are needed, never after.
         let dedupe = Mutex(DedupeTable())
+        /// Counted outcomes not yet handed to the writer; guarded by `breakers`.
+        let journal = ShardJournal()
     }
 
-    public let clock: DaemonClock
+    /// The daemon's one clock: every time the registry and its store use comes from it.
+    public let clock: any BreakerClock
     let hub = WatchHub()
     let settings: Settings
     /// Chosen at start-up and put in every permit, so permits from before a restart are stale.
@@ -48,50 +51,52 @@ public final class BreakerRegistry: Sendable {
     let dedupeBudget: DedupeBudget
     /// The server's own counters (requests, connections); see `ServerMetrics`.
     public let metrics = ServerMetrics()
-    let timers: any EventLoop
     let logger: Logger
 
-    /// Loads every breaker from `database` and takes ownership of it.
-    public init(database: sending BreakerDatabase, settings: Settings, clock: DaemonClock = DaemonClock(),
-                timers: any EventLoop, logger: Logger) throws(StoreError) {
-        let loaded = try database.loadAll()
+    /// Loads every breaker and dedupe key from `storage` and takes ownership of it.
+    public init(storage: sending any BreakerStorage, settings: Settings, clock: any BreakerClock,
+                logger: Logger) throws(StoreError) {
+        let loaded = try storage.loadAll()
         let shards = (0..<32).map { _ in Shard() }
         for stored in loaded {
             Self.shard(for: stored.name, in: shards).breakers.withLock { $0[stored.name] = BreakerSlot(stored.breaker) }
         }
         let dedupeBudget = DedupeBudget(limit: settings.maxDedupeKeys)
-        dedupeBudget.added(try Self.loadDedupe(from: database, into: shards, settings: settings,
-                                               nowMs: clock.now().millisecondsSinceEpoch))
+        dedupeBudget.added(try Self.loadDedupe(from: storage, into: shards, settings: settings, now: clock.now()))
         self.dedupeBudget = dedupeBudget
         self.shards = shards
         self.count.store(loaded.count, ordering: .relaxed)
         self.clock = clock
         self.settings = settings
-        self.timers = timers
         self.logger = logger
         self.permitEpoch = String(UInt64.random(in: 0...UInt64.max) & 0xFFFF_FFFF_FFFF, radix: 36)
-        self.writer = StoreWriter(database: database, snapshotWithDedupe: { name in
-            let shard = Self.shard(for: name, in: shards)
-            return shard.dedupe.withLock { table in
-                BreakerSnapshot(breaker: shard.breakers.withLock { $0[name]?.breaker }, dedupes: table.unsaved.removeValue(forKey: name) ?? [])
-            }
-        }, logger: logger)
+        self.writer = StoreWriter(storage: storage, elapsed: { clock.elapsed() }, logger: logger)
         // Apply what time did while the daemon was down, and schedule what is still to come.
         for stored in loaded where stored.breaker.state != .closed {
             _ = mutate(stored.name, create: false) { breaker, now in
                 let transitions = breaker.advance(to: now)
-                if transitions.isEmpty { schedule(stored.name, breaker.nextDeadline, now: now) }
+                if transitions.isEmpty { schedule(stored.name, breaker.nextDeadline) }
                 return ((), transitions)
             }
         }
         dedupeLoaded()
+        schedulePrune()
+    }
+
+    /// The production clock (`SystemClock`, deadlines run on `timers`) over `database`.
+    public convenience init(database: sending BreakerDatabase, settings: Settings, timers: any EventLoop,
+                            logger: Logger) throws(StoreError) {
+        try self.init(storage: database, settings: settings, clock: SystemClock(timers: timers), logger: logger)
     }
 
     public var breakerCount: Int { count.load(ordering: .relaxed) }
 
 
     /// Commits everything submitted so far and closes the database.
-    public func shutdown() { writer.shutdown() }
+    public func shutdown() {
+        handOverJournals()
+        writer.shutdown()
+    }
 
     /// Reads `name`'s transition log on the writer's thread (newest first).
     public func history(_ name: String, limit: Int, _ completion: @escaping @Sendable (Result<[HistoryEntry], StoreError>) -> Void) {
@@ -106,12 +111,7 @@ public final class BreakerRegistry: Sendable {
 
     /// Calls `completion` once `name`'s current state is committed (on the writer's thread).
     public func whenCommitted(_ name: String, _ completion: @escaping @Sendable (Result<Void, StoreError>) -> Void) {
-        writer.submit(name, transitions: [], completion: completion)
-    }
-
-    /// One completion once every breaker in `names` (changed before the call) is committed.
-    func whenCommitted(_ names: [String], _ completion: @escaping @Sendable (Result<Void, StoreError>) -> Void) {
-        writer.submit(names: names, completion: completion)
+        whenCommitted([name], completion)
     }
 
     func watch(_ id: ObjectIdentifier, prefix: String?, deliver: @escaping @Sendable ([UInt8]) -> Void) {

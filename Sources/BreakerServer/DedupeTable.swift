@@ -23,22 +23,14 @@ struct DedupeKey: Hashable {
 /// with their expiry clamped to the current window, so the order holds across a restart too.
 struct DedupeTable {
     var entries: [DedupeKey: DedupeRow] = [:]
-    /// Keys recorded but not yet handed to the writer, by breaker (see `BreakerSnapshot`).
-    var unsaved: [String: [DedupeRow]] = [:]
     /// Remembered keys with the expiry they were queued with; `order[..<head]` is already popped.
     /// A key remembered again after it expired is queued again: the old item then no longer
     /// matches `entries` and is skipped when popped.
     private var order: [(key: DedupeKey, expiresMs: Int64)] = []
     private var head = 0
 
-    /// Remembers a key the writer must still save.
+    /// Remembers a key (saving it is the writer's business). Call in expiry order.
     mutating func remember(_ row: DedupeRow) {
-        remember(loaded: row)
-        unsaved[row.breaker, default: []].append(row)
-    }
-
-    /// Remembers a key read from the database (already saved). Call in expiry order.
-    mutating func remember(loaded row: DedupeRow) {
         let key = DedupeKey(row)
         entries[key] = row
         order.append((key, row.expiresMs))

@@ -141,9 +141,8 @@ final class EpollLoopState {
     // MARK: Time
 
     static func now() -> UInt64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
+        let (seconds, attoseconds) = SystemClock.monotonic().components
+        return UInt64(seconds) &* 1_000_000_000 &+ UInt64(attoseconds / 1_000_000_000)
     }
 
     /// How long `epoll_wait` may sleep: until the next sweep (idle connections, lingers) or

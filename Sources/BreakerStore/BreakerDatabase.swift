@@ -18,7 +18,8 @@ public enum SynchronousMode: String, Sendable, CaseIterable {
     case full
 }
 
-/// The breakerd database: one SQLite connection, in WAL mode, with the schema of `Schema`.
+/// The breakerd database: one SQLite connection, in WAL mode, with the schema of `Schema`; the
+/// embedded `BreakerStorage`.
 ///
 /// Not `Sendable`, and not meant to be: the connection is opened without SQLite's mutexes and
 /// the statement cache and transition-log counts are plain properties, so exactly one thread
@@ -28,8 +29,9 @@ public enum SynchronousMode: String, Sendable, CaseIterable {
 /// Opening also takes an exclusive `flock` on the file (see `DatabaseFileLock`), so two
 /// daemons can never share one database, and never modifies a file it refuses (see
 /// `openConnection`).
-public final class BreakerDatabase {
+public final class BreakerDatabase: BreakerStorage {
     public let path: String
+    public var location: String { path }
     public let synchronous: SynchronousMode
     /// Rows of transition log kept per breaker; older rows are pruned as new ones arrive.
     public let transitionLogLimit: Int
@@ -134,7 +136,7 @@ public final class BreakerDatabase {
     }
 
     /// Bytes on disk: the main file as SQLite sees it, plus the WAL not yet checkpointed.
-    public func fileSizeBytes() -> Int64 {
+    public func sizeBytes() -> Int64 {
         var total = Self.sizeOnDisk(path)
         if let db, let pages = try? sqliteQueryInt(db, "PRAGMA page_count"),
            let pageSize = try? sqliteQueryInt(db, "PRAGMA page_size") {
@@ -175,8 +177,8 @@ public final class BreakerDatabase {
                 try Self.bind(row, to: statements.insertDedupe)
                 try statements.insertDedupe.run()
             }
-            if let before = batch.pruneDedupeBeforeMs {
-                try statements.pruneDedupe.bind(before, at: 1)
+            if let before = batch.pruneDedupeBefore {
+                try statements.pruneDedupe.bind(before.millisecondsSinceEpoch, at: 1)
                 try statements.pruneDedupe.run()
             }
             try statements.commit.run()
@@ -251,5 +253,14 @@ public final class BreakerDatabase {
     package func executeForTesting(_ sql: String) throws(StoreError) {
         guard let db else { throw StoreError.closed(path) }
         try sqliteExecute(db, sql)
+    }
+}
+
+extension StoreWriter {
+    /// Runs `body` with the writer's database on its thread, e.g. to flip `query_only` in a test.
+    package func withDatabaseForTesting(_ body: @escaping @Sendable (BreakerDatabase) -> Void) {
+        withStorageForTesting { storage in
+            if let database = storage as? BreakerDatabase { body(database) }
+        }
     }
 }

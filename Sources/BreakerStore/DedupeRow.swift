@@ -21,28 +21,16 @@ public struct DedupeRow: Sendable, Hashable {
     }
 }
 
-/// What the writer reads of one breaker at commit time: its state, and the dedupe keys recorded
-/// since the last snapshot (handed over: the next snapshot does not see them again).
-public struct BreakerSnapshot: Sendable {
-    public var breaker: CircuitBreaker?
-    public var dedupes: [DedupeRow]
-
-    public init(breaker: CircuitBreaker?, dedupes: [DedupeRow] = []) {
-        self.breaker = breaker
-        self.dedupes = dedupes
-    }
-}
-
 extension BreakerDatabase {
-    /// The remembered records whose window has not ended at `nowMs`, newest expiry first, at most
+    /// The remembered records whose window has not ended at `now`, newest expiry first, at most
     /// `limit` of them: the daemon's memory for keys is bounded (`--max-dedupe-keys`), so a table
     /// written under a larger limit must not be read into memory whole.
-    public func loadDedupe(nowMs: Int64, limit: Int = .max) throws(StoreError) -> [DedupeRow] {
+    public func loadDedupe(notExpiredAt now: Timestamp, limit: Int = .max) throws(StoreError) -> [DedupeRow] {
         guard let statements = cachedStatements else { throw StoreError.closed(path) }
         guard limit > 0 else { return [] }
         let select = statements.selectDedupe
         defer { select.reset() }
-        try select.bind(nowMs, at: 1)
+        try select.bind(now.millisecondsSinceEpoch, at: 1)
         try select.bind(Int64(clamping: limit), at: 2)
         var rows: [DedupeRow] = []
         while try select.step() {

@@ -18,7 +18,7 @@ public struct StoreMetrics: Sendable {
     let failed: Counter
     /// Breakers per committed batch: how much group commit is saving.
     let batchSize: Recorder
-    /// Time in `BreakerDatabase.write` per committed batch.
+    /// Time in `BreakerStorage.write` per committed batch.
     let commitDuration: Timer
     let transitionsWritten: Counter
 

@@ -8,7 +8,7 @@ public struct StoreWriterStats: Sendable, Hashable {
     public var transitionsWritten: UInt64 = 0
     /// Breakers in the most recent committed batch.
     public var lastBatchSize: Int = 0
-    /// Time spent in `BreakerDatabase.write` (snapshots excluded) for committed batches.
+    /// Time spent in `BreakerStorage.write` for committed batches (by the caller's clock).
     public var lastCommitNanoseconds: UInt64 = 0
     public var totalCommitNanoseconds: UInt64 = 0
     /// Why the most recent batch failed, or nil once a batch commits again. Readiness checks read

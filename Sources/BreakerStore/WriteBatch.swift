@@ -3,28 +3,29 @@ import BreakerCore
 /// Everything one transaction writes. Grouping many breakers into one commit is what makes the
 /// writer fast: the cost of a commit (and its fsync under `.full`) is paid once per batch.
 public struct WriteBatch: Sendable, Hashable {
-    /// Full snapshots, upserted by name; order does not matter.
+    /// Full snapshots, upserted by name; at most one per name.
     public var breakers: [StoredBreaker]
     /// Appended to the log in this order, after the snapshots.
     public var transitions: [LoggedTransition]
     /// Idempotency keys remembered in the same transaction as the counts they guard.
     public var dedupes: [DedupeRow]
-    /// When set, expired dedupe keys (`expires_ms` at or before it) are deleted too.
-    public var pruneDedupeBeforeMs: Int64?
+    /// When set, expired dedupe keys (`expiresMs` at or before it) are deleted too.
+    public var pruneDedupeBefore: Timestamp?
 
     public init(breakers: [StoredBreaker] = [], transitions: [LoggedTransition] = [], dedupes: [DedupeRow] = [],
-                pruneDedupeBeforeMs: Int64? = nil) {
+                pruneDedupeBefore: Timestamp? = nil) {
         self.breakers = breakers
         self.transitions = transitions
         self.dedupes = dedupes
-        self.pruneDedupeBeforeMs = pruneDedupeBeforeMs
+        self.pruneDedupeBefore = pruneDedupeBefore
     }
 
-    public var isEmpty: Bool { breakers.isEmpty && transitions.isEmpty && dedupes.isEmpty && pruneDedupeBeforeMs == nil }
+    public var isEmpty: Bool { breakers.isEmpty && transitions.isEmpty && dedupes.isEmpty && pruneDedupeBefore == nil }
 }
 
 /// A breaker as stored: the name lives beside the value because `CircuitBreaker` does not know
-/// its own name. Half-open permits are not stored; they are stale after a restart.
+/// its own name. Half-open permits and window contents are not stored; they are stale after a
+/// restart.
 public struct StoredBreaker: Sendable, Hashable {
     public var name: String
     public var breaker: CircuitBreaker

@@ -51,7 +51,6 @@ struct Daemon {
                            metadata: ["host": "\(config.host)"])
         }
 
-        let started = DaemonClock()
         let startNanos = DispatchTime.now().uptimeNanoseconds
         let database: BreakerDatabase
         do {
@@ -64,8 +63,9 @@ struct Daemon {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: config.threads)
         let registry: BreakerRegistry
         do {
-            registry = try BreakerRegistry(database: database, settings: config.registrySettings, clock: started,
-                                           timers: group.next(), logger: logger)
+            // The daemon's one clock, handed to everything that needs time (see SystemClock).
+            let clock = SystemClock(timers: group.next())
+            registry = try BreakerRegistry(storage: database, settings: config.registrySettings, clock: clock, logger: logger)
         } catch {
             logger.critical("cannot load breakers", metadata: ["path": "\(config.db)", "code": "\(error.code.rawValue)"])
             printError("breakerd: \(error.message)")

@@ -21,14 +21,15 @@ final class HTTPTestDaemon {
     var httpPort: Int { http.localAddress.port! }
 
     init(settings: BreakerRegistry.Settings = .init(), maxMetricSeries: Int = 100_000, daemonMetrics: @escaping @Sendable () -> [UInt8] = { [] },
-         configure: (inout HTTPServer.Configuration) -> Void = { _ in }) async throws {
+         clock: ManualClock? = nil, configure: (inout HTTPServer.Configuration) -> Void = { _ in }) async throws {
         directory = NSTemporaryDirectory() + "breakerd-http-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         var logger = Logger(label: "test")
         logger.logLevel = .error
         group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
         let database = try BreakerDatabase(path: directory + "/breakerd.sqlite3", logger: logger)
-        registry = try BreakerRegistry(database: database, settings: settings, timers: group.next(), logger: logger)
+        registry = try BreakerRegistry(storage: database, settings: settings,
+                                       clock: clock ?? SystemClock(timers: group.next()), logger: logger)
         var configuration = BreakerServer.Configuration()
         configuration.port = 0
         server = try await BreakerServer.start(configuration: configuration, registry: registry, group: group, logger: logger)
@@ -60,9 +61,10 @@ final class HTTPTestDaemon {
 
 /// Runs `body` against a fresh daemon and always stops it.
 func withHTTPDaemon<T>(settings: BreakerRegistry.Settings = .init(), maxMetricSeries: Int = 100_000,
-                       daemonMetrics: @escaping @Sendable () -> [UInt8] = { [] },
+                       daemonMetrics: @escaping @Sendable () -> [UInt8] = { [] }, clock: ManualClock? = nil,
                        _ body: (HTTPTestDaemon) async throws -> T) async throws -> T {
-    let daemon = try await HTTPTestDaemon(settings: settings, maxMetricSeries: maxMetricSeries, daemonMetrics: daemonMetrics)
+    let daemon = try await HTTPTestDaemon(settings: settings, maxMetricSeries: maxMetricSeries, daemonMetrics: daemonMetrics,
+                                          clock: clock)
     do {
         let result = try await body(daemon)
         await daemon.stop()

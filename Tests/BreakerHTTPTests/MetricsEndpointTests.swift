@@ -47,14 +47,32 @@ struct MetricsEndpointTests {
     }
 
     @Test func halfOpenReadsOneOnceTheTimeoutHasPassed() async throws {
-        try await withHTTPDaemon { daemon in
+        let clock = ManualClock()
+        try await withHTTPDaemon(clock: clock) { daemon in
             let c = try daemon.client()
             try c.request(#"{"op":"configure","breaker":"t","config":{"failure_threshold":1,"timeout_ms":50}}"#)
             try c.request(#"{"op":"record-failure","breaker":"t"}"#)
-            try await Task.sleep(for: .milliseconds(120))
+            clock.advance(by: .milliseconds(49))
+            let open = try daemon.get("/metrics").text
+            #expect(prometheusValue(open, #"circuit_breaker_state{name="t"}"#) == 2)
+            clock.advance(by: .milliseconds(1))
             let text = try daemon.get("/metrics").text
             #expect(prometheusValue(text, #"circuit_breaker_state{name="t"}"#) == 1)
             #expect(prometheusValue(text, #"circuit_breaker_transitions_total{name="t",from_state="open",to_state="half_open"}"#) == 1)
+        }
+    }
+
+    @Test func aForcedOpenBreakerReadsTwoAndStaysOpenPastAnyTimeout() async throws {
+        let clock = ManualClock()
+        try await withHTTPDaemon(clock: clock) { daemon in
+            let c = try daemon.client()
+            try c.request(#"{"op":"configure","breaker":"f","config":{"timeout_ms":50}}"#)
+            try c.request(#"{"op":"force-open","breaker":"f","reason":"maintenance"}"#)
+            clock.advance(by: .seconds(3600))
+            let text = try daemon.get("/metrics").text
+            #expect(prometheusValue(text, #"circuit_breaker_state{name="f"}"#) == 2)
+            #expect(prometheusValue(text, #"circuit_breaker_transitions_total{name="f",from_state="closed",to_state="forced_open"}"#) == 1)
+            #expect(prometheusValue(text, #"circuit_breaker_transitions_total{name="f",from_state="open",to_state="half_open"}"#) == 0)
         }
     }
 
@@ -62,6 +80,7 @@ struct MetricsEndpointTests {
         #expect(BreakerExposition.stateValue(.closed) == 0)
         #expect(BreakerExposition.stateValue(.halfOpen) == 1)
         #expect(BreakerExposition.stateValue(.open) == 2)
+        #expect(BreakerExposition.stateValue(.forcedOpen) == 2)
     }
 
     @Test func labelValuesAndHelpAreEscaped() {

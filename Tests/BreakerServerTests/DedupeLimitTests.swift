@@ -79,15 +79,15 @@ struct DedupeLimitTests {
     }
 
     @Test func expiredKeysMakeRoom() async throws {
-        // The sleep only lets the window pass; it is long enough that nothing below races it.
-        try await withDaemon(settings: Self.settings(limit: 4, windowMs: 1_500)) { daemon in
+        let clock = ManualClock()
+        try await withDaemon(settings: Self.settings(limit: 4, windowMs: 1_500), clock: clock) { daemon in
             let c = try daemon.client()
             for key in 0..<5 {
                 _ = try c.request(#"{"op":"record-success","breaker":"exp","dedupe":"old-\#(key)"}"#)
             }
             #expect(daemon.registry.dedupeKeyCount == 4)
             #expect(daemon.registry.dedupeKeysDropped == 1)
-            usleep(1_700_000)
+            clock.advance(by: .milliseconds(1_500))
             // The same shard: swept by the record itself, so the new keys are remembered.
             for key in 0..<4 {
                 _ = try c.request(#"{"op":"record-success","breaker":"exp","dedupe":"new-\#(key)"}"#)
@@ -100,11 +100,15 @@ struct DedupeLimitTests {
     }
 
     @Test func aScrapeSweepsExpiredKeysInEveryShard() async throws {
-        try await withDaemon(settings: Self.settings(limit: 100, windowMs: 300)) { daemon in
+        let clock = ManualClock()
+        try await withDaemon(settings: Self.settings(limit: 100, windowMs: 300), clock: clock) { daemon in
             let c = try daemon.client()
             for key in 0..<32 { _ = try Self.record(c, key: key) }
             #expect(daemon.registry.dedupeKeyCount == 32)
-            usleep(400_000)
+            clock.advance(by: .milliseconds(299))
+            await withCheckedContinuation { done in daemon.registry.refreshScrapeGauges { done.resume() } }
+            #expect(daemon.registry.dedupeKeyCount == 32)
+            clock.advance(by: .milliseconds(1))
             await withCheckedContinuation { done in daemon.registry.refreshScrapeGauges { done.resume() } }
             #expect(daemon.registry.dedupeKeyCount == 0)
         }

@@ -42,12 +42,4 @@ import Testing
         #expect(table.sweep(now: 30) == 1)
         #expect(table.entries.isEmpty)
     }
-
-    @Test func rememberedKeysAreHandedToTheWriterLoadedOnesAreNot() {
-        var table = DedupeTable()
-        table.remember(loaded: Self.row("old", expiresMs: 5))
-        table.remember(Self.row("new", expiresMs: 6))
-        #expect(table.unsaved["b"]?.map(\.key) == ["new"])
-        #expect(table.entries.count == 2)
-    }
 }

@@ -53,12 +53,14 @@ struct DedupeTests {
     @Test func afterTheWindowTheKeyCountsAgain() async throws {
         var settings = BreakerRegistry.Settings()
         settings.dedupeWindowMs = 200
-        try await withDaemon(settings: settings) { daemon in
+        let clock = ManualClock()
+        try await withDaemon(settings: settings, clock: clock) { daemon in
             let c = try daemon.client()
             _ = try c.request(#"{"op":"record-failure","breaker":"w","dedupe":"k"}"#)
+            clock.advance(by: .milliseconds(199))
             _ = try c.request(#"{"op":"record-failure","breaker":"w","dedupe":"k"}"#)
             #expect(try Self.failed(c, "w") == 1)
-            usleep(300_000)
+            clock.advance(by: .milliseconds(1))
             _ = try c.request(#"{"op":"record-failure","breaker":"w","dedupe":"k"}"#)
             #expect(try Self.failed(c, "w") == 2)
         }

@@ -1,3 +1,4 @@
+import BreakerServer
 import BreakerTestSupport
 import BreakerWire
 import Testing
@@ -67,11 +68,13 @@ struct OperationTests {
     }
 
     @Test func halfOpenTrialsNeedPermitsAndCloseTheBreaker() async throws {
-        try await withDaemon { daemon in
+        let clock = ManualClock()
+        try await withDaemon(clock: clock) { daemon in
             let c = try daemon.client()
             try c.request(#"{"op":"configure","breaker":"api","config":{"failure_threshold":1,"timeout_ms":50}}"#)
             try c.request(#"{"op":"record-failure","breaker":"api"}"#)
-            #expect(try eventually { try c.request(#"{"op":"inspect","breaker":"api"}"#)["breaker"]?["state"] == .string("half_open") })
+            clock.advance(by: .milliseconds(50))
+            #expect(try c.request(#"{"op":"inspect","breaker":"api"}"#)["breaker"]?["state"] == .string("half_open"))
             let trial = try c.request(#"{"op":"should-attempt","breaker":"api"}"#)
             #expect(trial["allow"] == .bool(true))
             #expect(trial["cache_ms"] == .int(0))
@@ -196,7 +199,8 @@ struct OperationTests {
     }
 
     @Test func watchersHearEveryTransitionIncludingTimeDrivenOnes() async throws {
-        try await withDaemon { daemon in
+        let clock = ManualClock()
+        try await withDaemon(clock: clock) { daemon in
             let watcher = try daemon.client()
             #expect(try watcher.request(#"{"op":"watch","prefix":"w-","id":"w"}"#) == .object(JSONObject([("ok", .bool(true)), ("id", .string("w"))])))
             let c = try daemon.client()
@@ -212,6 +216,7 @@ struct OperationTests {
             #expect(opened["reason"] == .string("failure_threshold"))
             #expect(opened["at"]?.string.flatMap(RFC3339.parse) != nil)
             // No traffic at all: the deadline alone must produce the event.
+            clock.advance(by: .milliseconds(100))
             let halfOpen = try watcher.readJSON()
             #expect(halfOpen["to"] == .string("half_open"))
             #expect(halfOpen["reason"] == .string("timeout_elapsed"))

@@ -1,3 +1,4 @@
+import BreakerServer
 import BreakerTestSupport
 import BreakerWire
 import Testing
@@ -24,32 +25,36 @@ struct PersistenceTests {
     }
 
     @Test func anOpenBreakerStaysOpenUntilItsOriginalDeadline() async throws {
-        try await withDaemon { daemon in
+        let clock = ManualClock()
+        try await withDaemon(clock: clock) { daemon in
             var c = try daemon.client()
             try c.request(#"{"op":"configure","breaker":"o","config":{"failure_threshold":1,"timeout_ms":6000}}"#)
             try c.request(#"{"op":"record-failure","breaker":"o"}"#)
             let openUntil = try c.request(#"{"op":"inspect","breaker":"o"}"#)["breaker"]?["open_until"]
+            clock.advance(by: .milliseconds(2_000))
             try await daemon.restart()
             c = try daemon.client()
             let after = try c.request(#"{"op":"inspect","breaker":"o"}"#)["breaker"]
             #expect(after?["open_until"] == openUntil)
             let decision = try c.request(#"{"op":"should-attempt","breaker":"o"}"#)
             #expect(decision["allow"] == .bool(false))
-            #expect((1...6000).contains(decision["retry_after_ms"]?.int ?? -1))
-            #expect(try eventually(within: 10) { try c.request(#"{"op":"inspect","breaker":"o"}"#)["breaker"]?["state"] == .string("half_open") })
+            #expect(decision["retry_after_ms"] == .int(4_000))
+            clock.advance(by: .milliseconds(3_999))
+            #expect(try c.request(#"{"op":"inspect","breaker":"o"}"#)["breaker"]?["state"] == .string("open"))
+            clock.advance(by: .milliseconds(1))
+            #expect(try c.request(#"{"op":"inspect","breaker":"o"}"#)["breaker"]?["state"] == .string("half_open"))
         }
     }
 
     @Test func permitsGrantedBeforeARestartAreStaleAfterIt() async throws {
-        try await withDaemon { daemon in
+        let clock = ManualClock()
+        try await withDaemon(clock: clock) { daemon in
             var c = try daemon.client()
             try c.request(#"{"op":"configure","breaker":"p","config":{"failure_threshold":1,"timeout_ms":20,"success_threshold":1}}"#)
             try c.request(#"{"op":"record-failure","breaker":"p"}"#)
-            var permit: String?
-            #expect(try eventually {
-                permit = try c.request(#"{"op":"should-attempt","breaker":"p"}"#)["permit"]?.string
-                return permit != nil
-            })
+            clock.advance(by: .milliseconds(20))
+            let permit = try c.request(#"{"op":"should-attempt","breaker":"p"}"#)["permit"]?.string
+            #expect(permit != nil)
             try await daemon.restart()
             c = try daemon.client()
             let reply = try c.request(#"{"op":"record-success","breaker":"p","permit":"\#(permit!)"}"#)

@@ -15,10 +15,12 @@ final class TestDaemon {
     private(set) var server: BreakerServer
     private let configuration: BreakerServer.Configuration
     private var settings: BreakerRegistry.Settings
+    /// Drives breaker time when a test passes one (see `ManualClock`); else real time.
+    let clock: ManualClock?
 
     var port: Int { server.localAddress.port! }
 
-    static func start(directory: String? = nil, settings: BreakerRegistry.Settings = .init(),
+    static func start(directory: String? = nil, settings: BreakerRegistry.Settings = .init(), clock: ManualClock? = nil,
                       configure: (inout BreakerServer.Configuration) -> Void = { _ in }) async throws -> TestDaemon {
         let directory = directory ?? Self.makeTempDirectory()
         var configuration = BreakerServer.Configuration()
@@ -26,13 +28,15 @@ final class TestDaemon {
         configure(&configuration)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
         let path = directory + "/breakerd.sqlite3"
-        let (registry, server) = try await Self.open(path: path, configuration: configuration, settings: settings, group: group)
+        let (registry, server) = try await Self.open(path: path, configuration: configuration, settings: settings, clock: clock,
+                                                     group: group)
         return TestDaemon(directory: directory, path: path, group: group, registry: registry, server: server,
-                          configuration: configuration, settings: settings)
+                          configuration: configuration, settings: settings, clock: clock)
     }
 
     private init(directory: String, path: String, group: MultiThreadedEventLoopGroup, registry: BreakerRegistry,
-                 server: BreakerServer, configuration: BreakerServer.Configuration, settings: BreakerRegistry.Settings) {
+                 server: BreakerServer, configuration: BreakerServer.Configuration, settings: BreakerRegistry.Settings,
+                 clock: ManualClock?) {
         self.directory = directory
         self.path = path
         self.group = group
@@ -40,14 +44,16 @@ final class TestDaemon {
         self.server = server
         self.configuration = configuration
         self.settings = settings
+        self.clock = clock
     }
 
     private static func open(path: String, configuration: BreakerServer.Configuration, settings: BreakerRegistry.Settings,
-                             group: MultiThreadedEventLoopGroup) async throws -> (BreakerRegistry, BreakerServer) {
+                             clock: ManualClock?, group: MultiThreadedEventLoopGroup) async throws -> (BreakerRegistry, BreakerServer) {
         var logger = Logger(label: "test")
         logger.logLevel = .error
         let database = try BreakerDatabase(path: path, logger: logger)
-        let registry = try BreakerRegistry(database: database, settings: settings, timers: group.next(), logger: logger)
+        let registry = try BreakerRegistry(storage: database, settings: settings,
+                                           clock: clock ?? SystemClock(timers: group.next()), logger: logger)
         let server = try await BreakerServer.start(configuration: configuration, registry: registry, group: group, logger: logger)
         return (registry, server)
     }
@@ -60,7 +66,8 @@ final class TestDaemon {
         await server.stop()
         registry.shutdown()
         if let newSettings { settings = newSettings }
-        (registry, server) = try await Self.open(path: path, configuration: configuration, settings: settings, group: group)
+        (registry, server) = try await Self.open(path: path, configuration: configuration, settings: settings, clock: clock,
+                                                 group: group)
     }
 
     func stop() async {
@@ -78,9 +85,10 @@ final class TestDaemon {
 }
 
 /// Runs `body` against a fresh daemon and always stops it.
-func withDaemon<T>(settings: BreakerRegistry.Settings = .init(), configure: (inout BreakerServer.Configuration) -> Void = { _ in },
+func withDaemon<T>(settings: BreakerRegistry.Settings = .init(), clock: ManualClock? = nil,
+                   configure: (inout BreakerServer.Configuration) -> Void = { _ in },
                    _ body: (TestDaemon) async throws -> T) async throws -> T {
-    let daemon = try await TestDaemon.start(settings: settings, configure: configure)
+    let daemon = try await TestDaemon.start(settings: settings, clock: clock, configure: configure)
     do {
         let result = try await body(daemon)
         await daemon.stop()

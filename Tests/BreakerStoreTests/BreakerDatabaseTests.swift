@@ -3,6 +3,7 @@ import BreakerStore
 import Foundation
 import Testing
 
+/// SQLite-only details; what every store promises is in `BreakerStorageContractTests`.
 @Suite struct BreakerDatabaseTests {
     @Test func breakersInEveryStateLoadBackUnchangedAfterReopen() throws {
         let folder = try TempFolder()
@@ -18,21 +19,6 @@ import Testing
         defer { reopened.close() }
         #expect(reopened.openedAtVersion == Schema.currentVersion)
         #expect(try reopened.loadAll() == written)
-    }
-
-    @Test func upsertReplacesTheStoredSnapshot() throws {
-        let folder = try TempFolder()
-        defer { folder.remove() }
-        let database = try openDatabase(folder.file("db.sqlite3"))
-        defer { database.close() }
-        var breaker = CircuitBreaker(createdAt: at(0))
-        try database.write(WriteBatch(breakers: [StoredBreaker(name: "a", breaker: breaker)]))
-
-        breaker.config.timeoutMs = 1_234
-        _ = breaker.record(.success, at: at(10))
-        try database.write(WriteBatch(breakers: [StoredBreaker(name: "a", breaker: breaker)]))
-
-        #expect(try database.loadAll() == [StoredBreaker(name: "a", breaker: breaker)])
     }
 
     @Test func transitionLogKeepsOrderAndOnlyTheNewestRowsPerBreaker() throws {
@@ -140,12 +126,12 @@ import Testing
         defer { folder.remove() }
         let database = try openDatabase(folder.file("db.sqlite3"))
         defer { database.close() }
-        let empty = database.fileSizeBytes()
+        let empty = database.sizeBytes()
         try database.write(WriteBatch(breakers: (0..<500).map {
             StoredBreaker(name: "breaker-\($0)", breaker: CircuitBreaker(createdAt: at(0)))
         }))
         #expect(empty > 0)
-        #expect(database.fileSizeBytes() > empty + 500 * 50)
+        #expect(database.sizeBytes() > empty + 500 * 50)
     }
 
     @Test func aClosedDatabaseRefusesWorkAndClosesOnlyOnce() throws {

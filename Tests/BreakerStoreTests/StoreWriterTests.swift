@@ -1,48 +1,7 @@
 import BreakerCore
 import BreakerStore
 import Dispatch
-import Foundation
-import BreakerSync
 import Testing
-
-/// Stands in for the server's shards: breakers change in memory first, then get submitted.
-final class Model: Sendable {
-    let breakers = Mutex<[String: CircuitBreaker]>([:])
-
-    func change(_ name: String, _ body: (inout CircuitBreaker) -> [Transition] = { _ in [] }) -> [LoggedTransition] {
-        breakers.withLock { all in
-            var breaker = all[name] ?? CircuitBreaker(config: BreakerConfig(timeoutMs: 1), createdAt: at(0))
-            let transitions = body(&breaker)
-            all[name] = breaker
-            return transitions.map { LoggedTransition(breaker: name, transition: $0) }
-        }
-    }
-
-    func snapshot(_ name: String) -> CircuitBreaker? { breakers.withLock { $0[name] } }
-
-    var stored: [StoredBreaker] {
-        breakers.withLock { $0.map { StoredBreaker(name: $0.key, breaker: $0.value) } }.sorted { $0.name < $1.name }
-    }
-}
-
-/// Collects completion results from any thread.
-final class Outcomes: Sendable {
-    let results = Mutex<[Result<Void, StoreError>]>([])
-    func record(_ result: Result<Void, StoreError>) { results.withLock { $0.append(result) } }
-    var all: [Result<Void, StoreError>] { results.withLock { $0 } }
-    /// nil for each success: `Result<Void, _>` is not `Equatable`.
-    var errors: [StoreError?] {
-        all.map { result in
-            if case .failure(let error) = result { error } else { nil }
-        }
-    }
-}
-
-func makeWriter(_ path: String, _ model: Model, prepare: (BreakerDatabase) throws -> Void = { _ in }) throws -> StoreWriter {
-    let database = try openDatabase(path)
-    try prepare(database)
-    return StoreWriter(database: database, snapshot: { model.snapshot($0) }, logger: quietLogger)
-}
 
 @Suite struct StoreWriterTests {
     @Test func concurrentSubmitsAreGroupCommittedAndAllLand() throws {
@@ -51,17 +10,15 @@ func makeWriter(_ path: String, _ model: Model, prepare: (BreakerDatabase) throw
         let path = folder.file("db.sqlite3")
         let model = Model()
         let outcomes = Outcomes()
-        let writer = try makeWriter(path, model)
+        let writer = try makeWriter(path)
         writer.flushSync()  // the thread is up and idle, so the storm below meets a running writer
 
         DispatchQueue.concurrentPerform(iterations: 8) { thread in
             for step in 0..<125 {
-                let name = "breaker-\(thread)-\(step % 10)"
-                let transitions = model.change(name) { breaker in
-                    let now = at(Int64(step) * 2)
-                    return breaker.record(step % 7 == 0 ? .success : .failure, at: now).transitions
+                model.change("breaker-\(thread)-\(step % 10)", on: writer) { breaker in
+                    breaker.record(step % 7 == 0 ? .success : .failure, at: at(Int64(step) * 2)).transitions
                 }
-                writer.submit(name, transitions: transitions, completion: outcomes.record)
+                writer.whenCommitted(outcomes.record)
             }
         }
         writer.flushSync()
@@ -82,41 +39,27 @@ func makeWriter(_ path: String, _ model: Model, prepare: (BreakerDatabase) throw
         }
     }
 
-    @Test func submitsArrivingDuringACommitFormTheNextBatch() throws {
+    @Test func submitsArrivingDuringACommitFormTheNextBatchWithTheLatestSnapshots() throws {
         let folder = try TempFolder()
         defer { folder.remove() }
         let path = folder.file("db.sqlite3")
         let model = Model()
-        let entered = DispatchSemaphore(value: 0)
-        let release = DispatchSemaphore(value: 0)
-        let database = try openDatabase(path)
-        // Holds the first batch inside the writer, as a slow fsync would.
-        let writer = StoreWriter(database: database, snapshot: { name in
-            if name == "first" {
-                entered.signal()
-                release.wait()
-            }
-            return model.snapshot(name)
-        }, logger: quietLogger)
-
-        _ = model.change("first")
-        writer.submit("first")
-        #expect(entered.wait(timeout: .now() + 10) == .success)
+        let writer = try makeWriter(path)
+        model.change("first", on: writer)
+        let release = hold(writer)
         for index in 0..<100 {
-            _ = model.change("later-\(index % 50)")
-            writer.submit("later-\(index % 50)")
+            model.change("later-\(index % 50)", on: writer) { breaker in
+                breaker.record(.success, at: at(Int64(index))).transitions
+            }
         }
-        release.signal()
+        release()
         writer.flushSync()
 
         var expected = StoreWriterStats()
         expected.batchesCommitted = 2
         expected.breakersWritten = 51
         expected.lastBatchSize = 50
-        var stats = writer.stats
-        stats.lastCommitNanoseconds = 0
-        stats.totalCommitNanoseconds = 0
-        #expect(stats == expected)
+        #expect(writer.stats == expected)
         writer.shutdown()
 
         let reopened = try openDatabase(path)
@@ -124,20 +67,20 @@ func makeWriter(_ path: String, _ model: Model, prepare: (BreakerDatabase) throw
         #expect(try reopened.loadAll() == model.stored)
     }
 
-    @Test func aFailedCommitFailsItsCompletionsAndIsRetriedUntilTheDiskAcceptsIt() throws {
+    @Test func aFailedCommitFailsItsCompletionsAndIsRetriedWithTheNewestSnapshot() throws {
         let folder = try TempFolder()
         defer { folder.remove() }
         let path = folder.file("db.sqlite3")
         let model = Model()
         let outcomes = Outcomes()
         // Running as root defeats chmod, so the connection itself is made read-only.
-        let writer = try makeWriter(path, model) { try $0.executeForTesting("PRAGMA query_only = ON") }
+        let writer = try makeWriter(path) { try $0.executeForTesting("PRAGMA query_only = ON") }
 
-        let logged = model.change("a") { breaker in breaker.record(.failure, count: 5, at: at(1)).transitions }
-            + [LoggedTransition(breaker: "a", transition: transition(.open, .closed, generation: 3, at: 2, reason: .reset),
-                                actor: "alice", note: "manual")]
+        let reset = LoggedTransition(breaker: "a", transition: transition(.open, .closed, generation: 3, at: 2, reason: .reset),
+                                     actor: "alice", note: "manual")
+        let logged = model.change("a", on: writer, alsoLog: [reset]) { breaker in breaker.record(.failure, count: 5, at: at(1)).transitions }
         #expect(logged.count == 2)
-        writer.submit("a", transitions: logged, completion: outcomes.record)
+        writer.whenCommitted(outcomes.record)
         writer.flushSync()
         let readOnly = StoreError(code: .io, message: "write to database \(path) failed: begin transaction: attempt to write a readonly database (SQLite extended code 8)")
         #expect(outcomes.errors == [readOnly])
@@ -145,8 +88,9 @@ func makeWriter(_ path: String, _ model: Model, prepare: (BreakerDatabase) throw
         #expect(writer.stats.batchesFailed >= 1)
 
         writer.withDatabaseForTesting { try? $0.executeForTesting("PRAGMA query_only = OFF") }
-        _ = model.change("b")
-        writer.submit("b", completion: outcomes.record)
+        let more = model.change("a", on: writer) { breaker in breaker.record(.success, at: at(3)).transitions }
+        model.change("b", on: writer)
+        writer.whenCommitted(outcomes.record)
         writer.flushSync()
         #expect(outcomes.errors == [readOnly, nil])
         writer.shutdown()
@@ -154,19 +98,18 @@ func makeWriter(_ path: String, _ model: Model, prepare: (BreakerDatabase) throw
         let database = try openDatabase(path)
         defer { database.close() }
         #expect(try database.loadAll() == model.stored)
-        #expect(try database.history(breaker: "a", limit: 10) == logged.reversed())
+        #expect(try database.history(breaker: "a", limit: 10) == (logged + more).reversed())
     }
 
     @Test func historyReadsOnTheWriterThreadSeeAcknowledgedRows() async throws {
         let folder = try TempFolder()
         defer { folder.remove() }
         let model = Model()
-        let writer = try makeWriter(folder.file("db.sqlite3"), model)
+        let writer = try makeWriter(folder.file("db.sqlite3"))
         defer { writer.shutdown() }
 
-        let logged = model.change("a") { breaker in breaker.record(.failure, count: 5, at: at(3)).transitions }
+        let logged = model.change("a", on: writer) { breaker in breaker.record(.failure, count: 5, at: at(3)).transitions }
         #expect(logged.count == 1)
-        writer.submit("a", transitions: logged)
         await writer.flush()
 
         #expect(try await writer.history(breaker: "a", limit: 5) == logged)
@@ -175,34 +118,19 @@ func makeWriter(_ path: String, _ model: Model, prepare: (BreakerDatabase) throw
         #expect(writer.stats.lastBatchSize == 1)
     }
 
-    @Test func aBreakerWithoutSnapshotStillGetsItsTransitionsLogged() throws {
-        let folder = try TempFolder()
-        defer { folder.remove() }
-        let path = folder.file("db.sqlite3")
-        let writer = try makeWriter(path, Model())
-        let entry = LoggedTransition(breaker: "gone", transition: transition(.open, .closed, generation: 3, at: 9, reason: .reset))
-        writer.submit("gone", transitions: [entry])
-        writer.shutdown()
-
-        let database = try openDatabase(path)
-        defer { database.close() }
-        #expect(try database.loadAll() == [])
-        #expect(try database.history(breaker: "gone", limit: 10) == [entry])
-    }
-
     @Test func shutdownIsIdempotentReleasesTheFileAndRefusesLaterWork() async throws {
         let folder = try TempFolder()
         defer { folder.remove() }
         let path = folder.file("db.sqlite3")
         let model = Model()
         let outcomes = Outcomes()
-        let writer = try makeWriter(path, model)
-        _ = model.change("a")
-        writer.submit("a", completion: outcomes.record)
+        let writer = try makeWriter(path)
+        model.change("a", on: writer)
+        writer.whenCommitted(outcomes.record)
         writer.shutdown()
         writer.shutdown()
 
-        writer.submit("a", completion: outcomes.record)
+        writer.submit(WriteBatch(breakers: model.stored), completion: outcomes.record)
         writer.flushSync()
         await writer.flush()
         let stopped = StoreError(code: .internal, message: "the store writer for \(path) is shut down")
@@ -214,31 +142,21 @@ func makeWriter(_ path: String, _ model: Model, prepare: (BreakerDatabase) throw
         #expect(try database.loadAll() == model.stored)
     }
 
-    /// A burst past `trimAfterBatch` names in one batch (the writer then returns free heap to
+    /// A burst past `trimAfterBatch` breakers in one batch (the writer then returns free heap to
     /// the system) commits like any other.
     @Test func aBatchOfTenThousandNewBreakersLandsWhole() throws {
         let folder = try TempFolder()
         defer { folder.remove() }
         let path = folder.file("db.sqlite3")
         let model = Model()
-        let writer = try makeWriter(path, model)
+        let writer = try makeWriter(path)
         let outcomes = Outcomes()
-        // Hold the writer thread so that every submit below lands in one batch.
-        let (started, gate) = (DispatchSemaphore(value: 0), DispatchSemaphore(value: 0))
-        writer.measureFileSize { _ in
-            started.signal()
-            gate.wait()
-        }
-        started.wait()
+        let release = hold(writer)
         for i in 0..<12_000 {
-            _ = model.change("burst-\(i)")
-            if i % 1_000 == 0 {
-                writer.submit("burst-\(i)") { @Sendable result in outcomes.record(result) }
-            } else {
-                writer.submit("burst-\(i)")
-            }
+            model.change("burst-\(i)", on: writer)
+            if i % 1_000 == 0 { writer.whenCommitted(outcomes.record) }
         }
-        gate.signal()
+        release()
         writer.flushSync()
         #expect(outcomes.errors == Array(repeating: nil, count: 12))
         #expect(writer.stats.breakersWritten == 12_000)
@@ -246,5 +164,24 @@ func makeWriter(_ path: String, _ model: Model, prepare: (BreakerDatabase) throw
         writer.shutdown()
         let database = try openDatabase(path)
         #expect(try database.loadAll() == model.stored)
+    }
+
+    @Test func aPruneRidesWithTheNextBatchAndDeletesOnlyExpiredKeys() throws {
+        let folder = try TempFolder()
+        defer { folder.remove() }
+        let path = folder.file("db.sqlite3")
+        let model = Model()
+        let writer = try makeWriter(path)
+        let keys = (0..<4).map {
+            DedupeRow(breaker: "a", key: "k\($0)", state: .closed, generation: 1, stale: false, expiresMs: 1_000 + Int64($0))
+        }
+        for key in keys { model.change("a", on: writer, dedupe: key) }
+        writer.flushSync()
+        writer.pruneDedupe(before: Timestamp(millisecondsSinceEpoch: 1_001))
+        writer.shutdown()
+
+        let database = try openDatabase(path)
+        defer { database.close() }
+        #expect(try database.loadDedupe(notExpiredAt: Timestamp(millisecondsSinceEpoch: 0)) == keys[2...].reversed())
     }
 }
