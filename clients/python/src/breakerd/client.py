@@ -1,0 +1,420 @@
+"""The client: one per process, shared by every task."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import os
+import ssl as _ssl
+from typing import Any, Awaitable, Callable, Sequence, TypeVar
+
+from . import fork
+from .breaker import Attempt, Breaker, FailurePredicate, TokenKind
+from .clock import Clock, monotonic
+from .codec import Message, error_of, require_int, require_str, valid_client_name
+from .config import BreakerConfig
+from .connection import Connection, Endpoint
+from .entry import Entry
+from .errors import BreakerOpen, ConnectionLost, DaemonError, ProtocolViolation
+from .fallback import FallbackMode, fallback_attempt, local_token
+from .guard import guarded_by
+from .link import Endpoints, Link, LinkSettings
+from .records import RecordQueue
+from .stats import Stats
+
+log = logging.getLogger("breakerd")
+
+F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
+
+
+class Client:
+    """Guards a service's dependencies with breakers that live in breakerd.
+
+    Make one per process with :meth:`connect` and share it. Decisions are cached for the
+    daemon's ``cache_ms`` (never in half-open) and replaced the moment a transition is pushed
+    on the ``watch`` connection; outcomes are queued, folded and pipelined in the background,
+    each with a ``dedupe`` key so a record resent after a reconnect is counted once; when the
+    daemon cannot answer within ``decision_timeout`` the ``fallback`` decides.
+
+    All durations of the client's own settings are seconds (floats); values from the protocol
+    keep its milliseconds (``cache_ms``, ``timeout_ms``, ``duration_ms``).
+    """
+
+    def __init__(self, endpoints: Sequence[str], *, client_name: str | None = None,
+                 fallback: FallbackMode = "local", default_local_config: BreakerConfig | None = None,
+                 connect_timeout: float = 0.25, decision_timeout: float = 0.25, request_timeout: float = 2.0,
+                 heartbeat_interval: float | None = 1.0, reconnect_initial: float = 0.02, reconnect_max: float = 2.0,
+                 watch: bool = True, watch_prefix: str | None = None, record_connections: int = 2,
+                 fold_window: float = 0.005, max_queued_records: int = 10_000, max_in_flight_records: int = 256,
+                 record_retry_limit: float = 60.0, inferred_open_cache: float = 1.0,
+                 max_line_length: int = 1 << 20, ssl: _ssl.SSLContext | None = None,
+                 tls_server_name: str | None = None, admin_token: str | None = None,
+                 clock: Clock = monotonic) -> None:
+        """Prefer :meth:`connect`, which also starts the connections and waits for the first."""
+        if fallback not in ("local", "fail_open", "fail_closed"):
+            raise ValueError(f"fallback must be 'local', 'fail_open' or 'fail_closed', not {fallback!r}")
+        if client_name is not None and not valid_client_name(client_name):
+            raise ValueError("client_name must be 1-64 bytes of A-Z a-z 0-9 . _ : / -")
+        if min(connect_timeout, decision_timeout, request_timeout) <= 0:
+            raise ValueError("timeouts must be positive")
+        if record_connections < 1 or max_queued_records < 1 or max_in_flight_records < 1:
+            raise ValueError("record_connections and queue limits must be at least 1")
+        if record_retry_limit <= 0 or fold_window < 0 or inferred_open_cache < 0:
+            raise ValueError("record_retry_limit must be positive, windows not negative")
+        if heartbeat_interval is not None and heartbeat_interval <= 0:
+            raise ValueError("heartbeat_interval must be positive (or None)")
+        if max_line_length < 1024:
+            raise ValueError("max_line_length must be at least 1024")
+        self.fallback: FallbackMode = fallback
+        self.client_name = client_name
+        self.default_local_config = default_local_config or BreakerConfig()
+        self.decision_timeout = decision_timeout
+        self.request_timeout = request_timeout
+        self.connect_timeout = connect_timeout
+        self._clock = clock
+        self._open_cache = inferred_open_cache
+        self._watch = watch
+        self._watch_prefix = watch_prefix
+        self._admin_token = admin_token
+        self._pid = os.getpid()
+        self._forked = False
+        self._closed = False
+        self._epoch = 1
+        self._available = False
+        self._entries: dict[str, Entry] = {}
+        self._stats = Stats()
+        settings = LinkSettings(
+            endpoints=Endpoints([Endpoint.parse(e) for e in endpoints]), ssl=ssl, server_hostname=tls_server_name,
+            connect_timeout=connect_timeout, request_timeout=request_timeout, heartbeat_interval=heartbeat_interval,
+            backoff_initial=reconnect_initial, backoff_max=reconnect_max, max_line_length=max_line_length,
+            stats=self._stats)
+        self._control = Link("decisions", settings, prepare=self._prepare_control, up=self._control_up,
+                             down=self._control_down, on_event=self._on_event)
+        self._record_links = [Link(f"records-{i}", settings, prepare=self._prepare_records, up=self._records_up)
+                              for i in range(record_connections)]
+        self._records = RecordQueue(self._record_links, self._stats, fold_window=fold_window,
+                                    max_queued=max_queued_records, max_in_flight=max_in_flight_records,
+                                    timeout=request_timeout, retry_limit=record_retry_limit,
+                                    current_epoch=lambda: self._epoch, on_reply=self._on_record_reply)
+        fork.track(self)
+
+    @classmethod
+    async def connect(cls, address: str | None = None, *, endpoints: Sequence[str] | None = None,
+                      **options: Any) -> Client:
+        """Starts a client for breakerd at ``address`` (``HOST:PORT``) or the first answering
+        of ``endpoints``, and waits (at most ``connect_timeout + decision_timeout``) for the
+        first connection. An unreachable daemon is not an error: the client starts in fallback
+        and connects when it can. Options are the keyword arguments of :class:`Client`."""
+        targets = list(endpoints or []) if address is None else [address, *(endpoints or [])]
+        if not targets:
+            targets = ["127.0.0.1:7420"]
+        client = cls(targets, **options)
+        client._start()
+        try:
+            await asyncio.wait_for(client._control.tried_once.wait(), client.connect_timeout + client.decision_timeout)
+        except asyncio.TimeoutError:
+            pass
+        return client
+
+    async def __aenter__(self) -> Client:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    def _start(self) -> None:
+        self._control.start()
+        for link in self._record_links:
+            link.start()
+
+    # -- public API ------------------------------------------------------------------------------
+
+    def breaker(self, name: str, *, failure: FailurePredicate | None = None, report_duration: bool = False) -> Breaker:
+        """A handle on the breaker ``name`` (created in breakerd on first use). ``failure``
+        decides which exceptions count as failures (all by default; others count as successes;
+        cancellation never counts). ``report_duration`` sends each call's ``duration_ms`` for
+        the daemon's slow-call rule."""
+        return Breaker(self, self._entry(name), failure, report_duration)
+
+    def guard(self, name: str, *, fallback: Callable[..., Any] | None = None,
+              failure: FailurePredicate | None = None, report_duration: bool = False) -> Callable[[F], F]:
+        """Decorates an async function so each call runs inside ``async with breaker:``. When
+        the breaker says no, ``fallback`` (sync or async, called with the same arguments) gives
+        the result instead; without one, :class:`BreakerOpen` is raised."""
+        return guarded_by(self.breaker(name, failure=failure, report_duration=report_duration), fallback)
+
+    @property
+    def stats(self) -> Stats:
+        """The client's counters (same names as the Swift client's, in snake_case)."""
+        s = self._stats
+        s.is_daemon_available = self._available
+        s.records_pending = self._records.pending
+        return s
+
+    async def flush(self, timeout: float = 5.0) -> bool:
+        """Sends every queued record now (open folds included) and waits until the daemon has
+        answered them, for at most ``timeout`` seconds. False if some are still pending."""
+        self._check_fork()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        self._records.force_folds(True)
+        try:
+            while True:
+                if self._records.pending == 0 and self._records.open_folds == 0:
+                    return True
+                if loop.time() >= deadline:
+                    return False
+                self._records.kick()
+                await asyncio.sleep(0.001)
+        finally:
+            self._records.force_folds(False)
+
+    async def aclose(self) -> None:
+        """Flushes queued records (for at most ``request_timeout``) and closes every
+        connection. Calls made afterwards are decided by the fallback."""
+        if self._closed:
+            return
+        self._check_fork()
+        if self._available:
+            await self.flush(self.request_timeout)
+        self._closed = True
+        await self._control.shutdown()
+        for link in self._record_links:
+            await link.shutdown()
+        self._available = False
+
+    async def inspect(self, name: str) -> dict[str, Any]:
+        """The breaker as breakerd shows it (``inspect``): state, config, counts, metrics."""
+        reply = await self._admin({"op": "inspect", "breaker": name})
+        breaker = reply.get("breaker")
+        if not isinstance(breaker, dict):
+            raise ProtocolViolation(f"unexpected reply to inspect: {reply!r}")
+        return breaker
+
+    # -- decisions -----------------------------------------------------------------------------
+
+    def _check_fork(self) -> None:
+        fork.check(self)
+
+    def _entry(self, name: str) -> Entry:
+        self._check_fork()
+        entry = self._entries.get(name)
+        if entry is None:
+            entry = Entry(name, len(self._record_links), self._epoch)
+            self._entries[name] = entry
+            if entry.valid:
+                self._refresh_config(entry)
+        return entry
+
+    async def _decide(self, breaker: Breaker) -> Attempt:
+        """A cache miss: ask the daemon within ``decision_timeout``, or let the fallback decide."""
+        self._check_fork()
+        entry = breaker._entry
+        if not entry.valid:
+            raise DaemonError("invalid_name", f"breaker name {entry.name!r} is not 1-200 bytes of A-Z a-z 0-9 . _ : / -")
+        connection = self._control.connection
+        if connection is not None and not self._closed:
+            epoch = self._epoch
+            self._stats.decision_requests += 1
+            future = connection.send({"op": "should-attempt", "breaker": entry.name}, self.decision_timeout)
+            try:
+                reply: Message | None = await asyncio.shield(future)
+            except asyncio.CancelledError:
+                # The caller gave up while asking: a trial the daemon grants meanwhile is handed back.
+                future.add_done_callback(functools.partial(self._return_late_permit, entry))
+                raise
+            except ConnectionLost:
+                reply = None  # unreachable or too slow (the connection is replaced)
+            if reply is not None:
+                error = error_of(reply)
+                if error is None:
+                    try:
+                        return self._from_decision(breaker, reply, epoch)
+                    except ProtocolViolation as exc:
+                        self._stats.protocol_violations += 1
+                        log.warning("%s; reconnecting", exc)
+                        connection.close(str(exc))
+                elif error.code == "not_leader":
+                    self._control.redirect(error.leader, connection)
+                else:
+                    raise error
+        return self._fallback_decision(breaker)
+
+    def _from_decision(self, breaker: Breaker, reply: Message, epoch: int) -> Attempt:
+        entry = breaker._entry
+        now = self._clock()
+        allow = reply.get("allow")
+        if not isinstance(allow, bool):
+            raise ProtocolViolation(f"should-attempt reply without allow: {reply!r}")
+        state = require_str(reply, "state")
+        generation = require_int(reply, "generation")
+        entry.install(reply, epoch, now)
+        if entry.config is None:
+            self._refresh_config(entry)
+        if not allow:
+            retry = reply.get("retry_after_ms")
+            raise BreakerOpen(entry.name, state, retry / 1000 if isinstance(retry, int) else None)
+        permit = reply.get("permit")
+        if isinstance(permit, str):
+            return Attempt(breaker, "permit", permit, now)
+        return Attempt(breaker, "generation", generation, now)
+
+    def _return_late_permit(self, entry: Entry, future: asyncio.Future[Message]) -> None:
+        if future.cancelled() or future.exception() is not None:
+            return
+        permit = future.result().get("permit")
+        if isinstance(permit, str):
+            self._records.report(entry, "return-permit", permit=permit)
+
+    def _fallback_decision(self, breaker: Breaker) -> Attempt:
+        self._stats.fallback_decisions += 1
+        return fallback_attempt(self.fallback, breaker, self._clock(), self.default_local_config)
+
+    # -- outcomes ------------------------------------------------------------------------------
+
+    def _report(self, entry: Entry, success: bool, kind: TokenKind, token: object, duration_ms: int | None) -> None:
+        """Routes an outcome: daemon decisions become records (successes folded), local ones
+        feed the local breaker. While the daemon is away in ``local`` mode, outcomes of
+        still-cached daemon decisions feed the local breaker too, so it takes over with this
+        replica's recent history."""
+        if self._forked:
+            self._check_fork()
+        if kind == "generation":
+            assert isinstance(token, int)
+            if success:
+                config = entry.config
+                slow = (duration_ms is not None and config is not None and config.slow_call_duration_ms is not None
+                        and duration_ms >= config.slow_call_duration_ms)
+                self._records.success(entry, token, duration_ms, slow)
+            else:
+                self._records.report(entry, "record-failure", generation=token, duration_ms=duration_ms)
+        elif kind == "permit":
+            assert isinstance(token, str)
+            self._records.report(entry, "record-success" if success else "record-failure", permit=token,
+                                 duration_ms=duration_ms)
+        elif kind == "local":
+            entry.feed_local(success, local_token(token), self._clock(), None, duration_ms)
+            return
+        else:
+            return
+        if self.fallback == "local" and not self._available:
+            entry.feed_local(success, None, self._clock(), self.default_local_config, duration_ms)
+
+    def _report_success(self, entry: Entry, generation: int) -> None:
+        """``_report`` for the commonest case: a success after a cached closed decision."""
+        if self._forked:
+            self._check_fork()
+        self._records.success(entry, generation, None, False)
+        if not self._available and self.fallback == "local":
+            entry.feed_local(True, None, self._clock(), self.default_local_config, None)
+
+    def _abandon(self, entry: Entry, kind: TokenKind, token: object) -> None:
+        """An attempt ended without an outcome: a trial's permit is handed back."""
+        if kind == "permit":
+            assert isinstance(token, str)
+            self._records.report(entry, "return-permit", permit=token)
+        elif kind == "local":
+            trial = local_token(token)
+            if entry.local is not None and trial is not None and trial[0] == "permit":
+                entry.local.return_permit(trial[1])
+
+    def _on_record_reply(self, entry: Entry, state: str, generation: int, epoch: int) -> None:
+        entry.observe(state, generation, epoch, self._clock(), self._open_cache, self.default_local_config.timeout_ms)
+
+    # -- connections ---------------------------------------------------------------------------
+
+    async def _prepare_control(self, connection: Connection) -> None:
+        if self._admin_token is not None:
+            await self._expect_ok(connection, {"op": "auth", "token": self._admin_token})
+        if self._watch:
+            request: Message = {"op": "watch"}
+            if self._watch_prefix is not None:
+                request["prefix"] = self._watch_prefix
+            await self._expect_ok(connection, request)
+        self._resync()
+
+    async def _prepare_records(self, connection: Connection) -> None:
+        if self.client_name is not None:
+            await self._expect_ok(connection, {"op": "hello", "client": self.client_name})
+
+    async def _expect_ok(self, connection: Connection, request: Message) -> Message:
+        reply = await connection.send(request, self.request_timeout)
+        error = error_of(reply)
+        if error is not None:
+            raise error
+        return reply
+
+    def _resync(self) -> None:
+        """A (re)connected decision link: transitions may have been missed, so every cached
+        answer and the fallback's state are dropped; the daemon decides again."""
+        self._epoch += 1
+        for entry in self._entries.values():
+            entry.resync(self._epoch)
+        self._stats.resyncs += 1
+
+    def _control_up(self) -> None:
+        self._available = True
+        log.info("breakerd reachable; decisions come from the daemon")
+        for entry in list(self._entries.values()):
+            if entry.valid:
+                self._refresh_config(entry)
+        self._records.kick()
+
+    def _control_down(self) -> None:
+        self._available = False
+        if not self._closed:
+            log.warning("lost breakerd; cached decisions, then the %s fallback decide", self.fallback)
+
+    def _records_up(self) -> None:
+        self._records.kick()
+
+    def _on_event(self, event: Message) -> None:
+        """A pushed transition updates (open) or drops (anything else) the cached decision."""
+        if event.get("event") != "transition":
+            return
+        self._stats.pushed_transitions += 1
+        entry = self._entries.get(str(event.get("breaker")))
+        to, generation = event.get("to"), event.get("generation")
+        if entry is None or not isinstance(to, str) or not isinstance(generation, int):
+            return
+        self._on_record_reply(entry, to, generation, self._epoch)
+        self._refresh_config(entry)
+
+    def _refresh_config(self, entry: Entry) -> None:
+        """Learns the breaker's config (for the local fallback) with ``inspect``, in the background."""
+        connection = self._control.connection
+        if connection is None or entry.config_in_flight or self._closed:
+            return
+        entry.config_in_flight = True
+        future = connection.send({"op": "inspect", "breaker": entry.name}, self.request_timeout)
+
+        def learnt(f: asyncio.Future[Message]) -> None:
+            entry.config_in_flight = False
+            if f.cancelled() or f.exception() is not None:
+                return
+            breaker = f.result().get("breaker")
+            if isinstance(breaker, dict) and isinstance(breaker.get("config"), dict):
+                entry.learn(BreakerConfig.from_wire(breaker["config"]))
+
+        future.add_done_callback(learnt)
+
+    async def _admin(self, request: Message) -> Message:
+        """A request that is not on the hot path: waits up to ``connect_timeout`` for a connection."""
+        self._check_fork()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.connect_timeout
+        while True:
+            connection = self._control.connection
+            if connection is not None or loop.time() >= deadline:
+                break
+            await asyncio.sleep(0.005)
+        if connection is None:
+            raise ConnectionLost("breakerd is not reachable")
+        reply = await connection.send(request, self.request_timeout)
+        error = error_of(reply)
+        if error is not None:
+            if error.code == "not_leader":
+                self._control.redirect(error.leader, connection)
+            raise error
+        return reply

@@ -1,0 +1,306 @@
+"""Gets outcomes to breakerd without making the caller wait.
+
+- **Folding.** Successes of one breaker and generation within ``fold_window`` become one
+  ``record-success`` with ``count`` (fast and slow calls apart, when durations are reported).
+- **Failures are never folded.** A failure closes the breaker's open fold (so the daemon sees
+  the successes before it, in order) and is sent at once: a failure held back could open the
+  breaker late on every replica. Half-open trials carry a permit and are one record each.
+- **Bounded.** At most ``max_queued`` records wait; when full the oldest is dropped (counted in
+  ``records_dropped``). At most ``max_in_flight`` per connection are written and unanswered.
+- **Ordered per breaker.** A breaker's records always use the same connection.
+- **Resent, counted once.** Every record carries a ``dedupe`` key of its own. A record whose
+  connection fails before its reply is queued again in its place and written again with the
+  same key on the next connection, which writes nothing until every record still in flight on
+  the old one has come back, so a resend is never overtaken by its breaker's later records.
+  Resends stop ``retry_limit`` seconds after the first write (well inside the daemon's dedupe
+  window); the record is then counted in ``records_lost``. An error reply is an answer: never
+  resent (except ``not_leader``, which sends it to the leader).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import bisect
+import logging
+import secrets
+import time
+from functools import partial
+from typing import Callable
+
+from .codec import Message, error_of
+from .connection import Connection
+from .entry import Entry, Fold
+from .link import Link
+from .stats import Stats
+
+log = logging.getLogger("breakerd")
+
+MAX_COUNT = 1_000_000
+# Fold windows and resend limits run on this clock (timers are set with call_later).
+_monotonic = time.monotonic
+_DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
+
+
+def _base36(n: int) -> str:
+    out = ""
+    while True:
+        n, r = divmod(n, 36)
+        out = _DIGITS[r] + out
+        if n == 0:
+            return out
+
+
+class Record:
+    """One record on its way: queued, in flight, or queued again after its connection failed."""
+
+    __slots__ = ("entry", "op", "count", "generation", "permit", "duration_ms", "sequence", "first_sent",
+                 "epoch", "writes")
+
+    def __init__(self, entry: Entry, op: str, count: int = 1, generation: int | None = None,
+                 permit: str | None = None, duration_ms: int | None = None) -> None:
+        self.entry = entry
+        self.op = op
+        self.count = count
+        self.generation = generation
+        self.permit = permit
+        self.duration_ms = duration_ms
+        #: Queue order; with the client's random prefix, also the dedupe key.
+        self.sequence = 0
+        self.first_sent: float | None = None
+        self.epoch = 0
+        self.writes = 0
+
+    def __lt__(self, other: Record) -> bool:
+        return self.sequence < other.sequence
+
+    def command(self, prefix: str) -> Message:
+        """The request, with the same ``dedupe`` key on every write of this record."""
+        c: Message = {"op": self.op, "breaker": self.entry.name}
+        if self.permit is not None:
+            c["permit"] = self.permit
+        elif self.generation is not None:
+            c["generation"] = self.generation
+        if self.op == "return-permit":
+            return c
+        if self.count != 1:
+            c["count"] = self.count
+        if self.duration_ms is not None:
+            c["duration_ms"] = self.duration_ms
+        c["dedupe"] = f"{prefix}-{_base36(self.sequence)}"
+        return c
+
+
+class RecordQueue:
+    """The record pipeline of one client (see the module docstring)."""
+
+    def __init__(self, links: list[Link], stats: Stats, *, fold_window: float, max_queued: int, max_in_flight: int,
+                 timeout: float, retry_limit: float, current_epoch: Callable[[], int],
+                 on_reply: Callable[[Entry, str, int, int], None]) -> None:
+        self._links = links
+        self._stats = stats
+        self._loop = asyncio.get_running_loop()
+        self._window = fold_window
+        self._max_queued = max(1, max_queued)
+        self._max_in_flight = max(1, max_in_flight)
+        self._timeout = timeout
+        self._retry_limit = retry_limit
+        self._current_epoch = current_epoch
+        self._on_reply = on_reply
+        self._prefix = secrets.token_hex(8)
+        self._queue: list[Record] = []
+        self._next_sequence = 0
+        self._folding: list[Entry] = []
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_due: float | None = None
+        self._kick_pending = False
+        self._force_folds = False
+        self._in_flight = [0] * len(links)
+        self._written_on: list[Connection | None] = [None] * len(links)
+
+    # -- producers (never block, never do I/O) ------------------------------------------------
+
+    def success(self, entry: Entry, generation: int, duration_ms: int | None, slow: bool) -> None:
+        """A success following a closed decision of ``generation``: folded."""
+        now = _monotonic()
+        f = entry.fold
+        if f is not None and f.generation == generation and now < f.deadline and f.slow == slow and f.count < MAX_COUNT:
+            f.count += 1
+            if duration_ms is not None and f.duration_ms is not None:
+                # One duration stands for all: the largest fast one, the smallest slow one, so
+                # the fold lands on the same side of the daemon's slow-call line as its calls.
+                f.duration_ms = min(f.duration_ms, duration_ms) if slow else max(f.duration_ms, duration_ms)
+            return
+        if f is not None:
+            self._append(self._from_fold(entry, f), urgent=False)
+        entry.fold = Fold(generation, now + self._window, slow, duration_ms)
+        if not entry.folding:
+            entry.folding = True
+            self._folding.append(entry)
+            self._schedule(now + self._window)
+
+    def report(self, entry: Entry, op: str, generation: int | None = None, permit: str | None = None,
+               duration_ms: int | None = None) -> None:
+        """A failure, a half-open trial or a returned permit: sent at once, after the breaker's
+        folded successes."""
+        f = entry.fold
+        if f is not None:
+            entry.fold = None
+            self._append(self._from_fold(entry, f), urgent=False)
+        self._append(Record(entry, op, 1, generation, permit, duration_ms), urgent=True)
+
+    @property
+    def pending(self) -> int:
+        """Records queued or in flight (open folds not included)."""
+        return len(self._queue) + sum(self._in_flight)
+
+    @property
+    def open_folds(self) -> int:
+        return sum(1 for e in self._folding if e.fold is not None)
+
+    def kick(self) -> None:
+        """Sends what can be sent, soon."""
+        if not self._kick_pending:
+            self._kick_pending = True
+            self._loop.call_soon(self._flush)
+
+    def force_folds(self, force: bool) -> None:
+        """Closes every fold now (for ``Client.flush``), or lets them follow their window again."""
+        self._force_folds = force
+        if force:
+            self.kick()
+
+    # -- internals ----------------------------------------------------------------------------
+
+    @staticmethod
+    def _from_fold(entry: Entry, f: Fold) -> Record:
+        return Record(entry, "record-success", f.count, f.generation, None, f.duration_ms)
+
+    def _append(self, record: Record, urgent: bool) -> None:
+        if len(self._queue) >= self._max_queued:
+            self._queue.pop(0)
+            self._stats.records_dropped += 1
+        record.sequence = self._next_sequence
+        self._next_sequence += 1
+        self._queue.append(record)
+        if urgent:
+            self.kick()
+
+    def _schedule(self, due: float) -> None:
+        if self._timer_due is not None and self._timer_due <= due:
+            return
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer_due = due
+        self._timer = self._loop.call_later(max(0.0, due - _monotonic()), self._on_timer)
+
+    def _on_timer(self) -> None:
+        # Cleared before flushing: a timer may fire a hair before its due time, and a stale
+        # due time would keep every later fold from scheduling one.
+        self._timer = None
+        self._timer_due = None
+        self._flush()
+
+    def _flush(self) -> None:
+        now = _monotonic()
+        self._kick_pending = False
+        next_due: float | None = None
+        still: list[Entry] = []
+        for entry in self._folding:
+            f = entry.fold
+            if f is not None and (self._force_folds or f.deadline <= now):
+                entry.fold = None
+                self._append(self._from_fold(entry, f), urgent=False)
+                f = None
+            if f is not None:
+                next_due = f.deadline if next_due is None else min(next_due, f.deadline)
+                still.append(entry)
+            else:
+                entry.folding = False
+        self._folding = still
+
+        connections = [link.connection for link in self._links]
+        ready: list[bool] = []
+        for i, c in enumerate(connections):
+            ok = c is not None and c.is_active and (self._in_flight[i] == 0 or self._written_on[i] is c)
+            if ok:
+                self._written_on[i] = c
+            ready.append(ok)
+        epoch = self._current_epoch()
+        batches: list[list[Record]] = [[] for _ in self._links]
+        kept: list[Record] = []
+        expired = 0
+        for record in self._queue:
+            if record.first_sent is not None and now - record.first_sent >= self._retry_limit:
+                expired += 1
+                continue
+            i = record.entry.link
+            if ready[i] and self._in_flight[i] < self._max_in_flight:
+                if record.first_sent is None:
+                    record.first_sent, record.epoch = now, epoch
+                record.writes += 1
+                batches[i].append(record)
+                self._in_flight[i] += 1
+            else:
+                if record.first_sent is not None:
+                    due = record.first_sent + self._retry_limit
+                    next_due = due if next_due is None else min(next_due, due)
+                kept.append(record)
+        self._queue = kept
+        if expired:
+            self._stats.records_lost += expired
+        if next_due is not None:
+            self._schedule(next_due)
+        for i, batch in enumerate(batches):
+            connection = connections[i]
+            if batch and connection is not None:
+                self._send(batch, connection, i)
+
+    def _send(self, batch: list[Record], connection: Connection, link: int) -> None:
+        futures = connection.send_many([r.command(self._prefix) for r in batch], self._timeout)
+        for record, future in zip(batch, futures, strict=True):
+            if record.writes == 1:
+                self._stats.records_sent += 1
+                if record.op != "return-permit":
+                    self._stats.outcomes_sent += record.count
+            else:
+                self._stats.records_resent += 1
+            future.add_done_callback(partial(self._done, record, link, connection))
+
+    def _done(self, record: Record, link: int, connection: Connection, future: asyncio.Future[Message]) -> None:
+        requeued = False
+        exc = None if future.cancelled() else future.exception()
+        if future.cancelled() or exc is not None:
+            requeued = self._requeue(record)
+        else:
+            reply = future.result()
+            error = error_of(reply)
+            if error is None:
+                self._stats.records_acknowledged += 1
+                if record.op == "return-permit":
+                    self._stats.permits_returned += 1
+                state, generation = reply.get("state"), reply.get("generation")
+                if isinstance(state, str) and isinstance(generation, int):
+                    self._on_reply(record.entry, state, generation, record.epoch)
+            elif error.code == "not_leader":
+                requeued = self._requeue(record)
+                self._links[link].redirect(error.leader, connection)
+            else:
+                self._stats.records_rejected += 1
+                log.warning("breakerd refused a record for %r: %s", record.entry.name, error)
+        self._in_flight[link] -= 1
+        if self._queue and (not requeued or self._links[link].connection is not connection):
+            self.kick()
+
+    def _requeue(self, record: Record) -> bool:
+        """Puts a record whose connection failed back in its place; lost past the retry limit."""
+        now = _monotonic()
+        if record.first_sent is None or now - record.first_sent >= self._retry_limit:
+            self._stats.records_lost += 1
+            return False
+        bisect.insort(self._queue, record)
+        if len(self._queue) > self._max_queued:
+            self._queue.pop(0)
+            self._stats.records_dropped += 1
+        self._schedule(record.first_sent + self._retry_limit)
+        return True
+
