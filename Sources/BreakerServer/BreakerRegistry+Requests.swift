@@ -14,7 +14,7 @@ extension BreakerRegistry {
         switch command {
         case .ping: return .reply(.pong(version: BreakerServer.version))
         case .hello(let client): return .connectionOp(.hello(client: client))
-        case .watch(let prefix): return .connectionOp(.watch(prefix: prefix))
+        case .watch(let prefix, let heartbeatMs): return .connectionOp(.watch(prefix: prefix, heartbeatMs: heartbeatMs))
         case .auth(let token): return .connectionOp(.auth(token: token))
         case .shouldAttempt(let name):
             return decide(name).map { .reply(.decision($0)) } ?? .error(overloaded(name))
@@ -22,6 +22,7 @@ extension BreakerRegistry {
             return record.dedupe.map { dedupedRecord(record, key: $0, reporter: caller.reporter) }
                 ?? self.record(record, reporter: caller.reporter)
         case .returnPermit(let name, let permit): return returnPermit(name, permit)
+        case .recordBatch(let entries): return recordBatch(entries, reporter: caller.reporter)
         case .inspect(let name):
             return view(name).map { .reply(.breaker($0)) } ?? .error(Self.notFound(name))
         case .list(let prefix): return .list(prefix: prefix)
@@ -29,6 +30,10 @@ extension BreakerRegistry {
         case .reset(let name):
             let view = mutate(name, create: false, actor: caller.actor) { breaker, now in
                 let (advanced, reset) = breaker.reset(at: now)
+                if reset == nil {
+                    // No transition, but a new generation: watchers holding answers must hear it.
+                    hub.publish(name, .reset(breaker: name, generation: breaker.generation, at: now))
+                }
                 return (BreakerView(name: name, breaker: breaker), advanced + (reset.map { [$0] } ?? []))
             }
             return view.map { .replyAfterCommit(.breaker($0), breaker: name) } ?? .error(Self.notFound(name))
@@ -58,7 +63,10 @@ extension BreakerRegistry {
             var reply = DecisionReply(allow: result.decision.isAllowed, state: breaker.state,
                                       generation: breaker.generation, cacheMs: 0)
             switch result.decision {
-            case .allow: reply.cacheMs = cacheMs
+            case .allow:
+                reply.cacheMs = cacheMs
+                // Only a transition (or a reset, pushed too) can change a closed breaker's answer.
+                reply.untilPushed = breaker.state == .closed
             case .allowTrial(let permit): reply.permit = PermitToken(epoch: epoch, permit: permit).description
             case .reject(let retryAfterMs):
                 reply.retryAfterMs = retryAfterMs
@@ -94,6 +102,29 @@ extension BreakerRegistry {
         guard let recorded else { return .error(overloaded(record.breaker)) }
         return .replyAfterCommit(.recorded(state: recorded.state, generation: recorded.generation, stale: recorded.stale),
                                  breaker: record.breaker)
+    }
+
+    /// `record-batch`: each entry as its own record (dedupe keys and permits included), all
+    /// answered after one commit of every breaker they changed.
+    private func recordBatch(_ entries: [BatchEntry], reporter: String?) -> RequestAction {
+        var results: [BatchRecordResult] = []
+        var names: [String] = []
+        results.reserveCapacity(entries.count)
+        for entry in entries {
+            switch entry {
+            case .invalid(let error): results.append(.error(error))
+            case .record(let record):
+                switch record.dedupe.map({ dedupedRecord(record, key: $0, reporter: reporter) })
+                    ?? self.record(record, reporter: reporter) {
+                case .replyAfterCommit(.recorded(let state, let generation, let stale), let name):
+                    results.append(.recorded(state: state, generation: generation, stale: stale))
+                    names.append(name)
+                case .error(let error): results.append(.error(error))
+                default: results.append(.error(WireError(.internal, "a record answered unlike a record")))
+                }
+            }
+        }
+        return names.isEmpty ? .reply(.recordedBatch(results)) : .replyAfterCommitAll(.recordedBatch(results), breakers: names)
     }
 
     /// `return-permit`: frees a half-open trial's place without an outcome. Answered like a

@@ -32,6 +32,9 @@ extension ConnectionHandler {
         case .replyAfterCommit(let reply, let breaker):
             batch.replies.append(PendingReply(sequence: machine.reserve(), op: op, reply: reply, id: request.id))
             batch.names.append(breaker)
+        case .replyAfterCommitAll(let reply, let breakers):
+            batch.replies.append(PendingReply(sequence: machine.reserve(), op: op, reply: reply, id: request.id))
+            batch.names += breakers
         case .readHistory(let breaker, let limit):
             let fill = deferredSlot(op, id: request.id)
             registry.history(breaker, limit: limit) { result in
@@ -127,8 +130,10 @@ extension ConnectionHandler {
     /// `watch`, `auth` and `hello`: what the connection knows of itself.
     func perform(_ op: ConnectionOp) -> Result<Reply, WireError> {
         switch op {
-        case .watch(let prefix):
+        case .watch(let prefix, let heartbeatMs):
             startWatching(prefix: prefix)
+            heartbeatEpoch += 1
+            if let heartbeatMs { scheduleHeartbeat(every: heartbeatMs, epoch: heartbeatEpoch) }
             return .success(.watching)
         case .hello(let client):
             reporter = client
@@ -192,6 +197,22 @@ extension ConnectionHandler {
             return .failure(WireError(.unauthorized, "invalid admin token"))
         }
         return .success(.authenticated(name: actor))
+    }
+
+    /// Heartbeats ride the connection's queue like events, behind every reply and event before
+    /// them: one arriving proves the stream is live and complete up to it. A newer `watch`
+    /// (`heartbeatEpoch`) or the connection's end stops the old ones.
+    func scheduleHeartbeat(every milliseconds: Int, epoch: Int) {
+        guard let transport else { return }
+        let hop = HandlerHop(self, executor: transport.executor)
+        let clock = registry.clock
+        clock.run(at: clock.now().adding(milliseconds: Int64(milliseconds))) {
+            hop.hop { handler in
+                guard handler.heartbeatEpoch == epoch, handler.transport != nil else { return }
+                handler.push(ReplyEncoder.encode(Event.heartbeat(at: handler.registry.clock.now())))
+                handler.scheduleHeartbeat(every: milliseconds, epoch: epoch)
+            }
+        }
     }
 
     func startWatching(prefix: String?) {

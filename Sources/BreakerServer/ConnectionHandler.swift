@@ -57,6 +57,8 @@ final class ConnectionHandler {
     /// arriving long line is scanned once.
     var scanned = 0
     var watching = false
+    /// Counts `watch` requests; a heartbeat scheduled for an earlier one is dropped.
+    var heartbeatEpoch = 0
 
     init(registry: BreakerRegistry, connections: ConnectionCounter, adminTokens: AdminTokens?,
          maxLineLength: Int, maxInFlight: Int, logger: Logger) {

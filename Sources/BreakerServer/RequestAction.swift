@@ -10,6 +10,8 @@ public enum RequestAction: Sendable {
     /// Answer once `breaker`'s current state is committed: every change a client sees
     /// acknowledged is on disk.
     case replyAfterCommit(Reply, breaker: String)
+    /// Answer once every breaker in `breakers` is committed (`record-batch`).
+    case replyAfterCommitAll(Reply, breakers: [String])
     /// Answer with the breaker's transition log, read by the writer (`history`).
     case readHistory(breaker: String, limit: Int)
     /// Walk the breakers off the event loop and answer with them (`list`).
@@ -20,8 +22,9 @@ public enum RequestAction: Sendable {
 
 /// The ops a connection carries out on itself.
 public enum ConnectionOp: Sendable, Equatable {
-    /// Push every transition (of breakers under `prefix`) on this connection from now on.
-    case watch(prefix: String?)
+    /// Push every transition (of breakers under `prefix`) on this connection from now on, and a
+    /// heartbeat every `heartbeatMs` when set.
+    case watch(prefix: String?, heartbeatMs: Int?)
     /// Act as an admin token's name.
     case auth(token: String)
     /// Count this connection's records as `client` for quorums.

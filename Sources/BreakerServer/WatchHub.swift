@@ -31,6 +31,16 @@ final class WatchHub: Sendable {
         }
     }
 
+    /// One event about `name` (a reset without a transition), under its shard lock like
+    /// transitions, so it takes its place in that breaker's order.
+    func publish(_ name: String, _ event: Event) {
+        guard count.load(ordering: .relaxed) > 0 else { return }
+        let line = ReplyEncoder.encode(event)
+        watchers.withLock {
+            for watcher in $0.values where watcher.prefix.map(name.hasPrefix) ?? true { watcher.deliver(line) }
+        }
+    }
+
     func publish(_ name: String, _ transitions: [Transition]) {
         guard !transitions.isEmpty, count.load(ordering: .relaxed) > 0 else { return }
         let lines = transitions.map { ReplyEncoder.encode(.transition(breaker: name, $0)) }

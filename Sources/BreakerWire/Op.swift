@@ -6,6 +6,7 @@ public enum Op: String, CaseIterable, Sendable, Hashable {
     case shouldAttempt = "should-attempt"
     case recordSuccess = "record-success"
     case recordFailure = "record-failure"
+    case recordBatch = "record-batch"
     case returnPermit = "return-permit"
     case inspect
     case list
@@ -32,6 +33,7 @@ public enum Op: String, CaseIterable, Sendable, Hashable {
         case .ping: .pong
         case .shouldAttempt: .decision
         case .recordSuccess, .recordFailure, .returnPermit: .recorded
+        case .recordBatch: .recordedBatch
         case .inspect, .configure, .reset, .forceOpen, .release: .breaker
         case .list: .list
         case .watch: .watching

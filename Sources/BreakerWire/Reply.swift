@@ -17,6 +17,14 @@ public enum Reply: Sendable, Hashable {
     case hello
     /// `history`: newest first.
     case history([HistoryEntry])
+    /// `record-batch`: one result per record, in the order sent.
+    case recordedBatch([BatchRecordResult])
+}
+
+/// One record's answer inside a `record-batch` reply.
+public enum BatchRecordResult: Sendable, Hashable {
+    case recorded(state: BreakerState, generation: UInt64, stale: Bool)
+    case error(WireError)
 }
 
 /// One entry of a breaker's transition log.
@@ -43,14 +51,19 @@ public struct DecisionReply: Sendable, Hashable {
     public var cacheMs: Int64
     public var permit: String?
     public var retryAfterMs: Int64?
+    /// The answer may be held until a pushed event says otherwise, by a client whose `watch`
+    /// stream is live (heartbeats arriving): a closed breaker's `allow`.
+    public var untilPushed: Bool
 
-    public init(allow: Bool, state: BreakerState, generation: UInt64, cacheMs: Int64, permit: String? = nil, retryAfterMs: Int64? = nil) {
+    public init(allow: Bool, state: BreakerState, generation: UInt64, cacheMs: Int64, permit: String? = nil,
+                retryAfterMs: Int64? = nil, untilPushed: Bool = false) {
         self.allow = allow
         self.state = state
         self.generation = generation
         self.cacheMs = cacheMs
         self.permit = permit
         self.retryAfterMs = retryAfterMs
+        self.untilPushed = untilPushed
     }
 }
 
@@ -68,4 +81,10 @@ public struct BreakerView: Sendable, Hashable {
 /// A pushed event on a watching connection.
 public enum Event: Sendable, Hashable {
     case transition(breaker: String, Transition)
+    /// A `reset` of a breaker that was already closed: no transition, but its counts are zero and
+    /// its generation moved, so answers held for an earlier generation are void.
+    case reset(breaker: String, generation: UInt64, at: Timestamp)
+    /// Sent every `heartbeat_ms` to a watcher that asked: the stream is live and everything
+    /// before it was delivered.
+    case heartbeat(at: Timestamp)
 }

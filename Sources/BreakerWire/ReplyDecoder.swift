@@ -20,6 +20,8 @@ public enum ReplyKind: Sendable, Hashable {
     case authenticated
     /// The answer to `history`.
     case history
+    /// The answer to `record-batch`.
+    case recordedBatch
     /// The answer to `hello`.
     case hello
 }
@@ -81,8 +83,13 @@ public enum ReplyDecoder {
         let o = Fields(object: object, path: "")
         if let event = object["event"] {
             guard case .string(let kind) = event else { throw ReplyDecodingError("field 'event' must be a string") }
-            guard kind == "transition" else { return .unknownEvent(kind) }
-            return .event(try transitionEvent(o))
+            switch kind {
+            case "transition": return .event(try transitionEvent(o))
+            case "reset": return .event(.reset(breaker: try o.name("breaker"), generation: try o.generation("generation"),
+                                               at: try o.time("at")))
+            case "heartbeat": return .event(.heartbeat(at: try o.time("at")))
+            default: return .unknownEvent(kind)
+            }
         }
         let id = try requestID(object)
         if try o.bool("ok") {
@@ -131,6 +138,7 @@ public enum ReplyDecoder {
                                             note: try e.optionalString("note")))
             }
             return .history(entries)
+        case .recordedBatch: return .recordedBatch(try batchResults(o))
         }
     }
 
@@ -143,7 +151,8 @@ public enum ReplyDecoder {
         let d = DecisionReply(
             allow: allow, state: state, generation: try o.generation("generation"),
             cacheMs: try o.int("cache_ms", in: 0...Int64.max),
-            permit: try o.optionalString("permit"), retryAfterMs: try o.optionalInt("retry_after_ms", in: 0...Int64.max))
+            permit: try o.optionalString("permit"), retryAfterMs: try o.optionalInt("retry_after_ms", in: 0...Int64.max),
+            untilPushed: try o.optionalBool("until_pushed") ?? false)
         if let permit = d.permit, permit.isEmpty || permit.utf8.count > 128 {
             throw ReplyDecodingError("field 'permit' must be 1-128 bytes")
         }
@@ -211,6 +220,25 @@ public enum ReplyDecoder {
         return BreakerView(name: name, breaker: breaker)
     }
 
+    /// `record-batch`'s `results`: each a record's answer or an error object.
+    private static func batchResults(_ o: Fields) throws(ReplyDecodingError) -> [BatchRecordResult] {
+        var results: [BatchRecordResult] = []
+        for (index, element) in try o.array("results").enumerated() {
+            guard case .object(let object) = element else { throw ReplyDecodingError("results[\(index)] must be an object") }
+            let r = Fields(object: object, path: "results[\(index)].")
+            if try r.bool("ok") {
+                results.append(.recorded(state: try r.state("state"), generation: try r.generation("generation"),
+                                         stale: try r.optionalBool("stale") ?? false))
+            } else {
+                let error = try r.object("error")
+                let text = try error.string("code")
+                guard let code = ErrorCode(rawValue: text) else { throw ReplyDecodingError("unknown error code '\(text.prefix(64))'") }
+                results.append(.error(WireError(code, try error.string("message"))))
+            }
+        }
+        return results
+    }
+
     private static func transitionEvent(_ o: Fields) throws(ReplyDecodingError) -> Event {
         .transition(breaker: try o.name("breaker"), try transition(o))
     }
@@ -226,90 +254,5 @@ public enum ReplyDecoder {
             throw ReplyDecodingError("a transition must change the state")
         }
         return transition
-    }
-}
-
-/// Throwing accessors over one object; `path` prefixes field names in messages.
-private struct Fields {
-    let object: JSONObject
-    let path: String
-
-    func value(_ key: String) throws(ReplyDecodingError) -> JSONValue {
-        guard let value = object[key] else { throw ReplyDecodingError("missing field '\(path)\(key)'") }
-        return value
-    }
-
-    func string(_ key: String) throws(ReplyDecodingError) -> String {
-        guard case .string(let s) = try value(key) else { throw wrongType(key, "a string") }
-        return s
-    }
-
-    func optionalString(_ key: String) throws(ReplyDecodingError) -> String? {
-        object[key] == nil ? nil : try string(key)
-    }
-
-    func bool(_ key: String) throws(ReplyDecodingError) -> Bool {
-        guard case .bool(let b) = try value(key) else { throw wrongType(key, "a boolean") }
-        return b
-    }
-
-    func optionalBool(_ key: String) throws(ReplyDecodingError) -> Bool? {
-        object[key] == nil ? nil : try bool(key)
-    }
-
-    func int(_ key: String, in range: ClosedRange<Int64>) throws(ReplyDecodingError) -> Int64 {
-        guard case .int(let n) = try value(key) else { throw wrongType(key, "an integer") }
-        guard range.contains(n) else {
-            throw ReplyDecodingError("field '\(path)\(key)' must be between \(range.lowerBound) and \(range.upperBound), got \(n)")
-        }
-        return n
-    }
-
-    func optionalInt(_ key: String, in range: ClosedRange<Int64>) throws(ReplyDecodingError) -> Int64? {
-        object[key] == nil ? nil : try int(key, in: range)
-    }
-
-    func generation(_ key: String) throws(ReplyDecodingError) -> UInt64 {
-        UInt64(try int(key, in: 0...Int64.max))
-    }
-
-    func state(_ key: String) throws(ReplyDecodingError) -> BreakerState {
-        let text = try string(key)
-        guard let state = BreakerState(wireName: text) else {
-            throw ReplyDecodingError("field '\(path)\(key)' is not a state: '\(text.prefix(64))'")
-        }
-        return state
-    }
-
-    func name(_ key: String) throws(ReplyDecodingError) -> String {
-        let text = try string(key)
-        do { try BreakerName.validate(text) } catch { throw ReplyDecodingError("field '\(path)\(key)': \(error.message)") }
-        return text
-    }
-
-    func time(_ key: String) throws(ReplyDecodingError) -> Timestamp {
-        let text = try string(key)
-        guard let time = RFC3339.parse(text) else {
-            throw ReplyDecodingError("field '\(path)\(key)' is not an RFC 3339 UTC time: '\(text.prefix(64))'")
-        }
-        return time
-    }
-
-    func optionalTime(_ key: String) throws(ReplyDecodingError) -> Timestamp? {
-        object[key] == nil ? nil : try time(key)
-    }
-
-    func object(_ key: String) throws(ReplyDecodingError) -> Fields {
-        guard case .object(let o) = try value(key) else { throw wrongType(key, "an object") }
-        return Fields(object: o, path: "\(path)\(key).")
-    }
-
-    func array(_ key: String) throws(ReplyDecodingError) -> [JSONValue] {
-        guard case .array(let a) = try value(key) else { throw wrongType(key, "an array") }
-        return a
-    }
-
-    private func wrongType(_ key: String, _ what: String) -> ReplyDecodingError {
-        ReplyDecodingError("field '\(path)\(key)' must be \(what)")
     }
 }

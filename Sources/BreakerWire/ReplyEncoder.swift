@@ -43,6 +43,28 @@ public enum ReplyEncoder {
                 w.endObject()
             }
             w.endArray()
+        case .recordedBatch(let results):
+            w.key("results")
+            w.beginArray()
+            for result in results {
+                w.beginObject()
+                switch result {
+                case .recorded(let state, let generation, let stale):
+                    w.field("ok", true)
+                    w.field("state", state.wireName)
+                    w.key("generation"); w.int(Int64(truncatingIfNeeded: generation))
+                    if stale { w.field("stale", true) }
+                case .error(let error):
+                    w.field("ok", false)
+                    w.key("error")
+                    w.beginObject()
+                    w.field("code", error.code.rawValue)
+                    w.field("message", error.message)
+                    w.endObject()
+                }
+                w.endObject()
+            }
+            w.endArray()
         }
         w.endObject()
         return w.finishLine()
@@ -72,6 +94,7 @@ public enum ReplyEncoder {
         w.int(Int64(truncatingIfNeeded: d.generation))
         w.raw(#","cache_ms":"#)
         w.int(d.cacheMs)
+        if d.untilPushed { w.raw(#","until_pushed":true"#) }
         if let permit = d.permit { w.raw(#","permit":"#); w.string(permit) }
         if let retry = d.retryAfterMs { w.raw(#","retry_after_ms":"#); w.int(retry) }
         w.raw("}\n")
@@ -107,6 +130,7 @@ public enum ReplyEncoder {
         w.field("state", d.state.wireName)
         w.key("generation"); w.int(Int64(truncatingIfNeeded: d.generation))
         w.field("cache_ms", d.cacheMs)
+        if d.untilPushed { w.field("until_pushed", true) }
         if let permit = d.permit { w.field("permit", permit) }
         if let retry = d.retryAfterMs { w.field("retry_after_ms", retry) }
     }
@@ -137,6 +161,18 @@ public enum ReplyEncoder {
             w.key("generation"); w.int(Int64(truncatingIfNeeded: t.generation))
             w.field("at", RFC3339.format(t.at))
             w.field("reason", t.reason.wireName)
+            w.endObject()
+        case .reset(let name, let generation, let at):
+            w.beginObject()
+            w.field("event", "reset")
+            w.field("breaker", name)
+            w.key("generation"); w.int(Int64(truncatingIfNeeded: generation))
+            w.field("at", RFC3339.format(at))
+            w.endObject()
+        case .heartbeat(let at):
+            w.beginObject()
+            w.field("event", "heartbeat")
+            w.field("at", RFC3339.format(at))
             w.endObject()
         }
         return w.finishLine()

@@ -21,13 +21,17 @@ public enum Command: Sendable, Hashable {
     case list(prefix: String?)
     case configure(breaker: String, patch: BreakerConfigPatch)
     case reset(breaker: String)
-    case watch(prefix: String?)
+    /// `heartbeatMs`: push a heartbeat event this often (nil: never).
+    case watch(prefix: String?, heartbeatMs: Int? = nil)
     case auth(token: String)
     case forceOpen(breaker: String, reason: String?)
     case release(breaker: String)
     case history(breaker: String, limit: Int)
     /// Names the connection's client; its records count as that reporter for quorums.
     case hello(client: String)
+    /// Records of several breakers in one line, committed together; each entry is answered on
+    /// its own (an entry that is not a valid record is answered with its error).
+    case recordBatch([BatchEntry])
     /// Hands back a half-open permit whose call was never made (or was cancelled): it frees
     /// the trial's place without counting an outcome.
     case returnPermit(breaker: String, permit: String)
@@ -39,6 +43,7 @@ public enum Command: Sendable, Hashable {
         case .shouldAttempt: .shouldAttempt
         case .record(let r): r.outcome == .success ? .recordSuccess : .recordFailure
         case .returnPermit: .returnPermit
+        case .recordBatch: .recordBatch
         case .inspect: .inspect
         case .list: .list
         case .configure: .configure
@@ -54,6 +59,15 @@ public enum Command: Sendable, Hashable {
 
     /// Ops that change a breaker by hand (see `Op.isAdminChange`).
     public var isAdminChange: Bool { op.isAdminChange }
+}
+
+/// One entry of a `record-batch`: a record, or why the entry is not one.
+public enum BatchEntry: Sendable, Hashable {
+    case record(RecordCommand)
+    case invalid(WireError)
+
+    /// Most entries one batch may carry.
+    public static let maxCount = 1_000
 }
 
 /// `record-success` / `record-failure`.

@@ -67,11 +67,13 @@ public enum RequestDecoder {
         case .recordSuccess: return .record(try record(o, .success))
         case .recordFailure: return .record(try record(o, .failure))
         case .returnPermit: return .returnPermit(breaker: try name(o), permit: try permit(o)!)
+        case .recordBatch: return .recordBatch(try batch(o))
         case .inspect: return .inspect(breaker: try name(o))
         case .list: return .list(prefix: try prefix(o))
         case .configure: return .configure(breaker: try name(o), patch: try patch(o))
         case .reset: return .reset(breaker: try name(o))
-        case .watch: return .watch(prefix: try prefix(o))
+        case .watch:
+            return .watch(prefix: try prefix(o), heartbeatMs: try integer(o, "heartbeat_ms", in: 100...60_000).map { Int($0) })
         case .auth: return .auth(token: try string(o, "token", maxBytes: 4096)!)
         case .forceOpen:
             return .forceOpen(breaker: try name(o), reason: try string(o, "reason", maxBytes: 1000, required: false))
@@ -79,6 +81,29 @@ public enum RequestDecoder {
         case .history:
             return .history(breaker: try name(o), limit: Int(try integer(o, "limit", in: 1...1000) ?? 50))
         case .hello: return .hello(client: try client(o))
+        }
+    }
+
+    /// `records`: 1–`BatchEntry.maxCount` objects, each exactly a record line's fields (with its
+    /// `op`). The array's shape is checked here; each entry's own errors are its answer.
+    private static func batch(_ o: JSONObject) throws(WireError) -> [BatchEntry] {
+        guard let value = o["records"] else { throw WireError(.badRequest, "missing field 'records'") }
+        guard case .array(let items) = value, (1...BatchEntry.maxCount).contains(items.count) else {
+            throw WireError(.badRequest, "field 'records' must be an array of 1-\(BatchEntry.maxCount) records")
+        }
+        return items.map { item -> BatchEntry in
+            guard case .object(let entry) = item else {
+                return .invalid(WireError(.badRequest, "a record-batch entry must be an object"))
+            }
+            do throws(WireError) {
+                switch try op(entry) {
+                case .recordSuccess: return .record(try record(entry, .success))
+                case .recordFailure: return .record(try record(entry, .failure))
+                default: throw WireError(.badRequest, "a record-batch entry's op must be record-success or record-failure")
+                }
+            } catch {
+                return .invalid(error)
+            }
         }
     }
 

@@ -24,18 +24,26 @@ public enum RequestEncoder {
             w.field("token", token)
         case .hello(let client):
             w.field("client", client)
+        case .recordBatch(let entries):
+            w.key("records")
+            w.beginArray()
+            for case .record(let record) in entries {
+                w.beginObject()
+                w.field("op", record.outcome == .success ? Op.recordSuccess.rawValue : Op.recordFailure.rawValue)
+                writeRecordFields(record, to: &w)
+                w.endObject()
+            }
+            w.endArray()
         case .returnPermit(let breaker, let permit):
             w.field("breaker", breaker)
             w.field("permit", permit)
         case .record(let record):
-            w.field("breaker", record.breaker)
-            if record.count != 1 { w.field("count", record.count) }
-            if let duration = record.durationMs { w.field("duration_ms", duration) }
-            if let permit = record.permit { w.field("permit", permit) }
-            if let generation = record.generation { w.key("generation"); w.int(Int64(clamping: generation)) }
-            if let dedupe = record.dedupe { w.field("dedupe", dedupe) }
-        case .list(let prefix), .watch(let prefix):
+            writeRecordFields(record, to: &w)
+        case .list(let prefix):
             if let prefix { w.field("prefix", prefix) }
+        case .watch(let prefix, let heartbeatMs):
+            if let prefix { w.field("prefix", prefix) }
+            if let heartbeatMs { w.field("heartbeat_ms", heartbeatMs) }
         case .configure(let breaker, let patch):
             w.field("breaker", breaker)
             w.key("config")
@@ -43,6 +51,16 @@ public enum RequestEncoder {
         }
         w.endObject()
         return w.bytes + [UInt8(ascii: "\n")]
+    }
+
+    /// A record's fields after its `op` (and `id`).
+    static func writeRecordFields(_ record: RecordCommand, to w: inout JSONWriter) {
+        w.field("breaker", record.breaker)
+        if record.count != 1 { w.field("count", record.count) }
+        if let duration = record.durationMs { w.field("duration_ms", duration) }
+        if let permit = record.permit { w.field("permit", permit) }
+        if let generation = record.generation { w.key("generation"); w.int(Int64(clamping: generation)) }
+        if let dedupe = record.dedupe { w.field("dedupe", dedupe) }
     }
 
     /// The line without its terminator, for clients that send text.

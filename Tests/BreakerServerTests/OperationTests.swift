@@ -19,7 +19,7 @@ struct OperationTests {
             let reply = try c.request(#"{"op":"should-attempt","breaker":"postgresql-primary"}"#)
             #expect(reply == .object(JSONObject([
                 ("ok", .bool(true)), ("allow", .bool(true)), ("state", .string("closed")),
-                ("generation", .int(1)), ("cache_ms", .int(100)),
+                ("generation", .int(1)), ("cache_ms", .int(100)), ("until_pushed", .bool(true)),
             ])))
             let config = try c.request(#"{"op":"inspect","breaker":"postgresql-primary"}"#)["breaker"]?["config"]
             #expect(config == .object(JSONObject([

@@ -13,6 +13,7 @@ import Testing
         for state in BreakerState.allCases {
             for generation: UInt64 in [0, 1, 99, .max] {
                 decisions.append(DecisionReply(allow: true, state: state, generation: generation, cacheMs: 100))
+                decisions.append(DecisionReply(allow: true, state: state, generation: generation, cacheMs: 100, untilPushed: true))
                 decisions.append(DecisionReply(allow: false, state: state, generation: generation, cacheMs: 5000, retryAfterMs: 5000))
                 decisions.append(DecisionReply(allow: true, state: state, generation: generation, cacheMs: 0, permit: "ab12.3"))
                 decisions.append(DecisionReply(allow: false, state: state, generation: generation, cacheMs: 0,
