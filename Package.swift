@@ -125,6 +125,15 @@ let package = Package(
                            .product(name: "NIOPosix", package: "swift-nio")],
             path: "Benchmarks/BreakerClientBench"
         ),
+        // A fleet of BreakerClient replicas against one breakerd: what a healthy fleet costs the
+        // daemon per guarded call (bench/fleet.sh; see BENCHMARKS.md, "Fleet scale").
+        .executableTarget(
+            name: "breaker-fleet",
+            dependencies: ["BreakerClient", "BreakerCore",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                           .product(name: "Logging", package: "swift-log")],
+            path: "Benchmarks/BreakerFleetBench"
+        ),
         // A small service guarding SQLite queries with the client.
         .executableTarget(
             name: "ExampleService",
