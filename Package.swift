@@ -161,11 +161,11 @@ let package = Package(
             path: "Tests/BreakerTestSupport"
         ),
         .testTarget(name: "BreakerCoreTests", dependencies: ["BreakerCore"]),
-        .testTarget(name: "BreakerWireTests", dependencies: ["BreakerWire", "BreakerCore"]),
+        .testTarget(name: "BreakerWireTests", dependencies: ["BreakerWire", "BreakerCore", "BreakerTestSupport"]),
         .testTarget(
             name: "BreakerStoreTests",
             dependencies: [
-                "BreakerSync", "BreakerStore", "BreakerCore", "CSQLite",
+                "BreakerSync", "BreakerStore", "BreakerCore", "CSQLite", "BreakerTestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

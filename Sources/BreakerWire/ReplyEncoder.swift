@@ -56,11 +56,7 @@ public enum ReplyEncoder {
                     if stale { w.field("stale", true) }
                 case .error(let error):
                     w.field("ok", false)
-                    w.key("error")
-                    w.beginObject()
-                    w.field("code", error.code.rawValue)
-                    w.field("message", error.message)
-                    w.endObject()
+                    writeError(error, to: &w)
                 }
                 w.endObject()
             }
@@ -140,13 +136,18 @@ public enum ReplyEncoder {
         w.beginObject()
         w.field("ok", false)
         if let id { w.key("id"); w.value(id) }
+        writeError(error, to: &w)
+        w.endObject()
+        return w.finishLine()
+    }
+
+    /// `"error":{"code":…,"message":…}`, as error replies and batch results carry it.
+    static func writeError(_ error: WireError, to w: inout JSONWriter) {
         w.key("error")
         w.beginObject()
         w.field("code", error.code.rawValue)
         w.field("message", error.message)
         w.endObject()
-        w.endObject()
-        return w.finishLine()
     }
 
     public static func encode(_ event: Event) -> [UInt8] {

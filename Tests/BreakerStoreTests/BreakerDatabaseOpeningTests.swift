@@ -1,5 +1,6 @@
 import BreakerCore
 import BreakerStore
+import BreakerTestSupport
 import Foundation
 import Testing
 
@@ -183,18 +184,5 @@ import Testing
         #expect(try database.history(breaker: "orders-db", limit: 10).map(\.transition)
                 == [Transition(from: .closed, to: .open, generation: 2, at: at, reason: .failureThreshold)])
         #expect(RawSQLite.column(path, "PRAGMA user_version") == ["\(Schema.currentVersion)"])
-    }
-}
-
-/// A seeded generator, so the "random" file is the same on every run.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
