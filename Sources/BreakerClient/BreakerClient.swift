@@ -1,4 +1,5 @@
 @_exported import BreakerCore  // BreakerState, BreakerConfig and BreakerConfigPatch appear in this API.
+import BreakerLine
 import BreakerTLS
 import BreakerWire
 import Logging
@@ -142,10 +143,10 @@ public final class BreakerClient: Sendable {
     func lookup(_ name: String) -> BreakerEntry? { entries.withLock { $0[name] } }
 
     /// One TLS context for all the client's connections: loading certificates is not free.
-    private static func makeTLS(_ c: Configuration) throws -> DaemonConnection.TLS? {
+    private static func makeTLS(_ c: Configuration) throws -> LineTLS? {
         guard let configuration = c.tls else { return nil }
         do throws(TLSSetupError) {
-            return DaemonConnection.TLS(context: try ClientTLS.makeContext(configuration),
+            return LineTLS(context: try ClientTLS.makeContext(configuration),
                                         serverHostname: ClientTLS.serverHostname(host: c.host, override: c.tlsServerName))
         } catch {
             throw BreakerClientError(.badRequest, "invalid BreakerClient configuration: \(error.message)")

@@ -1,3 +1,4 @@
+import BreakerLine
 import BreakerTLS
 import BreakerWire
 import Logging
@@ -25,7 +26,7 @@ final class DaemonLink: Sendable {
 
     let label: String
     private let configuration: BreakerClient.Configuration
-    private let tls: DaemonConnection.TLS?
+    private let tls: LineTLS?
     private let telemetry: ClientTelemetry
     private let current = Mutex<DaemonConnection?>(nil)
     private let task = Mutex<Task<Void, Never>?>(nil)
@@ -36,7 +37,7 @@ final class DaemonLink: Sendable {
     private let tried = Waiters<Void>()
     private let published = Waiters<DaemonConnection>()
 
-    init(label: String, configuration: BreakerClient.Configuration, tls: DaemonConnection.TLS?, telemetry: ClientTelemetry) {
+    init(label: String, configuration: BreakerClient.Configuration, tls: LineTLS?, telemetry: ClientTelemetry) {
         self.label = label
         self.configuration = configuration
         self.tls = tls
