@@ -25,6 +25,23 @@ extension BreakerClientTests {
             }
         }
 
+        @Test func inspectShowsThePolicyPartOfTheConfigToo() async throws {
+            try await withDaemonAndClient { _, client in
+                let db = client.breaker("rated")
+                var patch = BreakerConfigPatch(timeout: .seconds(5))
+                patch.policy = .rate
+                patch.window = .count(size: 20)
+                patch.failureRateThreshold = 40
+                patch.minimumCalls = 10
+                patch.slowCallDuration = .some(.milliseconds(250))
+                patch.minReporters = .some(2)
+                let config = try await db.configure(patch)
+                #expect(config == (try patch.applied(to: .default)))
+                #expect(try await db.inspect().config == config)
+                #expect(config.slowCallDuration == .milliseconds(250))
+            }
+        }
+
         @Test func listShowsTheBreakersUnderAPrefix() async throws {
             try await withDaemonAndClient { daemon, client in
                 for name in ["orders-db", "orders-cache", "billing-db"] { try daemon.configure(name, #"{"failure_threshold":2}"#) }
