@@ -73,5 +73,26 @@ extension BreakerClientTests {
                 #expect(try daemon.inspect("db")["metrics"]?["total_calls"] == .int(0))
             }
         }
+
+        @Test func abandoningAFallbackTrialFreesTheLocalBreakersPlace() async throws {
+            let clock = ManualClock()
+            var c = testConfiguration(port: try await unusedPort(), fallback: .local)
+            c.defaultLocalConfig = .init(failureThreshold: 1, successThreshold: 1, timeoutMs: 30, halfOpenMaxCalls: 1)
+            c.clock = .manual(clock)
+            let client = try await BreakerClient(configuration: c)
+            try await withCleanup({
+                let db = client.breaker("db")
+                try await db.attempt().failed()
+                #expect(try await refusal(db)?.state == .open)
+                clock.advance(by: .milliseconds(30))
+                let trial = try await db.attempt()
+                let kind = (trial.isTrial, trial.isFallback)
+                #expect(kind == (true, true))
+                #expect(try await refusal(db)?.state == .halfOpen, "one trial at a time")
+                trial.abandon()
+                let next = try await granted(db)
+                #expect(next?.isTrial == true, "the place is free again")
+            }, cleanup: { await client.shutdown() })
+        }
     }
 }
