@@ -183,6 +183,7 @@ let package = Package(
             name: "BreakerClientTests",
             dependencies: [
                 "BreakerSync", "BreakerClient", "BreakerServer", "BreakerStore", "BreakerWire", "BreakerCore", "BreakerTestSupport", "BreakerTLS",
+                "BreakerLine",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

@@ -18,11 +18,11 @@ public final class BlockingSocket: ByteTransport {
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
         var list: UnsafeMutablePointer<addrinfo>?
         guard getaddrinfo(host, String(port), &hints, &list) == 0, let info = list else {
-            throw LineConnectionError("cannot resolve \(host)")
+            throw LineConnectionError(.connectFailed, "cannot resolve \(host)")
         }
         defer { freeaddrinfo(list) }
         fd = socket(info.pointee.ai_family, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw LineConnectionError("socket: \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { throw LineConnectionError(.connectFailed, "socket: \(String(cString: strerror(errno)))") }
         var one: Int32 = 1
         setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
         setTimeouts(timeout)
@@ -52,7 +52,7 @@ public final class BlockingSocket: ByteTransport {
     private func failure(_ reason: String) -> LineConnectionError {
         close(fd)
         fd = -1
-        return LineConnectionError(reason)
+        return LineConnectionError(.connectFailed, reason)
     }
 
     /// Send and receive timeouts; nil waits forever.
@@ -68,7 +68,7 @@ public final class BlockingSocket: ByteTransport {
         var offset = 0
         while offset < bytes.count {
             let n = bytes[offset...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-            guard n > 0 else { throw LineConnectionError("send failed: \(String(cString: strerror(errno)))") }
+            guard n > 0 else { throw LineConnectionError(.ioFailed, "send failed: \(String(cString: strerror(errno)))") }
             offset += n
         }
     }
@@ -78,7 +78,8 @@ public final class BlockingSocket: ByteTransport {
         var chunk = [UInt8](repeating: 0, count: 65_536)
         let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
         if n < 0 {
-            throw LineConnectionError(errno == EAGAIN || errno == EWOULDBLOCK ? "no reply within the timeout" : String(cString: strerror(errno)))
+            guard errno == EAGAIN || errno == EWOULDBLOCK else { throw LineConnectionError(.ioFailed, String(cString: strerror(errno))) }
+            throw LineConnectionError(.timedOut, "no reply within the timeout")
         }
         return Array(chunk[..<n])
     }

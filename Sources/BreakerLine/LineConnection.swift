@@ -1,11 +1,28 @@
 
-/// Why a `LineConnection` failed: the daemon could not be reached, did not answer in time, or
-/// closed. `reason` is for people (breakerctl prints it after "cannot reach breakerd at …").
+/// Why a `LineConnection` failed, with a stable `code` to switch on and a `reason` for people
+/// (breakerctl prints it after "cannot reach breakerd at …").
 public struct LineConnectionError: Error, Sendable, Hashable, CustomStringConvertible {
-    /// What happened, e.g. "Connection refused" or "no reply within the timeout".
+    /// What kind of failure; stable across versions.
+    public enum Code: String, Sendable, Hashable {
+        /// No connection was made: unresolvable name, refused, unroutable, or a failed TLS handshake.
+        case connectFailed = "connect_failed"
+        /// Nothing came within the timeout.
+        case timedOut = "timed_out"
+        /// The daemon closed the connection.
+        case closed
+        /// Sending or receiving failed on an established connection.
+        case ioFailed = "io_failed"
+    }
+
+    /// What kind of failure.
+    public var code: Code
+    /// What happened, e.g. "Connection refused" or "no reply within the timeout"; may change.
     public var reason: String
-    /// An error saying `reason`.
-    public init(_ reason: String) { self.reason = reason }
+    /// An error of kind `code` saying `reason`.
+    public init(_ code: Code, _ reason: String) {
+        self.code = code
+        self.reason = reason
+    }
     /// The reason.
     public var description: String { reason }
 }
@@ -62,7 +79,7 @@ public final class LineConnection {
                 return line
             }
             let chunk = try transport.receive(timeout: waitForever ? nil : timeout)
-            if chunk.isEmpty { throw LineConnectionError("the daemon closed the connection") }
+            if chunk.isEmpty { throw LineConnectionError(.closed, "the daemon closed the connection") }
             buffer += chunk
         }
     }

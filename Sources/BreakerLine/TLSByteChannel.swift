@@ -20,7 +20,7 @@ final class TLSByteChannel: ByteTransport {
             }.wait()
         } catch {
             try? group.syncShutdownGracefully()
-            throw LineConnectionError("\(error)")
+            throw LineConnectionError(.connectFailed, "\(error)")
         }
     }
 
@@ -33,7 +33,7 @@ final class TLSByteChannel: ByteTransport {
         do {
             try channel.writeAndFlush(channel.allocator.buffer(bytes: bytes)).wait()
         } catch {
-            throw LineConnectionError("send failed: \(inbox.failure ?? "\(error)")")
+            throw LineConnectionError(.ioFailed, "send failed: \(inbox.failure ?? "\(error)")")
         }
     }
 
@@ -43,9 +43,9 @@ final class TLSByteChannel: ByteTransport {
             switch inbox.take() {
             case .bytes(let bytes): return bytes
             case .closed: return []
-            case .failed(let reason): throw LineConnectionError(reason)
+            case .failed(let reason): throw LineConnectionError(.ioFailed, reason)
             case .empty:
-                if inbox.arrived.wait(timeout: deadline) == .timedOut { throw LineConnectionError("no reply within the timeout") }
+                if inbox.arrived.wait(timeout: deadline) == .timedOut { throw LineConnectionError(.timedOut, "no reply within the timeout") }
             }
         }
     }
