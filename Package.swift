@@ -56,6 +56,12 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
+        // The one way clients talk to breakerd: a connection (plain or TLS), line framing, and a
+        // blocking request/reply connection; used by BreakerClient, breakerctl and the tests.
+        .target(name: "BreakerLine", dependencies: [
+            "BreakerSync", "BreakerTLS", .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl"),
+        ]),
         // The protocol server: shards of breakers, watchers, deadlines; plain TCP on epoll loops
         // of its own, TLS on SwiftNIO.
         .target(
@@ -98,18 +104,15 @@ let package = Package(
         .executableTarget(
             name: "breakerctl",
             dependencies: [
-                "BreakerSync", "BreakerWire", "BreakerCore", "BreakerTLS",
+                "BreakerLine", "BreakerWire", "BreakerCore", "BreakerTLS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
         // The library services link: cached decisions, pushed invalidation, local fallback.
         .target(
             name: "BreakerClient",
             dependencies: [
-                "BreakerSync", "BreakerCore", "BreakerWire", "BreakerTLS",
+                "BreakerSync", "BreakerCore", "BreakerWire", "BreakerTLS", "BreakerLine",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -152,11 +155,10 @@ let package = Package(
         .target(
             name: "BreakerTestSupport",
             dependencies: [
-                "BreakerWire", "BreakerTLS",
+                "BreakerWire", "BreakerTLS", "BreakerLine",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
             path: "Tests/BreakerTestSupport"
         ),
@@ -190,6 +192,7 @@ let package = Package(
             name: "BreakerClientTests",
             dependencies: [
                 "BreakerSync", "BreakerClient", "BreakerServer", "BreakerStore", "BreakerWire", "BreakerCore", "BreakerTestSupport", "BreakerTLS",
+                "BreakerLine",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

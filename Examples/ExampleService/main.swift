@@ -51,7 +51,7 @@ configuration.logger = logger
 let client = try await BreakerClient(configuration: configuration)
 let breaker = client.breaker("sqlite-orders")
 do {
-    _ = try await breaker.configure(BreakerConfigPatch(failureThreshold: 3, successThreshold: 2, timeoutMs: 2_000))
+    _ = try await breaker.configure(BreakerConfigPatch(failureThreshold: 3, successThreshold: 2, timeout: .seconds(2)))
 } catch {
     logger.notice("breakerd is not reachable; the local fallback guards the database", metadata: ["error": "\(error)"])
 }

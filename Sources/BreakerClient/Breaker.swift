@@ -25,7 +25,7 @@ public struct Breaker: Sendable {
     public var knownConfig: BreakerConfig? { entry.state.withLock { $0.config } }
 
     /// Asks whether the dependency may be called now, for code that cannot be wrapped in `run`.
-    /// Report the outcome on the returned attempt exactly once.
+    /// End the returned attempt exactly once (`succeeded`, `failed`, `finish` or `abandon`).
     ///
     /// A cached answer is used while it is valid (no I/O, no allocation); otherwise the daemon
     /// is asked, waiting at most `decisionTimeout`, and if it cannot answer the fallback
@@ -33,7 +33,7 @@ public struct Breaker: Sendable {
     /// `BreakerClientError` (`invalid_name`) for a name the protocol does not allow.
     nonisolated(nonsending)
     public func attempt() async throws -> BreakerAttempt {
-        let now = MonotonicClock.now()
+        let now = client.clock.now()
         switch entry.probe(now: now) {
         case .allow(let generation):
             return BreakerAttempt(breaker: self, token: .generation(generation), start: now)
@@ -47,7 +47,9 @@ public struct Breaker: Sendable {
 
     /// Asks, runs `body` if allowed, and reports its outcome as `classifier` judges it (with
     /// the call's duration). Rethrows whatever `body` throws; throws `BreakerOpenError`
-    /// without running `body` when the breaker says no.
+    /// without running `body` when the breaker says no. When the task was cancelled and `body`
+    /// threw, the caller gave up: the attempt is abandoned (a half-open trial's permit goes
+    /// back), never counted as a failure.
     nonisolated(nonsending)
     public func run<T>(_ body: () async throws -> T) async throws -> T {
         let attempt = try await attempt()
@@ -55,7 +57,11 @@ public struct Breaker: Sendable {
         do {
             value = try await body()
         } catch {
-            attempt.finish(error: error)
+            if Task.isCancelled {
+                attempt.abandon()
+            } else {
+                attempt.finish(error: error)
+            }
             throw error
         }
         attempt.finish(error: nil)
@@ -75,23 +81,8 @@ public struct Breaker: Sendable {
     /// of range, `unavailable` or `timed_out` when the daemon cannot be reached).
     public func configure(_ patch: BreakerConfigPatch) async throws -> BreakerConfig {
         if let error = entry.invalidName { throw error }
-        // An admin call, not the hot path: a link still (re)connecting gets up to `connectTimeout`.
-        let link = client.recordLinks[entry.recordLink]
-        let deadline = ContinuousClock.now + client.configuration.connectTimeout
-        var connection = link.connection
-        while connection == nil, ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(5))
-            connection = link.connection
-        }
-        guard let connection else { throw BreakerClientError(.unavailable, "breakerd is not reachable") }
-        let reply: Reply
-        do {
-            reply = try await connection.send(.configure(breaker: name, patch: patch), timeout: client.requestTimeout).get()
-        } catch let error as BreakerClientError {
-            throw error
-        } catch {
-            throw BreakerClientError(.connectionClosed, "\(error)")
-        }
+        // On the breaker's record link: the config change reaches the daemon in order with its records.
+        let reply = try await client.request(.configure(breaker: name, patch: patch), on: client.recordLinks[entry.recordLink])
         guard case .breaker(let view) = reply else { throw BreakerClientError(.protocolViolation, "unexpected reply to configure") }
         entry.state.withLock { $0.learn(view.breaker.config) }
         return view.breaker.config

@@ -111,6 +111,8 @@ extension BreakerClient {
         /// The name the daemon's certificate is checked against (and sent in SNI) when it is not
         /// `host`, e.g. connecting to an IP address with a certificate for a DNS name.
         public var tlsServerName: String?
+        /// Where the client reads the time (`.system`; tests pass `.manual(_:)`).
+        public var clock: Clock = .system
         /// Event loops for the client's connections; NIO's shared singleton by default.
         public var eventLoopGroup: any EventLoopGroup
 

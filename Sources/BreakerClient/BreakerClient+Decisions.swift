@@ -21,7 +21,7 @@ extension BreakerClient {
             }
             switch answer {
             case .success(.decision(let d)):
-                let now = MonotonicClock.now()
+                let now = clock.now()
                 let needsConfig = entry.state.withLock { s in
                     s.install(d, epoch: epoch, now: now)
                     return s.config == nil
@@ -44,7 +44,7 @@ extension BreakerClient {
     func fallbackDecision(_ breaker: Breaker) throws(BreakerOpenError) -> BreakerAttempt {
         telemetry.count(.fallbackDecisions)
         let entry = breaker.entry
-        let now = MonotonicClock.now()
+        let now = clock.now()
         switch configuration.fallback {
         case .failOpen:
             return BreakerAttempt(breaker: breaker, token: .unguarded, start: now)
@@ -87,9 +87,23 @@ extension BreakerClient {
         }
     }
 
+    /// An attempt ended without an outcome: a daemon trial's permit goes back (`return-permit`,
+    /// after the breaker's earlier records), a fallback trial's to the fallback breaker; other
+    /// attempts leave nothing to undo.
+    func abandon(_ token: AttemptToken, entry: BreakerEntry, now: UInt64) {
+        switch token {
+        case .permit(let permit):
+            pipeline.returnPermit(entry, permit: permit)
+        case .local(let token):
+            entry.state.withLock { _ = $0.local?.returnPermit(token, at: MonotonicClock.timestamp(now)) }
+        case .generation, .unguarded:
+            break
+        }
+    }
+
     /// A record reply: the breaker's state after the record, which may be news.
     func observe(_ entry: BreakerEntry, state: BreakerState, generation: UInt64, epoch: UInt64) {
-        let now = MonotonicClock.now()
+        let now = clock.now()
         let timeout = configuration.defaultLocalConfig.timeoutMs
         _ = entry.state.withLock {
             $0.observe(state: state, generation: generation, epoch: epoch, now: now, openCache: openCache, defaultTimeoutMs: timeout)

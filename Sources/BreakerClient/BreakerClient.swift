@@ -1,4 +1,5 @@
 @_exported import BreakerCore  // BreakerState, BreakerConfig and BreakerConfigPatch appear in this API.
+import BreakerLine
 import BreakerTLS
 import BreakerWire
 import Logging
@@ -36,11 +37,16 @@ public final class BreakerClient: Sendable {
     let decisionTimeout: TimeAmount
     let requestTimeout: TimeAmount
     let openCache: UInt64
+    /// The time the client reads (`configuration.clock`).
+    let clock: Clock
 
-    /// Connects to breakerd at `host:port` with the default configuration and `fallback`.
-    public convenience init(host: String = "127.0.0.1", port: Int = 7420, fallback: FallbackMode = .local) async throws {
+    /// Connects to breakerd at `host:port` with the default configuration, `fallback`, and
+    /// `clientName` (see `Configuration.clientName`: breakers with a quorum need it).
+    public convenience init(host: String = "127.0.0.1", port: Int = 7420, fallback: FallbackMode = .local,
+                            clientName: String? = nil) async throws {
         var configuration = Configuration(host: host, port: port)
         configuration.fallback = fallback
+        configuration.clientName = clientName
         try await self.init(configuration: configuration)
     }
 
@@ -52,6 +58,7 @@ public final class BreakerClient: Sendable {
         try Self.validate(configuration)
         let tls = try Self.makeTLS(configuration)
         self.configuration = configuration
+        clock = configuration.clock
         let telemetry = ClientTelemetry(prefix: configuration.metricsPrefix)
         self.telemetry = telemetry
         control = DaemonLink(label: "decisions", configuration: configuration, tls: tls, telemetry: telemetry)
@@ -72,10 +79,7 @@ public final class BreakerClient: Sendable {
         self.epoch = epoch
         observer.value = self
         startLinks()
-        let deadline = ContinuousClock.now + configuration.connectTimeout + configuration.decisionTimeout
-        while !control.triedOnce.load(ordering: .sequentiallyConsistent), ContinuousClock.now < deadline {
-            try? await Task.sleep(for: .milliseconds(1))
-        }
+        await control.waitForFirstTry(timeout: configuration.connectTimeout + configuration.decisionTimeout)
     }
 
     deinit {
@@ -97,14 +101,7 @@ public final class BreakerClient: Sendable {
     public func flush(timeout: Duration = .seconds(5)) async -> Bool {
         pipeline.forceFolds(true)
         defer { pipeline.forceFolds(false) }
-        let deadline = ContinuousClock.now + timeout
-        while true {
-            let pending = pipeline.pending
-            if pending.queued == 0, pending.inFlight == 0, pending.folding == 0 { return true }
-            guard ContinuousClock.now < deadline else { return false }
-            pipeline.kick()
-            try? await Task.sleep(for: .milliseconds(1))
-        }
+        return await pipeline.waitUntilIdle(timeout: timeout)
     }
 
     /// Flushes records (for at most `requestTimeout`) and closes every connection. Calls made
@@ -146,10 +143,10 @@ public final class BreakerClient: Sendable {
     func lookup(_ name: String) -> BreakerEntry? { entries.withLock { $0[name] } }
 
     /// One TLS context for all the client's connections: loading certificates is not free.
-    private static func makeTLS(_ c: Configuration) throws -> DaemonConnection.TLS? {
+    private static func makeTLS(_ c: Configuration) throws -> LineTLS? {
         guard let configuration = c.tls else { return nil }
         do throws(TLSSetupError) {
-            return DaemonConnection.TLS(context: try ClientTLS.makeContext(configuration),
+            return LineTLS(context: try ClientTLS.makeContext(configuration),
                                         serverHostname: ClientTLS.serverHostname(host: c.host, override: c.tlsServerName))
         } catch {
             throw BreakerClientError(.badRequest, "invalid BreakerClient configuration: \(error.message)")

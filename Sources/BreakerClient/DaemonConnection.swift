@@ -1,9 +1,7 @@
 import BreakerCore
-import BreakerTLS
+import BreakerLine
 import BreakerWire
 import NIOCore
-import NIOPosix
-import NIOSSL
 
 /// One request on its way out, with the promise its reply fulfils.
 struct OutboundRequest: Sendable {
@@ -18,42 +16,19 @@ struct OutboundRequest: Sendable {
 /// outstanding on it: a connection that lied or stalled once cannot be trusted with the next
 /// reply, and a fresh one costs a round trip.
 final class DaemonConnection: Sendable {
-    /// TLS for every connection of one client: one context, one expected server name.
-    struct TLS: Sendable {
-        var context: NIOSSLContext
-        var serverHostname: String?
-    }
-
     let channel: any Channel
 
     private init(channel: any Channel) { self.channel = channel }
 
-    /// Connects, and with `tls` completes the handshake before returning: a connection is only
-    /// handed out once requests can be sent on it.
-    static func connect(host: String, port: Int, tls: TLS?, group: any EventLoopGroup, connectTimeout: TimeAmount,
+    /// Connects (`LineChannel`: with `tls` the handshake completes before this returns), so a
+    /// connection is only handed out once requests can be sent on it.
+    static func connect(host: String, port: Int, tls: LineTLS?, group: any EventLoopGroup, connectTimeout: TimeAmount,
                         maxLineLength: Int, onEvent: @escaping @Sendable (Event) -> Void,
                         onViolation: @escaping @Sendable (String) -> Void) async throws -> DaemonConnection {
-        let loop = group.next()
-        @Sendable func open(handshake: EventLoopPromise<Void>?) -> EventLoopFuture<any Channel> {
-            ClientBootstrap(group: loop)
-                .connectTimeout(connectTimeout)
-                .channelOption(.socketOption(.tcp_nodelay), value: 1)
-                .channelInitializer { channel in
-                    channel.eventLoop.makeCompletedFuture {
-                        let handlers = channel.pipeline.syncOperations
-                        if let tls, let handshake {
-                            try handlers.addHandler(NIOSSLClientHandler(context: tls.context, serverHostname: tls.serverHostname))
-                            try handlers.addHandler(TLSHandshakeWaiter(completing: handshake))
-                        }
-                        try handlers.addHandler(ByteToMessageHandler(LineSplitter(maxLength: maxLineLength)))
-                        try handlers.addHandler(ReplyHandler(onEvent: onEvent, onViolation: onViolation))
-                    }
-                }
-                .connect(host: host, port: port)
-        }
-        let channel = tls == nil
-            ? try await open(handshake: nil).get()
-            : try await TLSHandshakeWaiter.connect(on: loop, timeout: connectTimeout) { open(handshake: $0) }
+        let channel = try await LineChannel.connect(host: host, port: port, tls: tls, on: group.next(), timeout: connectTimeout) {
+            try $0.addHandler(ByteToMessageHandler(LineSplitter(maxLength: maxLineLength)))
+            try $0.addHandler(ReplyHandler(onEvent: onEvent, onViolation: onViolation))
+        }.get()
         return DaemonConnection(channel: channel)
     }
 
@@ -95,33 +70,6 @@ final class DaemonConnection: Sendable {
 
     /// Completes when the connection is closed, whoever closed it.
     var closed: EventLoopFuture<Void> { channel.closeFuture }
-}
-
-/// Splits the byte stream into lines (`\r\n` or `\n`), refusing any longer than `maxLength`.
-struct LineSplitter: ByteToMessageDecoder {
-    typealias InboundOut = ByteBuffer
-    let maxLength: Int
-
-    struct LineTooLong: Error {}
-
-    mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
-        guard let newline = buffer.readableBytesView.firstIndex(of: UInt8(ascii: "\n")) else {
-            if buffer.readableBytes > maxLength { throw LineTooLong() }
-            return .needMoreData
-        }
-        let length = newline - buffer.readerIndex
-        guard length <= maxLength + 1 else { throw LineTooLong() }
-        var line = buffer.readSlice(length: length)!
-        buffer.moveReaderIndex(forwardBy: 1)
-        if line.readableBytesView.last == UInt8(ascii: "\r") { line.moveWriterIndex(to: line.writerIndex - 1) }
-        context.fireChannelRead(wrapInboundOut(line))
-        return .continue
-    }
-
-    mutating func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws -> DecodingState {
-        while try decode(context: context, buffer: &buffer) == .continue {}
-        return .needMoreData  // a partial last line is dropped: replies always end in "\n"
-    }
 }
 
 /// Matches replies to requests and hands events on. Lives on its channel's event loop.

@@ -1,3 +1,4 @@
+import BreakerLine
 import BreakerTLS
 import BreakerWire
 import Logging
@@ -25,7 +26,7 @@ final class DaemonLink: Sendable {
 
     let label: String
     private let configuration: BreakerClient.Configuration
-    private let tls: DaemonConnection.TLS?
+    private let tls: LineTLS?
     private let telemetry: ClientTelemetry
     private let current = Mutex<DaemonConnection?>(nil)
     private let task = Mutex<Task<Void, Never>?>(nil)
@@ -33,8 +34,10 @@ final class DaemonLink: Sendable {
 
     /// Set once the first connection attempt has ended, either way.
     let triedOnce = Atomic<Bool>(false)
+    private let tried = Waiters<Void>()
+    private let published = Waiters<DaemonConnection>()
 
-    init(label: String, configuration: BreakerClient.Configuration, tls: DaemonConnection.TLS?, telemetry: ClientTelemetry) {
+    init(label: String, configuration: BreakerClient.Configuration, tls: LineTLS?, telemetry: ClientTelemetry) {
         self.label = label
         self.configuration = configuration
         self.tls = tls
@@ -43,6 +46,18 @@ final class DaemonLink: Sendable {
 
     /// The ready connection, or nil while (re)connecting.
     var connection: DaemonConnection? { current.withLock { $0 } }
+
+    /// Returns once the first connection try has ended (either way), or `timeout` has passed.
+    func waitForFirstTry(timeout: Duration) async {
+        _ = await tried.wait(timeout: timeout, on: configuration.eventLoopGroup.next()) {
+            triedOnce.load(ordering: .sequentiallyConsistent) ? () : nil
+        }
+    }
+
+    /// The ready connection, waiting up to `timeout` for one while (re)connecting; nil if none came.
+    func readyConnection(timeout: Duration) async -> DaemonConnection? {
+        await published.wait(timeout: timeout, on: configuration.eventLoopGroup.next()) { connection }
+    }
 
     func start(hooks: Hooks) {
         let task = Task { [self] in await self.run(hooks) }
@@ -88,12 +103,14 @@ final class DaemonLink: Sendable {
                 }
                 let heartbeat = startHeartbeat(connection)
                 current.withLock { $0 = connection }
+                self.published.resumeAll(connection)
                 published = true
                 if stopped.load(ordering: .sequentiallyConsistent) { connection.close() }
                 telemetry.count(.connects)
                 logger.debug("connected to breakerd", metadata: ["daemon": "\(configuration.host):\(configuration.port)"])
                 failures = 0
                 triedOnce.store(true, ordering: .sequentiallyConsistent)
+                tried.resumeAll(())
                 hooks.up()
                 try? await connection.closed.get()
                 heartbeat?.cancel()
@@ -107,6 +124,7 @@ final class DaemonLink: Sendable {
                 logger.debug("cannot reach breakerd", metadata: ["error": "\(error)"])
             }
             triedOnce.store(true, ordering: .sequentiallyConsistent)
+            tried.resumeAll(())
             if stopped.load(ordering: .sequentiallyConsistent) { break }
             if !published { failures += 1 }
             let delay = configuration.reconnectBackoff.delay(afterFailures: max(1, failures))

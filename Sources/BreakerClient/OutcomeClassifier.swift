@@ -8,8 +8,8 @@ public struct OutcomeClassifier: Sendable {
         case success
         /// The dependency is unhealthy: counts towards opening the breaker.
         case failure
-        /// Not reported at all (cancellation). In half-open the trial's permit is then left
-        /// to expire at the daemon, because protocol v1 has no way to hand a permit back.
+        /// Neither (cancellation): nothing is counted, and a half-open trial's permit is handed
+        /// back at once (`return-permit`), so the breaker neither reopens nor waits for it.
         case ignore
     }
 

@@ -10,6 +10,8 @@ extension RecordPipeline {
         var count: Int
         var generation: UInt64?
         var permit: String?
+        /// A `return-permit` for `permit` rather than an outcome (`count` is 0: no outcome).
+        var returnsPermit = false
         /// Given when the record enters the queue, in queue order: the queue is kept sorted by
         /// it, so a record queued again after a failed connection goes back ahead of its
         /// breaker's later records. With the client's prefix it is also the dedupe key.
@@ -31,9 +33,17 @@ extension RecordPipeline {
             self.permit = permit
         }
 
-        /// The request, with the same `dedupe` key on every write of this record.
+        /// A `return-permit` of a half-open trial's permit.
+        init(returning permit: String, entry: BreakerEntry) {
+            self.init(entry: entry, outcome: .success, count: 0, generation: nil, permit: permit)
+            returnsPermit = true
+        }
+
+        /// The request, with the same `dedupe` key on every write of this record (a
+        /// `return-permit` needs none: returning a permit twice finds it gone, `stale`).
         func command(keyPrefix: String) -> Command {
-            .record(RecordCommand(breaker: entry.name, outcome: outcome, count: count, permit: permit,
+            if returnsPermit, let permit { return .returnPermit(breaker: entry.name, permit: permit) }
+            return .record(RecordCommand(breaker: entry.name, outcome: outcome, count: count, permit: permit,
                                   generation: generation, dedupe: DedupeKeys.key(prefix: keyPrefix, sequence: sequence)))
         }
     }

@@ -52,12 +52,14 @@ final class RecordPipeline: Sendable {
     private let loop: any EventLoop
     private let links: [DaemonLink]
     private let telemetry: ClientTelemetry
-    private let window: UInt64
+    let window: UInt64
     private let maxQueued: Int
     private let maxInFlight: Int
     private let timeout: TimeAmount
     private let retryLimit: UInt64
     private let keyPrefix = DedupeKeys.randomPrefix()
+    private let clock: BreakerClient.Clock
+    private let idle = Waiters<Bool>()
     /// Called with each record reply: (entry, state, generation, epoch the record was sent in).
     private let onReply: @Sendable (BreakerEntry, BreakerState, UInt64, UInt64) -> Void
     private let currentEpoch: @Sendable () -> UInt64
@@ -66,6 +68,7 @@ final class RecordPipeline: Sendable {
          currentEpoch: @escaping @Sendable () -> UInt64,
          onReply: @escaping @Sendable (BreakerEntry, BreakerState, UInt64, UInt64) -> Void) {
         self.loop = configuration.eventLoopGroup.next()
+        self.clock = configuration.clock
         self.links = links
         self.telemetry = telemetry
         self.window = MonotonicClock.nanoseconds(configuration.foldWindow)
@@ -79,39 +82,21 @@ final class RecordPipeline: Sendable {
                                 writtenOn: Array(repeating: nil, count: links.count)))
     }
 
-    /// A success following a CLOSED decision of `generation`: folded.
-    @inline(__always)
-    func success(_ entry: BreakerEntry, generation: UInt64, now: UInt64) {
-        entry.state.withLock { s in
-            if s.fold != nil, s.fold!.generation == generation, now < s.fold!.deadline, s.fold!.count < RecordCommand.maxCount {
-                s.fold!.count &+= 1
-                return
-            }
-            if let old = s.fold { append(Record(entry: entry, outcome: .success, count: old.count, generation: old.generation), urgent: false) }
-            let deadline = now &+ window
-            s.fold = Fold(generation: generation, count: 1, deadline: deadline)
-            if !s.foldRegistered {
-                s.foldRegistered = true
-                register(entry, due: deadline, now: now)
-            }
-        }
-    }
-
-    /// A failure (with its generation) or a half-open trial (with its permit): sent at once,
-    /// after the breaker's folded successes.
-    func report(_ entry: BreakerEntry, _ outcome: Outcome, generation: UInt64?, permit: String?) {
-        entry.state.withLock { s in
-            if let old = s.fold {
-                s.fold = nil
-                append(Record(entry: entry, outcome: .success, count: old.count, generation: old.generation), urgent: false)
-            }
-            append(Record(entry: entry, outcome: outcome, count: 1, generation: generation, permit: permit), urgent: true)
-        }
-    }
-
     /// Records waiting or written but not yet acknowledged (folds still open not included).
     var pending: (queued: Int, inFlight: Int, folding: Int) {
         state.withLock { ($0.queue.count, $0.inFlight.reduce(0, +), $0.folding.count) }
+    }
+
+    /// Waits until nothing is queued, in flight or folding, for at most `timeout`; false if
+    /// something still is. Woken by the acknowledgement that empties the pipeline, not by polling.
+    func waitUntilIdle(timeout: Duration) async -> Bool {
+        await idle.wait(timeout: timeout, on: loop) { isIdle ? true : nil } ?? false
+    }
+
+    private var isIdle: Bool { pending == (0, 0, 0) }
+
+    private func wakeWaitersIfIdle() {
+        if isIdle { idle.resumeAll(true) }
     }
 
     /// Sends what can be sent now, soon, on the pipeline's event loop.
@@ -130,7 +115,8 @@ final class RecordPipeline: Sendable {
         if force { kick() }
     }
 
-    private func append(_ record: Record, urgent: Bool) {
+    /// Queues `record`; an urgent one is sent at once, others with the next flush.
+    func append(_ record: Record, urgent: Bool) {
         var record = record
         let (dropped, schedule) = state.withLock { st -> (Bool, Bool) in
             var dropped = false
@@ -149,7 +135,7 @@ final class RecordPipeline: Sendable {
         if schedule { loop.execute { self.flush() } }
     }
 
-    private func register(_ entry: BreakerEntry, due: UInt64, now: UInt64) {
+    func register(_ entry: BreakerEntry, due: UInt64, now: UInt64) {
         let schedule = state.withLock { st -> Bool in
             st.folding[ObjectIdentifier(entry)] = entry
             if let timerDue = st.timerDue, timerDue <= due { return false }
@@ -167,7 +153,7 @@ final class RecordPipeline: Sendable {
     /// Runs on `loop`: queues folds whose window closed, then writes every queued record whose
     /// connection is ready and has room, one batch (one flush) per connection.
     private func flush() {
-        let now = MonotonicClock.now()
+        let now = clock.now()
         let (entries, force) = state.withLock { st in
             st.kickPending = false
             st.timerDue = nil
@@ -237,6 +223,7 @@ final class RecordPipeline: Sendable {
             guard let connection = connections[link] else { continue }
             send(batch, on: connection, link: link)
         }
+        wakeWaitersIfIdle()
     }
 
     private func send(_ batch: [Record], on connection: DaemonConnection, link: Int) {
@@ -266,6 +253,7 @@ final class RecordPipeline: Sendable {
                 // A record queued again waits for the next connection (whose `up` hook kicks),
                 // not for this one, which is going down.
                 if more, !requeued || self.links[link].connection !== connection { self.kick() }
+                self.wakeWaitersIfIdle()
             }
         }
     }
@@ -274,7 +262,7 @@ final class RecordPipeline: Sendable {
     /// past `retryLimit`. Called before its in-flight slot is released, so no flush can send the
     /// link's later records on a new connection before it is back in the queue.
     private func requeue(_ record: Record) -> Bool {
-        let now = MonotonicClock.now()
+        let now = clock.now()
         guard let first = record.firstSent, now &- first < retryLimit else {
             telemetry.count(.recordsLost)
             return false

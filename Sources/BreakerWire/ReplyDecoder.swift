@@ -179,12 +179,21 @@ public enum ReplyDecoder {
         let state = try o.state("state")
         let c = try o.object("config")
         let limits = BreakerConfig.Limits.self
-        let config = BreakerConfig(
+        var config = BreakerConfig(
             failureThreshold: Int(try c.int("failure_threshold", in: 1...Int64(limits.threshold.upperBound))),
             successThreshold: Int(try c.int("success_threshold", in: 1...Int64(limits.threshold.upperBound))),
             timeoutMs: try c.int("timeout_ms", in: limits.timeoutMs),
             halfOpenMaxCalls: Int(try c.int("half_open_max_calls", in: 1...Int64(limits.halfOpenMaxCalls.upperBound))),
             halfOpenPermitTimeoutMs: try c.int("half_open_permit_timeout_ms", in: limits.permitTimeoutMs))
+        // The policy fields (absent from an older daemon's reply: the defaults then), read as
+        // `configure` reads them, so a client sees the breaker's whole config.
+        var policy = BreakerConfigPatch()
+        do {
+            try PolicyFields.decode(c.object, into: &policy)
+            config = try policy.applied(to: config)
+        } catch {
+            throw ReplyDecodingError("\(o.path)config: \(error)")
+        }
         let failureCount = Int(try o.int("failure_count", in: 0...Int64(limits.threshold.upperBound)))
         let successCount = Int(try o.int("success_count", in: 0...Int64(limits.threshold.upperBound)))
         _ = try o.int("half_open_in_flight", in: 0...Int64(limits.halfOpenMaxCalls.upperBound))

@@ -1,3 +1,5 @@
+import BreakerLine
+import BreakerTLS
 import BreakerWire
 
 /// A parsed reply and the line it came from (printed as-is with `--json`).
@@ -11,21 +13,25 @@ struct Reply {
     }
 }
 
-/// One blocking connection to breakerd: request line out, reply line in, every wait bounded.
-/// The bytes travel over a plain socket or, with `--tls`, over TLS.
+/// One blocking connection to breakerd (BreakerLine's `LineConnection`, plain or with
+/// `--tls`), its failures turned into breakerctl's exit codes and messages.
 final class AdminConnection {
-    let address: String
-    private let transport: any AdminTransport
-    private let timeoutMs: Int64
-    private var buffer: [UInt8] = []
+    private let connection: LineConnection
+    var address: String { connection.address }
 
     init(host: String, port: Int, tls: TLSOptions.Settings?, timeoutMs: Int64) throws {
-        address = "\(host):\(port)"
-        self.timeoutMs = timeoutMs
-        if let tls {
-            transport = try TLSTransport(host: host, port: port, settings: tls, timeoutMs: timeoutMs)
-        } else {
-            transport = try SocketTransport(host: host, port: port, timeoutMs: timeoutMs)
+        let lineTLS: LineTLS?
+        do throws(TLSSetupError) {
+            lineTLS = try tls.map { s throws(TLSSetupError) in
+                try LineTLS(caFile: s.caFile, certificateFile: s.certificateFile, keyFile: s.keyFile, host: host, serverName: s.serverName)
+            }
+        } catch {
+            throw CtlError.usage(error.message)
+        }
+        do throws(LineConnectionError) {
+            connection = try LineConnection(host: host, port: port, tls: lineTLS, timeout: .milliseconds(timeoutMs))
+        } catch {
+            throw CtlError.unreachable("\(host):\(port)", error.reason)
         }
     }
 
@@ -43,24 +49,25 @@ final class AdminConnection {
     }
 
     func send(_ line: String) throws {
-        try transport.send(Array((line + "\n").utf8))
+        do throws(LineConnectionError) {
+            try connection.send(line)
+        } catch {
+            throw CtlError.unreachable(address, error.reason)
+        }
     }
 
     /// The next line; `waitForever` is for `watch`, which idles until an event comes.
     func readReply(waitForever: Bool = false) throws -> Reply {
-        while true {
-            if let newline = buffer.firstIndex(of: UInt8(ascii: "\n")) {
-                let line = String(decoding: buffer[..<newline], as: UTF8.self)
-                buffer.removeSubrange(...newline)
-                guard let value = try? JSONParser.parse(line) else {
-                    throw CtlError(message: "error: breakerd at \(address) sent a line that is not JSON: \(line.prefix(200))", exitCode: 1)
-                }
-                return Reply(line: line, value: value)
-            }
-            let chunk = try transport.receive(timeoutMs: waitForever ? nil : timeoutMs)
-            if chunk.isEmpty { throw CtlError.unreachable(address, "the daemon closed the connection") }
-            buffer += chunk
+        let line: String
+        do throws(LineConnectionError) {
+            line = try connection.readLine(waitForever: waitForever)
+        } catch {
+            throw CtlError.unreachable(address, error.reason)
         }
+        guard let value = try? JSONParser.parse(line) else {
+            throw CtlError(message: "error: breakerd at \(address) sent a line that is not JSON: \(line.prefix(200))", exitCode: 1)
+        }
+        return Reply(line: line, value: value)
     }
 }
 

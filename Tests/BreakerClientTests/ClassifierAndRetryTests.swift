@@ -32,10 +32,12 @@ extension BreakerClientTests {
         }
 
         @Test func slowCallsCountAsFailuresWhenAsked() async throws {
-            try await withDaemonAndClient(cacheMs: 60_000) { daemon, client in
+            // The call's duration is read on the client's clock: a manual one makes "slow" exact.
+            let clock = ManualClock()
+            try await withDaemonAndClient(cacheMs: 60_000, { $0.clock = .manual(clock) }) { daemon, client in
                 let db = client.breaker("db", classifier: OutcomeClassifier.default.countingSlowCalls(over: .milliseconds(5)))
-                try await db.run { try await Task.sleep(for: .milliseconds(20)) }
-                try await db.run {}
+                try await db.run { clock.advance(by: .milliseconds(6)) }
+                try await db.run { clock.advance(by: .milliseconds(5)) }  // at the threshold: not slow
                 #expect(await client.flush())
                 let metrics = try daemon.inspect("db")["metrics"]
                 #expect(metrics?["failed_calls"] == .int(1))

@@ -143,22 +143,23 @@ func withCleanup<T>(_ body: () async throws -> T, cleanup: () async -> Void) asy
     }
 }
 
-/// Polls `condition` every 2 ms until it holds or `timeout` passes; returns whether it held.
-func eventually(within timeout: Duration = .seconds(5), _ condition: () async throws -> Bool) async rethrows -> Bool {
-    let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline {
-        if try await condition() { return true }
-        try? await Task.sleep(for: .milliseconds(2))
+/// The rejection `attempt()` threw, or nil when the call was allowed (that attempt is then
+/// abandoned: a trial's permit goes back).
+func refusal(_ breaker: Breaker) async throws -> BreakerOpenError? {
+    do {
+        try await breaker.attempt().abandon()
+        return nil
+    } catch let error as BreakerOpenError {
+        return error
     }
-    return try await condition()
 }
 
-/// The attempt, or the rejection, without a `do`/`catch` at every call site.
-func tryAttempt(_ breaker: Breaker) async throws -> Result<BreakerAttempt, BreakerOpenError> {
+/// The attempt `attempt()` granted, or nil when the breaker said no.
+func granted(_ breaker: Breaker) async throws -> BreakerAttempt? {
     do {
-        return .success(try await breaker.attempt())
-    } catch let error as BreakerOpenError {
-        return .failure(error)
+        return try await breaker.attempt()
+    } catch is BreakerOpenError {
+        return nil
     }
 }
 

@@ -22,7 +22,7 @@ extension BreakerClientTests {
             let failed = ContinuousClock.now
             var rejection: BreakerOpenError?
             let stopped = try await eventually(within: .seconds(5)) {
-                if case .failure(let error) = try await tryAttempt(dbB) { rejection = error }
+                rejection = try await refusal(dbB)
                 return rejection != nil
             }
             let elapsed = ContinuousClock.now - failed
@@ -42,10 +42,10 @@ extension BreakerClientTests {
                 let api = client.breaker("api")
                 try await api.attempt().failed()
                 #expect(await client.flush())
-                #expect(try await eventually { if case .failure = try await tryAttempt(api) { true } else { false } })
+                #expect(try await eventually(within: .seconds(5)) { try await refusal(api) != nil })
                 let asked = client.statistics.decisionRequests
                 // OPEN for 300 ms; the push of the end of OPEN lets the next call ask at once.
-                #expect(try await eventually { if case .success(let t) = try await tryAttempt(api) { t.isTrial } else { false } })
+                #expect(try await eventually(within: .seconds(5)) { try await granted(api)?.isTrial == true })
                 #expect(client.statistics.decisionRequests <= asked + 2)
             }
         }
@@ -111,7 +111,7 @@ extension BreakerClientTests {
                 let db = client.breaker("db")
                 _ = try await db.attempt()
                 await daemon.kill()
-                #expect(await eventually { !client.statistics.isDaemonAvailable })
+                #expect(await eventually(within: .seconds(5)) { !client.statistics.isDaemonAvailable })
                 for _ in 0..<1_000 { try await db.attempt().failed() }  // the cached CLOSED answer still holds
                 let stats = client.statistics
                 #expect(stats.recordsPending <= 50)
@@ -119,7 +119,7 @@ extension BreakerClientTests {
                 #expect(stats.recordsDropped >= 900)
 
                 try await daemon.restart()
-                #expect(await eventually { client.statistics.recordsPending == 0 })
+                #expect(await eventually(within: .seconds(5)) { client.statistics.recordsPending == 0 })
                 let delivered = client.statistics.recordsAcknowledged
                 #expect(delivered >= 1 && delivered <= 50)
                 #expect(try daemon.inspect("db")["metrics"]?["failed_calls"] == .int(Int64(delivered)))

@@ -78,7 +78,7 @@ extension BreakerClientTests {
                                                _ proxy: CuttingProxy, _ client: BreakerClient) async throws {
             try full.configure("db", "{}")
             let attempt = try await client.breaker("other").attempt()
-            #expect(!attempt.isFallback)
+            #expect(attempt.isFallback == false)
             let connects = client.statistics.connects
             proxy.redirect(toPort: full.port)
             await first.kill()

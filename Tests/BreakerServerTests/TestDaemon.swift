@@ -98,13 +98,3 @@ func withDaemon<T>(settings: BreakerRegistry.Settings = .init(), clock: ManualCl
         throw error
     }
 }
-
-/// Polls `condition` every few milliseconds until it holds or `seconds` pass.
-func eventually(within seconds: Double = 5, _ condition: () throws -> Bool) rethrows -> Bool {
-    let deadline = Date().addingTimeInterval(seconds)
-    while Date() < deadline {
-        if try condition() { return true }
-        usleep(5_000)
-    }
-    return try condition()
-}

@@ -1,25 +1,34 @@
+import BreakerLine
 import BreakerWire
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// A deliberately plain blocking TCP client for tests: one request line out, one reply line in,
-/// with a receive timeout so a broken daemon fails a test instead of hanging it.
+/// with a receive timeout so a broken daemon fails a test instead of hanging it. It is
+/// BreakerLine's `LineConnection` (the one breakerctl uses) with the socket-level extras tests
+/// need: raw bytes, a half-close, a sender for another thread.
 public final class LineClient {
     public struct Failure: Error, CustomStringConvertible {
         public var description: String
         public init(description: String) { self.description = description }
     }
 
+    private let connection: LineConnection
     private let fd: Int32
-    private var buffer: [UInt8] = []
-    private var nextID = 0
 
     public init(port: Int, host: String = "127.0.0.1", timeoutSeconds: Int = 10) throws {
-        fd = try connectTCP(host: host, port: port, timeoutSeconds: timeoutSeconds)
+        do throws(LineConnectionError) {
+            connection = try LineConnection(host: host, port: port, timeout: .seconds(timeoutSeconds))
+        } catch {
+            throw Failure(description: "connect to \(host):\(port): \(error.reason)")
+        }
+        fd = connection.socket!.fd
+        // Sends block as long as the daemon does not read (tests of slow readers rely on it);
+        // `sender.abort()` wakes them.
+        var forever = timeval(tv_sec: 0, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &forever, socklen_t(MemoryLayout<timeval>.size))
     }
-
-    deinit { Glibc.close(fd) }
 
     public func send(_ line: String) throws {
         try sendRaw(Array((line + "\n").utf8))
@@ -31,17 +40,10 @@ public final class LineClient {
 
     /// The next line, without its terminator; throws on timeout or when the daemon closed.
     public func readLine() throws -> String {
-        while true {
-            if let newline = buffer.firstIndex(of: UInt8(ascii: "\n")) {
-                let line = String(decoding: buffer[..<newline], as: UTF8.self)
-                buffer.removeSubrange(...newline)
-                return line
-            }
-            var chunk = [UInt8](repeating: 0, count: 65_536)
-            let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-            if n == 0 { throw Failure(description: "connection closed by the daemon") }
-            if n < 0 { throw Failure(description: "recv: errno \(errno) (timeout?)") }
-            buffer += chunk[..<n]
+        do throws(LineConnectionError) {
+            return try connection.readLine()
+        } catch {
+            throw Failure(description: error.reason)
         }
     }
 
@@ -88,27 +90,14 @@ public final class LineClient {
     }
 }
 
-/// A connected blocking TCP socket with a receive timeout (and TCP_NODELAY), for test clients.
+/// A connected blocking TCP socket with a receive timeout (and TCP_NODELAY), for test clients
+/// that work below lines; the caller closes it.
 public func connectTCP(host: String, port: Int, timeoutSeconds: Int) throws -> Int32 {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    guard fd >= 0 else { throw LineClient.Failure(description: "socket: errno \(errno)") }
-    var timeout = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-    var one: Int32 = 1
-    setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_port = in_port_t(UInt16(port).bigEndian)
-    inet_pton(AF_INET, host, &address.sin_addr)
-    let result = withUnsafePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    do throws(LineConnectionError) {
+        return try BlockingSocket(host: host, port: port, timeout: .seconds(timeoutSeconds)).detach()
+    } catch {
+        throw LineClient.Failure(description: "connect to \(host):\(port): \(error.reason)")
     }
-    guard result == 0 else {
-        let error = errno
-        Glibc.close(fd)
-        throw LineClient.Failure(description: "connect to \(host):\(port): errno \(error)")
-    }
-    return fd
 }
 
 extension JSONValue {

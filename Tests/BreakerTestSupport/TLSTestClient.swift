@@ -1,8 +1,8 @@
+import BreakerLine
 import BreakerTLS
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
-import NIOSSL
 
 /// A TLS connection for tests: send text, read back lines. The handshake is complete (or has
 /// failed, with the reason) when `connect` returns.
@@ -23,19 +23,8 @@ public final class TLSTestClient: Sendable {
         let context = try ClientTLS.makeContext(configuration)
         let loop = MultiThreadedEventLoopGroup.singleton.next()
         let collector = LineCollector(eventLoop: loop)
-        let channel = try await TLSHandshakeWaiter.connect(on: loop, timeout: .seconds(10)) { handshake in
-            ClientBootstrap(group: loop)
-                .connectTimeout(.seconds(10))
-                .channelInitializer { channel in
-                    channel.eventLoop.makeCompletedFuture {
-                        let handlers = channel.pipeline.syncOperations
-                        try handlers.addHandler(NIOSSLClientHandler(context: context, serverHostname: serverName))
-                        try handlers.addHandler(TLSHandshakeWaiter(completing: handshake))
-                        try handlers.addHandler(collector)
-                    }
-                }
-                .connect(host: "127.0.0.1", port: port)
-        }
+        let channel = try await LineChannel.connect(host: "127.0.0.1", port: port, tls: LineTLS(context: context, serverHostname: serverName),
+                                                    on: loop, timeout: .seconds(10)) { try $0.addHandler(collector) }.get()
         return TLSTestClient(channel: channel, collector: collector)
     }
 

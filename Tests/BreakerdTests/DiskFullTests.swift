@@ -72,7 +72,7 @@ struct DiskFullTests {
 
         // Space comes back: the writer's retry commits what memory holds, readiness turns green.
         try FileManager.default.removeItem(atPath: filler)
-        let recovered = eventuallyTrue(within: 15) { (try? HTTPTestClient.get("/readyz", port: daemon.httpPort).status) == 200 }
+        let recovered = eventually(within: 15) { (try? HTTPTestClient.get("/readyz", port: daemon.httpPort).status) == 200 }
         #expect(recovered, "/readyz still red after the disk was freed")
         #expect(try c.request(#"{"op":"record-failure","breaker":"kept"}"#)["ok"] == .bool(true))
         daemon.kill(SIGKILL)  // no graceful flush: what is there was committed by the retry
@@ -84,15 +84,6 @@ struct DiskFullTests {
         #expect(kept?["metrics"]?["failed_calls"] == .int(4), "\(String(describing: kept))")
         #expect(try again.client().request(#"{"op":"list","prefix":"full-"}"#)["breakers"]?.array?.count == applied + 1)
         again.kill(SIGTERM)
-    }
-
-    func eventuallyTrue(within seconds: Double, _ condition: () -> Bool) -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if condition() { return true }
-            usleep(100_000)
-        }
-        return condition()
     }
 }
 }
