@@ -96,6 +96,9 @@ struct Breakerd: AsyncParsableCommand {
     @Flag(name: .customLong("http-tls"), inversion: .prefixedNo, help: "With --tls-cert, serve /metrics and health endpoints over TLS too. (default: on)")
     var httpTLS: Bool?
 
+    @Flag(name: .customLong("ui"), inversion: .prefixedNo, help: "Serve the live status page (GET / on the HTTP port, with /events and /api/…). (default: on)")
+    var ui: Bool?
+
     /// Defaults, then the file, then the flags given.
     func effectiveConfig() throws(DaemonConfigError) -> DaemonConfig {
         var effective = DaemonConfig()
@@ -125,6 +128,7 @@ struct Breakerd: AsyncParsableCommand {
         if let tlsKey { effective.tlsKey = tlsKey }
         if let tlsClientCA { effective.tlsClientCA = tlsClientCA }
         if let httpTLS { effective.httpTLS = httpTLS }
+        if let ui { effective.ui = ui }
         try effective.validate()
         return effective
     }

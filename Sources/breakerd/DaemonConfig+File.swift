@@ -69,6 +69,9 @@ extension DaemonConfig {
             case "http_tls":
                 guard case .bool(let on) = value else { throw DaemonConfigError("'\(key)' must be true or false") }
                 httpTLS = on
+            case "ui":
+                guard case .bool(let on) = value else { throw DaemonConfigError("'\(key)' must be true or false") }
+                ui = on
             case "default_breaker": break
             case "rules": rules = try Self.rules(value, defaults: defaultBreaker)
             default:
@@ -79,7 +82,7 @@ extension DaemonConfig {
 
     static let fileKeys = ["host", "port", "db", "http_host", "http_port", "cache_ms", "synchronous",
                            "max_line_length", "max_breakers", "max_connections", "max_in_flight", "idle_timeout_ms", "dedupe_window_ms", "max_dedupe_keys", "max_metric_series", "threads", "io", "log_level", "log_format", "admin_token_file",
-                           "shutdown_timeout_ms", "tls_cert", "tls_key", "tls_client_ca", "http_tls", "default_breaker", "rules"]
+                           "shutdown_timeout_ms", "tls_cert", "tls_key", "tls_client_ca", "http_tls", "ui", "default_breaker", "rules"]
 
     private static func rules(_ value: JSONValue, defaults: BreakerConfig) throws(DaemonConfigError) -> [Rule] {
         guard case .array(let items) = value else { throw DaemonConfigError("'rules' must be an array") }

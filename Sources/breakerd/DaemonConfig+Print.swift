@@ -18,7 +18,7 @@ extension DaemonConfig {
             ("admin_token_file", adminTokenFile.map(JSONValue.string) ?? .null),
             ("shutdown_timeout_ms", .int(shutdownTimeoutMs)),
             ("tls_cert", tlsCert.map(JSONValue.string) ?? .null), ("tls_key", tlsKey.map(JSONValue.string) ?? .null),
-            ("tls_client_ca", tlsClientCA.map(JSONValue.string) ?? .null), ("http_tls", .bool(httpTLS)),
+            ("tls_client_ca", tlsClientCA.map(JSONValue.string) ?? .null), ("http_tls", .bool(httpTLS)), ("ui", .bool(ui)),
             ("default_breaker", .object(Self.fields(preset: defaultPreset, defaultBreaker))),
             ("rules", .array(rules.map { rule in
                 var object = Self.fields(preset: rule.preset, rule.config)
