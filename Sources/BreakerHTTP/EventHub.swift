@@ -38,6 +38,14 @@ final class EventHub: Sendable {
         streams.withLock { $0[id] = nil }
     }
 
+    /// Ends every stream (shutdown): their connections close instead of waiting to be forced.
+    func endAll() {
+        for stream in streams.withLock({ Array($0.values) }) {
+            remove(stream)
+            stream.end()
+        }
+    }
+
     /// On the render queue: one summary to every stream, then the next in a second, or, when
     /// computing it took long (many breakers on a slow machine), after as long again, so the
     /// summaries never take more than half of the render queue.

@@ -74,6 +74,12 @@ final class EventStream: Sendable {
         sink.writeEvents(out)
     }
 
+    /// Ends the response (the daemon is shutting down): the browser reconnects elsewhere or later.
+    func end() {
+        close()
+        eventLoop.execute { self.sink.value.endEvents() }
+    }
+
     /// Nothing is queued or written after this.
     func close() {
         state.withLock {
@@ -88,4 +94,6 @@ final class EventStream: Sendable {
 protocol EventStreamSink: AnyObject {
     var isWritable: Bool { get }
     func writeEvents(_ bytes: [UInt8])
+    /// Ends the response and closes the connection.
+    func endEvents()
 }

@@ -51,6 +51,13 @@ extension HTTPHandler: EventStreamSink {
         hub = nil
     }
 
+    func endEvents() {
+        guard let context else { return }
+        stopEventStream()
+        let channel = context.channel
+        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }
+    }
+
     var isWritable: Bool { context?.channel.isWritable ?? false }
 
     func writeEvents(_ bytes: [UInt8]) {

@@ -2,7 +2,8 @@
 // Vanilla JS; every breaker-supplied string goes into the DOM as text, never as HTML.
 'use strict';
 
-const MAX_TILES = 120;          // tiles drawn at once; the rest are counted ("and N more")
+const MAX_TILES = 60;           // tiles drawn at once; the rest are counted ("and N more")
+const MAX_CACHED_TILES = 2000;  // tile elements kept for reuse when the filter changes back
 const SPARK_POINTS = 300;       // 5 minutes of one-second samples
 const MAX_SPARK_SERIES = 5000;  // breakers with a sparkline kept in memory
 const TOKEN_KEY = 'breakerd-admin-token';
@@ -214,8 +215,10 @@ function render() {
   const { chosen, total } = selection();
   const items = chosen.map(tileFor);
   $('tiles').replaceChildren(...items);
-  const keep = new Set(chosen.map((b) => b.name));
-  for (const name of page.tiles.keys()) if (!keep.has(name)) page.tiles.delete(name);
+  if (page.tiles.size > MAX_CACHED_TILES) {
+    const keep = new Set(chosen.map((b) => b.name));
+    for (const name of page.tiles.keys()) if (!keep.has(name)) page.tiles.delete(name);
+  }
   $('more').textContent = total > chosen.length ? 'and ' + (total - chosen.length).toLocaleString('en') + ' more — narrow the filter to see them' : '';
   $('empty').hidden = total > 0;
   $('shown').textContent = 'showing ' + chosen.length.toLocaleString('en') + ' of ' + total.toLocaleString('en');
