@@ -26,3 +26,19 @@ def test_actions_are_disabled_with_the_reason(binary, browser):
         assert console_errors(browser) == []
     finally:
         d.stop()
+
+
+def test_no_ui_turns_the_page_off(binary):
+    import urllib.error
+    import urllib.request
+    d = Daemon(binary, extra_args=("--no-ui",))
+    try:
+        for path in ("", "events", "api/breakers"):
+            try:
+                urllib.request.urlopen(d.url + path, timeout=5)
+                raise AssertionError(f"/{path} answered with --no-ui")
+            except urllib.error.HTTPError as e:
+                assert e.code == 404, (path, e.code)
+        assert urllib.request.urlopen(d.url + "healthz", timeout=5).status == 200
+    finally:
+        d.stop()

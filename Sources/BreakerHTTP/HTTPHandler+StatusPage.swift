@@ -32,14 +32,15 @@ extension HTTPHandler: EventStreamSink {
         headers.add(name: "Cache-Control", value: "no-store")
         headers.add(name: "X-Accel-Buffering", value: "no")  // nginx: pass events on at once
         context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers))), promise: nil)
-        writeEvents(EventFrames.opening)
         let stream = EventStream(sink: self, eventLoop: context.eventLoop, stats: page.events.stats)
         self.stream = stream
+        hub = page.events
         page.events.add(stream)
+        // After joining: a client that has read this is registered (tests wait for it).
+        writeEvents(EventFrames.opening)
         heartbeat = context.eventLoop.scheduleRepeatedTask(initialDelay: Self.heartbeatInterval, delay: Self.heartbeatInterval) { _ in
             stream.enqueue(EventFrames.heartbeat)
         }
-        hub = page.events
     }
 
     func stopEventStream() {

@@ -41,6 +41,8 @@ struct StatusPageTests {
                 #expect(try client.request(#"{"op":"should-attempt","breaker":"\#(name)"}"#)["ok"] == .bool(true))
             }
             try client.request(#"{"op":"record-failure","breaker":"b-1"}"#)
+            #expect(try client.request(#"{"op":"auth","token":"\#(aliceToken)"}"#)["ok"] == .bool(true))
+            #expect(try client.request(#"{"op":"force-open","breaker":"c-3"}"#)["ok"] == .bool(true))
             let listed = try client.request(#"{"op":"list"}"#)["breakers"]?.array ?? []
             let response = try daemon.get("/api/breakers")
             #expect(response.status == 200)
@@ -49,6 +51,7 @@ struct StatusPageTests {
             let tiles = page["breakers"]?.array ?? []
             #expect(tiles.map { $0["name"] } == listed.map { $0["name"] })
             #expect(tiles.map { $0["state"] } == listed.map { $0["state"] })
+            #expect(tiles.last?["state"] == .string("forced_open"))
             #expect(tiles.map { $0["generation"] } == listed.map { $0["generation"] })
             #expect(tiles.first { $0["name"] == .string("b-1") }?["failure_count"] == .int(1))
             #expect(page["count"] == .int(3))
