@@ -31,17 +31,20 @@ def main():
                     if name in ("orders-db", "search-cluster", "payments-api"):
                         c.request({"op": "should-attempt", "breaker": name})
                         continue
-                    ok = random.random() >= failure
-                    c.request({"op": "record-success" if ok else "record-failure", "breaker": name, "count": random.randint(5, 40)})
+                    c.request({"op": "should-attempt", "breaker": name})
+                    c.request({"op": "record-success", "breaker": name, "count": random.randint(5, 40)})
+                    if random.random() < failure:
+                        c.request({"op": "record-failure", "breaker": name})
                 time.sleep(0.2)
 
         threading.Thread(target=traffic, daemon=True).start()
         browser = make_browser()
         browser.set_window_size(1280, 860)
         open_page(browser, d)
-        time.sleep(6)
+        time.sleep(40)  # sparklines fill from the right: 40 s of a 5-minute window
         admin.request({"op": "force-open", "breaker": "payments-api", "reason": "provider maintenance 14:00-15:00"})
         admin.request({"op": "record-failure", "breaker": "orders-db", "count": 5})
+        admin.request({"op": "record-failure", "breaker": "shipping-quotes", "count": 5})
         admin.request({"op": "record-failure", "breaker": "search-cluster", "count": 5})
         time.sleep(4)  # search-cluster goes half-open
         time.sleep(8)
