@@ -48,7 +48,11 @@ struct AdminActions: Sendable {
             }
             (command, id) = (decoded.command, decoded.id)
         }
-        logger.notice("admin action", metadata: ["op": "\(command.op)", "actor": "\(actor)", "via": "http"])
+        let breaker: String = switch command {
+        case .forceOpen(let name, _), .release(let name), .reset(let name): name
+        default: "-"
+        }
+        logger.notice("admin action", metadata: ["op": "\(command.op)", "breaker": "\(breaker)", "actor": "\(actor)", "via": "http"])
         switch registry.execute(command, actor: actor) {
         case .afterCommit(let reply, let breaker):
             registry.whenCommitted(breaker) { result in
