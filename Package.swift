@@ -76,7 +76,7 @@ let package = Package(
             ],
             exclude: ["DESIGN.md"]
         ),
-        // The HTTP listener: /metrics, /health/circuit-breakers, /healthz, /readyz.
+        // The HTTP listener: /metrics, /health/circuit-breakers, /healthz, /readyz, and the status page.
         .target(
             name: "BreakerHTTP",
             dependencies: [
@@ -85,6 +85,12 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
+            ],
+            // The status page (GET /), compiled into the binary: nothing to ship beside it.
+            resources: [
+                .embedInCode("StatusPage/status.html"),
+                .embedInCode("StatusPage/status.css"),
+                .embedInCode("StatusPage/status.js"),
             ]
         ),
         .executableTarget(

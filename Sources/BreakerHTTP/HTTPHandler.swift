@@ -6,19 +6,29 @@ import NIOHTTP1
 /// request at a time, in order; quiescing on shutdown) and protocol error handler (400 and close
 /// on anything unparsable).
 ///
-/// Request bodies are never buffered: a body sent with a GET is read and dropped, and the answer
-/// comes after the request's end, so a pipelined request after it is parsed correctly. HEAD gets
-/// the GET headers, with the length the body would have, and no body.
+/// Request bodies are buffered only for the status page's routes (its admin actions), and only up
+/// to `HTTPRequest.maxBodyBytes`: past it the request is answered 413 and the connection closed.
+/// Any other body is read and dropped, and the answer comes after the request's end, so a
+/// pipelined request after it is parsed correctly. HEAD gets the GET headers, with the length
+/// the body would have, and no body. `GET /events` turns the connection into an event stream
+/// (see `HTTPHandler+EventStream.swift`).
 final class HTTPHandler: ChannelInboundHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
 
     private let endpoints: ObservabilityEndpoints
-    private let logger: Logger
-    private var context: ChannelHandlerContext?
+    let logger: Logger
+    var context: ChannelHandlerContext?
     private var head: HTTPRequestHead?
     /// A response is being produced; an idle timeout then must not cut it off.
-    private var responding = false
+    var responding = false
+    /// The status page's request body so far, and whether it passed the bound.
+    private var body: [UInt8] = []
+    private var bodyTooLarge = false
+    /// Set once this connection serves `/events`.
+    var stream: EventStream?
+    var heartbeat: RepeatedTask?
+    var hub: EventHub?
 
     init(endpoints: ObservabilityEndpoints, logger: Logger) {
         self.endpoints = endpoints
@@ -26,18 +36,31 @@ final class HTTPHandler: ChannelInboundHandler {
     }
 
     func handlerAdded(context: ChannelHandlerContext) { self.context = context }
-    func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
+    func handlerRemoved(context: ChannelHandlerContext) {
+        stopEventStream()
+        self.context = nil
+    }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
         case .head(let head):
             self.head = head
-        case .body:
-            break
+            body = []
+            bodyTooLarge = false
+        case .body(let chunk):
+            guard let head, endpoints.statusPage?.handles(Self.path(head.uri)) == true else { break }
+            if body.count + chunk.readableBytes > HTTPRequest.maxBodyBytes {
+                bodyTooLarge = true
+            } else {
+                body += chunk.readableBytesView
+            }
         case .end:
             guard let head else { return }
             self.head = nil
             responding = true
+            if let page = endpoints.statusPage, page.handles(Self.path(head.uri)) {
+                return respondForStatusPage(page, HTTPRequest(head: head, body: body, bodyTooLarge: bodyTooLarge), head: head)
+            }
             let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
             endpoints.respond(method: head.method, uri: head.uri, on: context.eventLoop) { response in
                 bound.eventLoop.execute { bound.value.write(response, for: head) }
@@ -53,12 +76,22 @@ final class HTTPHandler: ChannelInboundHandler {
         context.fireUserInboundEventTriggered(event)
     }
 
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable { stream?.flush() }
+        context.fireChannelWritabilityChanged()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        stopEventStream()
+        context.fireChannelInactive()
+    }
+
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         logger.debug("http connection error", metadata: ["error": "\(error)"])
         context.close(promise: nil)
     }
 
-    private func write(_ response: HTTPResponse, for request: HTTPRequestHead) {
+    func write(_ response: HTTPResponse, for request: HTTPRequestHead) {
         responding = false
         guard let context else { return }
         var headers = HTTPHeaders()
@@ -66,7 +99,7 @@ final class HTTPHandler: ChannelInboundHandler {
         headers.add(name: "Content-Length", value: String(response.body.count))
         headers.add(name: "Cache-Control", value: "no-store")
         for (name, value) in response.extraHeaders { headers.add(name: name, value: value) }
-        let keepAlive = request.isKeepAlive
+        let keepAlive = request.isKeepAlive && response.status != .payloadTooLarge
         if !keepAlive {
             headers.add(name: "Connection", value: "close")
         } else if request.version.major == 1 && request.version.minor == 0 {

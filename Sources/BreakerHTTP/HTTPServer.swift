@@ -30,10 +30,12 @@ public final class HTTPServer: Sendable {
     public let localAddress: SocketAddress
     private let channel: any Channel
     private let connections: ChannelTracker
+    private let endpoints: ObservabilityEndpoints
 
-    private init(channel: any Channel, connections: ChannelTracker) {
+    private init(channel: any Channel, connections: ChannelTracker, endpoints: ObservabilityEndpoints) {
         self.channel = channel
         self.connections = connections
+        self.endpoints = endpoints
         self.localAddress = channel.localAddress!
     }
 
@@ -69,7 +71,7 @@ public final class HTTPServer: Sendable {
             }
             .bind(host: configuration.host, port: configuration.port)
             .get()
-        return HTTPServer(channel: channel, connections: tracker)
+        return HTTPServer(channel: channel, connections: tracker, endpoints: endpoints)
     }
 
     /// Stops accepting, lets each connection finish the response it is writing (NIO's pipelining
@@ -77,6 +79,7 @@ public final class HTTPServer: Sendable {
     /// closes whatever is left after `timeout`. Returns how many had to be forced.
     public func shutdownGracefully(timeout: Duration) async -> Int {
         try? await channel.close()
+        endpoints.statusPage?.events.endAll()  // event streams never end on their own
         for channel in connections.all {
             channel.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
         }

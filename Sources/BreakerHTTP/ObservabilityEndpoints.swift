@@ -28,11 +28,15 @@ public final class ObservabilityEndpoints: Sendable {
     private let maxMetricSeries: Int
     /// Series left out, summed over every scrape (`breakerd_metric_series_dropped_total`).
     private let droppedSeries = Atomic<UInt64>(0)
+    /// The live status page and its routes; nil with `--no-ui`.
+    let statusPage: StatusPage?
 
     /// `daemonMetrics` renders the daemon's own swift-metrics in the text format; it is appended
     /// after the breaker series. The executable supplies it from the backend it bootstrapped.
+    /// `statusPage` serves the status page (`GET /` and its routes); nil leaves them 404.
     public init(registry: BreakerRegistry, readiness: Readiness, maxMetricSeries: Int = 100_000,
-                daemonMetrics: @escaping @Sendable () -> [UInt8] = { [] }) {
+                statusPage: StatusPageSettings? = nil, daemonMetrics: @escaping @Sendable () -> [UInt8] = { [] }) {
+        self.statusPage = statusPage.map { StatusPage(registry: registry, settings: $0) }
         self.registry = registry
         self.readiness = readiness
         self.maxMetricSeries = maxMetricSeries
@@ -44,7 +48,8 @@ public final class ObservabilityEndpoints: Sendable {
                  completion: @escaping @Sendable (HTTPResponse) -> Void) {
         let path = uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? uri
         guard let route = Route(rawValue: path) else {
-            return completion(.error(.notFound, "no such endpoint; try \(Route.allCases.map(\.rawValue).joined(separator: ", "))"))
+            let routes = Route.allCases.map(\.rawValue) + (statusPage == nil ? [] : StatusPage.routes)
+            return completion(.error(.notFound, "no such endpoint; try \(routes.joined(separator: ", "))"))
         }
         guard method == .GET || method == .HEAD else {
             return completion(.error(.methodNotAllowed, "\(path) accepts \(Self.allowed)",
@@ -81,8 +86,9 @@ public final class ObservabilityEndpoints: Sendable {
         eventLoop.scheduleTask(in: Self.refreshTimeout) { Self.renderQueue.async(execute: answer) }
     }
 
-    /// Scrapes and health reports walk every breaker; they run here, one at a time.
-    private static let renderQueue = DispatchQueue(label: "breakerd.http.render")
+    /// Scrapes, health reports and the status page's list and summaries walk every breaker;
+    /// they run here, one at a time.
+    static let renderQueue = DispatchQueue(label: "breakerd.http.render")
 
     private func readyz() -> HTTPResponse {
         let reasons = readiness.reasons(store: registry.storeStats)

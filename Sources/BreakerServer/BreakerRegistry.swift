@@ -114,9 +114,15 @@ public final class BreakerRegistry: Sendable {
         whenCommitted([name], completion)
     }
 
-    func watch(_ id: ObjectIdentifier, prefix: String?, deliver: @escaping @Sendable ([UInt8]) -> Void) {
+    /// Subscribes `id` to the transitions of breakers whose name starts with `prefix` (all when
+    /// nil), replacing an earlier subscription of the same `id`. `deliver` gets each transition
+    /// as the protocol's `watch` event line (`\n`-terminated); it is called with the breaker's
+    /// shard lock held, in the order one breaker's transitions happened, so it must only
+    /// enqueue, never block. Used by `watch` connections and the HTTP status page's `/events`.
+    public func watch(_ id: ObjectIdentifier, prefix: String?, deliver: @escaping @Sendable ([UInt8]) -> Void) {
         hub.add(id, prefix: prefix, deliver: deliver)
     }
 
-    func unwatch(_ id: ObjectIdentifier) { hub.remove(id) }
+    /// Ends the subscription `watch` made for `id`; `deliver` is not called after this returns.
+    public func unwatch(_ id: ObjectIdentifier) { hub.remove(id) }
 }

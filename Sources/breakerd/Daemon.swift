@@ -145,6 +145,7 @@ struct Daemon {
         httpConfiguration.port = config.httpPort
         httpConfiguration.tls = tls?.http
         let endpoints = ObservabilityEndpoints(registry: registry, readiness: readiness, maxMetricSeries: config.maxMetricSeries,
+                                               statusPage: config.ui ? StatusPageSettings(adminTokens: adminTokens) : nil,
                                                daemonMetrics: metrics.render)
         do {
             let http = try await HTTPServer.start(configuration: httpConfiguration, endpoints: endpoints, group: group, logger: logger)

@@ -61,6 +61,8 @@ struct DaemonConfig: Sendable, Equatable {
     var tlsClientCA: String?
     /// Whether /metrics and the health endpoints are served over TLS when `tlsCert` is set.
     var httpTLS = true
+    /// Whether the HTTP listener serves the live status page (`GET /`, `/events`, `/api/…`).
+    var ui = true
     /// How long SIGTERM waits for in-flight requests before closing connections by force.
     var shutdownTimeoutMs: Int64 = 10_000
     /// The config of breakers created implicitly, when no rule matches.

@@ -36,6 +36,7 @@ extension DaemonSetting {
         .path("tls_key", \.tlsKey, help: "PEM private key of `--tls-cert`"),
         .path("tls_client_ca", \.tlsClientCA, help: "PEM CA bundle: protocol clients must present a certificate it signed (mutual TLS)"),
         .toggle("http_tls", \.httpTLS, help: "with `--tls-cert`, serve `/metrics` and the health endpoints over TLS too (never with client certificates)"),
+        .toggle("ui", \.ui, help: "serve the live status page on the HTTP port (`GET /`, `/events`, `/api/…`); `--no-ui` turns it off"),
     ]
 
     /// The settings by config-file key and by flag (`DaemonCommandLine` reads `--no-` itself).

@@ -16,12 +16,15 @@ final class HTTPTestDaemon {
     let server: BreakerServer
     let http: HTTPServer
     let readiness: Readiness
+    let endpoints: ObservabilityEndpoints
 
     var port: Int { server.localAddress.port! }
     var httpPort: Int { http.localAddress.port! }
 
+    /// `statusPage`: the status page's settings (admin tokens); nil serves no page (`--no-ui`).
     init(settings: BreakerRegistry.Settings = .init(), maxMetricSeries: Int = 100_000, daemonMetrics: @escaping @Sendable () -> [UInt8] = { [] },
-         clock: ManualClock? = nil, configure: (inout HTTPServer.Configuration) -> Void = { _ in }) async throws {
+         clock: ManualClock? = nil, statusPage: StatusPageSettings? = nil, adminTokens: AdminTokens? = nil,
+         configure: (inout HTTPServer.Configuration) -> Void = { _ in }) async throws {
         directory = NSTemporaryDirectory() + "breakerd-http-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         var logger = Logger(label: "test")
@@ -32,14 +35,15 @@ final class HTTPTestDaemon {
                                        clock: clock ?? SystemClock(timers: group.next()), logger: logger)
         var configuration = BreakerServer.Configuration()
         configuration.port = 0
+        configuration.adminTokens = adminTokens
         server = try await BreakerServer.start(configuration: configuration, registry: registry, group: group, logger: logger)
         readiness = Readiness(listeners: ["protocol", "http"])
         readiness.markBound("protocol")
         var httpConfiguration = HTTPServer.Configuration()
         httpConfiguration.port = 0
         configure(&httpConfiguration)
-        let endpoints = ObservabilityEndpoints(registry: registry, readiness: readiness, maxMetricSeries: maxMetricSeries,
-                                               daemonMetrics: daemonMetrics)
+        endpoints = ObservabilityEndpoints(registry: registry, readiness: readiness, maxMetricSeries: maxMetricSeries,
+                                           statusPage: statusPage, daemonMetrics: daemonMetrics)
         http = try await HTTPServer.start(configuration: httpConfiguration, endpoints: endpoints, group: group, logger: logger)
         readiness.markBound("http")
     }

@@ -14,7 +14,7 @@ struct ConfigFileTests {
         #expect(root.fields.map(\.key) == [
             "host", "port", "db", "http_host", "http_port", "cache_ms", "synchronous", "max_line_length", "max_breakers", "max_connections", "max_in_flight", "idle_timeout_ms", "dedupe_window_ms", "max_dedupe_keys", "max_metric_series", "threads", "io",
             "log_level", "log_format", "admin_token_file", "shutdown_timeout_ms", "tls_cert", "tls_key", "tls_client_ca", "http_tls",
-            "default_breaker", "rules",
+            "ui", "default_breaker", "rules",
         ])
         #expect(config["host"] == .string("127.0.0.1"))
         #expect(config["port"] == .int(7420))
@@ -34,9 +34,22 @@ struct ConfigFileTests {
         #expect(config["tls_cert"] == .null)
         #expect(config["tls_client_ca"] == .null)
         #expect(config["http_tls"] == .bool(true))
+        #expect(config["ui"] == .bool(true))
         #expect(config["default_breaker"]?["failure_threshold"] == .int(5))
         #expect(config["default_breaker"]?["timeout_ms"] == .int(60000))
         #expect(config["rules"] == .array([]))
+    }
+
+    @Test func noUIFlagAndUIKeyTurnTheStatusPageOff() throws {
+        let (status, stdout, stderr) = try runBreakerd(["--print-config", "--no-ui"])
+        #expect(status == 0, "\(stderr)")
+        #expect(try JSONParser.parse(stdout)["ui"] == .bool(false))
+        let file = NSTemporaryDirectory() + "breakerd-ui-\(UUID().uuidString).json"
+        try #"{"ui":false}"#.write(toFile: file, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        let (fileStatus, fileStdout, fileStderr) = try runBreakerd(["--print-config", "--config", file])
+        #expect(fileStatus == 0, "\(fileStderr)")
+        #expect(try JSONParser.parse(fileStdout)["ui"] == .bool(false))
     }
 
     @Test func adminTokenFileIsCarriedThrough() throws {
