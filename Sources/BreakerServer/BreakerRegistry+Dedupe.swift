@@ -97,15 +97,15 @@ extension BreakerRegistry {
         return rows.count
     }
 
-    /// Every `dedupePruneInterval` (on the daemon's clock), asks the writer to delete the keys
+    /// Every `dedupePruneInterval` of the daemon's clock, asks the writer to delete the keys
     /// expired by then with its next batch: the store has no clock of its own.
     func schedulePrune() {
-        clock.run(at: clock.now().adding(milliseconds: Self.dedupePruneIntervalMs)) { [weak self] in
+        clock.run(at: clock.now().adding(milliseconds: Self.dedupePruneInterval.milliseconds)) { [weak self] in
             guard let self else { return }
             self.writer.pruneDedupe(before: self.clock.now())
             self.schedulePrune()
         }
     }
 
-    static let dedupePruneIntervalMs: Int64 = 60_000
+    static let dedupePruneInterval: Duration = .seconds(60)
 }

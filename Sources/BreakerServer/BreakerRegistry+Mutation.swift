@@ -39,13 +39,13 @@ extension BreakerRegistry {
             }
             if before.counts != after.counts || dedupe != nil {
                 // A counted outcome: committed before its reply, which asks for the commit.
-                shard.journal.add(StoredBreaker(name: name, breaker: slot.breaker.storedValue), dedupe: dedupe)
+                shard.journal.add(name, slot, dedupe: dedupe)
             } else if before.rejected != after.rejected {
                 // Only a rejection counted: persisted with the next commit (protocol: "written
                 // with the next commit"), which it may wait a moment for, instead of a commit
                 // per rejection while a breaker is open.
-                shard.journal.add(StoredBreaker(name: name, breaker: slot.breaker.storedValue))
-                shard.journal.handOver(to: writer, lazily: true)
+                shard.journal.add(name, slot)
+                shard.journal.handOver(to: writer, .lazily)
             }
             if rescheduled { schedule(name, after.deadline) }
             return result
@@ -89,14 +89,14 @@ extension BreakerRegistry {
 
     /// Calls `completion` (on the writer's thread) once every breaker in `names`, changed before
     /// the call, is committed: hands over the journals of their shards (one lock per shard, not
-    /// per name), then waits for the batch that takes them.
+    /// per name) without waking the writer, then wakes it once with the request.
     func whenCommitted(_ names: [String], _ completion: @escaping @Sendable (Result<Void, StoreError>) -> Void) {
         var shardBits: UInt64 = 0
         for name in names { shardBits |= 1 << UInt64(Self.shardIndex(for: name, count: shards.count)) }
         while shardBits != 0 {
             let shard = shards[shardBits.trailingZeroBitCount]
             shardBits &= shardBits - 1
-            shard.breakers.withLock { _ in shard.journal.handOver(to: writer) }
+            shard.breakers.withLock { _ in shard.journal.handOver(to: writer, .beforeCommitRequest) }
         }
         writer.whenCommitted(completion)
     }

@@ -7,6 +7,8 @@ import BreakerCore
 /// Only touched under the shard's lock; never handed out of it (callers get copies).
 final class BreakerSlot {
     var breaker: CircuitBreaker
+    /// In its shard's `ShardJournal`, waiting to be snapshotted for the writer.
+    var journaled = false
 
     init(_ breaker: CircuitBreaker) { self.breaker = breaker }
 }

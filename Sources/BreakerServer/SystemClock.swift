@@ -14,20 +14,21 @@ import NIOCore
 /// task never finds its deadline still ahead because of rounding.
 public struct SystemClock: BreakerClock {
     private let wallAnchorMs: Int64
-    private let monotonicAnchor: Duration
+    private let monotonicAnchorNs: Int64
     private let timers: any EventLoop
 
     public init(timers: any EventLoop) {
-        wallAnchorMs = Self.read(CLOCK_REALTIME).milliseconds
-        monotonicAnchor = Self.monotonic()
+        wallAnchorMs = Self.nanoseconds(CLOCK_REALTIME) / 1_000_000
+        monotonicAnchorNs = Self.nanoseconds(CLOCK_MONOTONIC)
         self.timers = timers
     }
 
+    /// Plain integer arithmetic: it runs on every request.
     public func now() -> Timestamp {
-        Timestamp(millisecondsSinceEpoch: wallAnchorMs + elapsed().milliseconds)
+        Timestamp(millisecondsSinceEpoch: wallAnchorMs + (Self.nanoseconds(CLOCK_MONOTONIC) - monotonicAnchorNs) / 1_000_000)
     }
 
-    public func elapsed() -> Duration { Self.monotonic() - monotonicAnchor }
+    public func elapsed() -> Duration { .nanoseconds(Self.nanoseconds(CLOCK_MONOTONIC) - monotonicAnchorNs) }
 
     public func run(at deadline: Timestamp, _ work: @escaping @Sendable () -> Void) {
         let delay = now().milliseconds(until: deadline) + 1
@@ -37,12 +38,12 @@ public struct SystemClock: BreakerClock {
     /// The process's monotonic time (`CLOCK_MONOTONIC`), the reading `SystemClock` advances by.
     /// Socket housekeeping (idle sweeps, lingers, shutdown waits) measures intervals with it:
     /// sockets live in the kernel's real time, whichever clock drives the breakers.
-    public static func monotonic() -> Duration { read(CLOCK_MONOTONIC) }
+    public static func monotonic() -> Duration { .nanoseconds(nanoseconds(CLOCK_MONOTONIC)) }
 
-    private static func read(_ clock: clockid_t) -> Duration {
+    private static func nanoseconds(_ clock: clockid_t) -> Int64 {
         var ts = timespec()
         clock_gettime(clock, &ts)
-        return .seconds(Int64(ts.tv_sec)) + .nanoseconds(Int64(ts.tv_nsec))
+        return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
     }
 }
 

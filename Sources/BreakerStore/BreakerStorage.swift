@@ -1,7 +1,7 @@
 import BreakerCore
 
 /// What breakerd needs of durable storage. `BreakerDatabase` (SQLite) implements it; a store
-/// over the network (PostgreSQL) implements the same contract, which `BreakerStorageContract`
+/// over the network (PostgreSQL) implements the same contract, which `BreakerStorageContractTests`
 /// tests once for every implementation.
 ///
 /// **One owner at a time.** An implementation need not be `Sendable` and may keep plain

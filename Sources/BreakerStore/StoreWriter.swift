@@ -101,6 +101,16 @@ public final class StoreWriter: Sendable {
         }
     }
 
+    /// Queues changes for the next batch without waking the writer: for a caller that hands over
+    /// several pieces and then asks for the commit (`whenCommitted`), so that the writer wakes
+    /// once for all of them, not once per piece (each wake-up may start a smaller batch).
+    public func stage(_ changes: WriteBatch) {
+        state.withLock { state in
+            guard !state.stopping else { return }
+            state.pending.writes.absorb(changes)
+        }
+    }
+
     /// Answers `completion` once everything submitted before the call is committed (or failed).
     public func whenCommitted(_ completion: @escaping Completion) {
         submit(WriteBatch(), completion: completion)
