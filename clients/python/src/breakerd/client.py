@@ -353,11 +353,19 @@ class Client:
                 request["prefix"] = self._watch_prefix
             if self._watch_heartbeat is not None:
                 request["heartbeat_ms"] = int(self._watch_heartbeat * 1000)
-            await self._expect_ok(connection, request)
-            if self._watch_heartbeat is not None:
-                # The reply proves the stream live now, like a heartbeat; the first one follows
-                # within an interval.
-                self._live_until = self._clock() + self._hold_for
+            try:
+                await self._expect_ok(connection, request)
+            except DaemonError as exc:
+                if exc.code != "bad_request" or "heartbeat_ms" not in request:
+                    raise
+                # A daemon from before heartbeats: watch without them, and hold nothing.
+                del request["heartbeat_ms"]
+                await self._expect_ok(connection, request)
+            else:
+                if self._watch_heartbeat is not None:
+                    # The reply proves the stream live now, like a heartbeat; the first one
+                    # follows within an interval.
+                    self._live_until = self._clock() + self._hold_for
         self._resync()
 
     async def _prepare_records(self, connection: Connection) -> None:
