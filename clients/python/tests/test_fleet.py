@@ -289,3 +289,24 @@ async def test_batched_records_of_many_breakers_survive_cut_connections(daemon: 
         assert s.records_lost == 0 and s.records_dropped == 0 and s.records_rejected == 0
     finally:
         await client.aclose()
+
+
+async def test_an_entrys_error_in_a_batch_is_counted_and_never_resent(daemon: Daemon) -> None:
+    client = await Client.connect(daemon.address, record_connections=1)
+    try:
+        good, bad = client.breaker("entry-good"), client.breaker("entry-bad")
+        attempt = await good.attempt()
+        (await bad.attempt()).abandon()
+        # Both in one flush: the good failure and a record the daemon must refuse (a permit it
+        # never issued; the public API cannot make one, so it is queued directly).
+        attempt.failed()
+        client._records.report(bad._entry, "record-failure", permit="not-a-permit")
+        assert await client.flush()
+        s = client.stats
+        assert (s.record_batches_sent, s.records_acknowledged, s.records_rejected, s.records_resent) == (1, 1, 1, 0), s
+        good_metrics = (await inspect(daemon.address, "entry-good"))["metrics"]
+        bad_metrics = (await inspect(daemon.address, "entry-bad"))["metrics"]
+        assert isinstance(good_metrics, dict) and good_metrics["failed_calls"] == 1
+        assert isinstance(bad_metrics, dict) and bad_metrics["total_calls"] == 0
+    finally:
+        await client.aclose()
