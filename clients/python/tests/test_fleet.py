@@ -310,3 +310,23 @@ async def test_an_entrys_error_in_a_batch_is_counted_and_never_resent(daemon: Da
         assert isinstance(bad_metrics, dict) and bad_metrics["total_calls"] == 0
     finally:
         await client.aclose()
+
+
+async def test_a_large_flush_is_split_into_lines_the_daemon_accepts(daemon: Daemon) -> None:
+    # 300 breakers with long names: one line of 300 entries would pass the daemon's 64 KiB line
+    # limit (it answers line_too_long and closes the connection: every record in it refused).
+    client = await Client.connect(daemon.address, success_flush=30.0, record_connections=1)
+    try:
+        names = [f"{'long-dependency-name.' * 9}{i:04d}" for i in range(300)]
+        breakers = [client.breaker(n) for n in names]
+        for b in breakers:
+            (await b.attempt()).succeeded()
+        assert await client.flush(timeout=30)
+        s = client.stats
+        assert s.records_sent == 300 and s.records_acknowledged == 300 and s.records_resent == 0, s
+        assert 2 <= s.record_batches_sent <= 4 and s.protocol_violations == 0, s
+        for n in (names[0], names[150], names[-1]):
+            metrics = (await inspect(daemon.address, n))["metrics"]
+            assert isinstance(metrics, dict) and metrics["successful_calls"] == 1
+    finally:
+        await client.aclose()

@@ -8,8 +8,8 @@
   successes before it, in order) and is sent at once: a failure held back could open the
   breaker late on every replica. Half-open trials carry a permit and are one record each.
 - **Many breakers in one line.** Records written together on a connection go as
-  ``record-batch`` lines of at most ``MAX_BATCH`` entries (a lone record as its own line;
-  ``return-permit`` always on its own); each entry's result is handled like a single reply.
+  ``record-batch`` lines of at most ``MAX_BATCH`` entries and ``MAX_BATCH_BYTES`` bytes (a
+  lone record as its own line; ``return-permit`` always on its own); each entry's result is handled like a single reply.
 - **Bounded.** At most ``max_queued`` records wait; when full the oldest is dropped (counted in
   ``records_dropped``). At most ``max_in_flight`` per connection are written and unanswered.
 - **Ordered per breaker.** A breaker's records always use the same connection.
@@ -43,6 +43,12 @@ log = logging.getLogger("breakerd")
 MAX_COUNT = 1_000_000
 #: Entries in one ``record-batch`` line (the daemon's limit).
 MAX_BATCH = 1_000
+#: Bytes of one ``record-batch`` line: the daemon's default ``--max-line-length`` (65,536), less
+#: room for the envelope. Entries are counted at an upper bound of their encoded size.
+MAX_BATCH_BYTES = 65_536 - 64
+#: An entry's encoded size beyond its breaker name and permit: op, generation, count,
+#: duration_ms, dedupe, keys and punctuation, all at their longest.
+_ENTRY_OVERHEAD = 192
 # Fold windows and resend limits run on this clock (timers are set with call_later).
 _monotonic = time.monotonic
 _DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
@@ -288,8 +294,11 @@ class RecordQueue:
         lines: list[Message] = []
         groups: list[list[Record]] = []
         run: list[Record] = []
+        size = 0
 
         def close_run() -> None:
+            nonlocal size
+            size = 0
             if len(run) == 1:
                 lines.append(run[0].command(self._prefix))
             elif run:
@@ -311,9 +320,12 @@ class RecordQueue:
                 lines.append(record.command(self._prefix))
                 groups.append([record])
             else:
-                run.append(record)
-                if len(run) >= MAX_BATCH:
+                # Names are ASCII (validated); a permit is opaque: counted as if all escaped.
+                entry_size = len(record.entry.name) + 6 * len(record.permit or "") + _ENTRY_OVERHEAD
+                if run and (len(run) >= MAX_BATCH or size + entry_size > MAX_BATCH_BYTES):
                     close_run()
+                run.append(record)
+                size += entry_size
         close_run()
         futures = connection.send_many(lines, self._timeout)
         for group, future in zip(groups, futures, strict=True):
