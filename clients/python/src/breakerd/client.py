@@ -352,7 +352,7 @@ class Client:
             if self._watch_prefix is not None:
                 request["prefix"] = self._watch_prefix
             if self._watch_heartbeat is not None:
-                request["heartbeat_ms"] = int(self._watch_heartbeat * 1000)
+                request["heartbeat_ms"] = round(self._watch_heartbeat * 1000)
             try:
                 await self._expect_ok(connection, request)
             except DaemonError as exc:
