@@ -25,6 +25,7 @@ class Daemon:
         self.db = str(directory / "breakerd.sqlite3")
         self.args = list(args)
         self.port = 0
+        self.http_port = 0
         self.process: subprocess.Popen[bytes] | None = None
         self.output: list[str] = []
 
@@ -55,6 +56,8 @@ class Daemon:
                 return False
             line = raw.decode(errors="replace")
             self.output.append(line)
+            if line.startswith("breakerd http on "):
+                self.http_port = int(line.strip().rsplit(":", 1)[1])
             if line.startswith("breakerd listening on "):
                 self.port = int(line.strip().rsplit(":", 1)[1])
                 self.process = process
@@ -122,6 +125,19 @@ async def raw_request(address: str, request: dict[str, object]) -> dict[str, obj
         return reply
     finally:
         writer.close()
+
+
+def requests_total(daemon: Daemon, op: str) -> int:
+    """The daemon's ``breakerd_requests_total{op="..."}`` from ``/metrics`` (0 when absent)."""
+    import urllib.request
+
+    with urllib.request.urlopen(f"http://127.0.0.1:{daemon.http_port}/metrics", timeout=5) as response:
+        text = response.read().decode()
+    total = 0
+    for line in text.splitlines():
+        if line.startswith("breakerd_requests_total{") and f'op="{op}"' in line:
+            total += int(float(line.rsplit(" ", 1)[1]))
+    return total
 
 
 async def configure(address: str, name: str, **config: object) -> None:

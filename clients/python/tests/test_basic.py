@@ -109,7 +109,7 @@ async def test_invalid_name_is_a_clear_error(daemon: Daemon) -> None:
 
 
 async def test_aclose_flushes_queued_records(daemon: Daemon) -> None:
-    client = await Client.connect(daemon.address, fold_window=10.0)
+    client = await Client.connect(daemon.address, success_flush=10.0)
     b = client.breaker("flush-me")
     for _ in range(7):
         async with b:

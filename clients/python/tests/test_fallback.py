@@ -78,14 +78,15 @@ async def test_fallback_while_the_daemon_is_away(daemon: Daemon, mode: FallbackM
 
 async def test_a_hung_daemon_costs_at_most_the_decision_timeout(daemon: Daemon) -> None:
     client = await Client.connect(daemon.address, fallback="fail_open", decision_timeout=0.25,
-                                  heartbeat_interval=None)
+                                  heartbeat_interval=None, watch_heartbeat=0.2)
     try:
         hung = client.breaker("hung")
         async with hung:
             pass
         daemon.stop()
         try:
-            await asyncio.sleep(0.15)  # past cache_ms (100 ms)
+            # Past cache_ms (100 ms) and two heartbeat intervals: the held allow is over too.
+            await asyncio.sleep(0.6)
             start = time.monotonic()
             async with hung as attempt:
                 assert attempt.is_fallback

@@ -15,7 +15,7 @@ async def test_ten_thousand_outcomes_across_cut_connections(daemon: Daemon, prox
     # Never opens: every outcome is recorded against a closed breaker.
     await configure(daemon.address, "ledger", failure_threshold=1_000_000, timeout_ms=1_000)
     client = await Client.connect(proxy.address, fallback="fail_closed", client_name="ledger-writer",
-                                  fold_window=0.001)
+                                  success_flush=0.001)
     try:
         db = client.breaker("ledger")
         successes = failures = 0

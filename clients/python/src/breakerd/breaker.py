@@ -126,7 +126,8 @@ class Breaker:
     async def attempt(self) -> Attempt:
         """Asks whether the dependency may be called now, for code that cannot be wrapped.
 
-        A cached answer is used while valid; otherwise the daemon is asked (waiting at most
+        A cached answer is used while valid (for ``cache_ms``, or a held closed "allow" while
+        the watch stream is live); otherwise the daemon is asked (waiting at most
         ``decision_timeout``) and if it cannot answer the fallback decides. Raises
         :class:`BreakerOpen` when the call must not be made.
         """
@@ -135,7 +136,7 @@ class Breaker:
             client._check_fork()
         e = self._entry
         now = client._clock()
-        if now < e.cache_expires:
+        if now < e.cache_expires or (e.cache_held and now < client._live_until):
             if e.cache_allow:
                 return Attempt(self, "generation", e.cache_generation, now)
             raise BreakerOpen(e.name, e.cache_state, e.cache_expires - now if e.cache_is_deadline else None)
@@ -146,7 +147,8 @@ class Breaker:
         client = self._client
         e = self._entry
         now = client._clock()
-        if not client._forked and now < e.cache_expires and e.cache_allow:
+        # A held answer (until_pushed) counts while the last heartbeat is recent: two compares.
+        if not client._forked and e.cache_allow and (now < e.cache_expires or (e.cache_held and now < client._live_until)):
             attempt = Attempt(self, "generation", e.cache_generation, now)
         else:
             attempt = await self.attempt()

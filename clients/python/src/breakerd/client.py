@@ -33,9 +33,13 @@ class Client:
 
     Make one per process with :meth:`connect` and share it. Decisions are cached for the
     daemon's ``cache_ms`` (never in half-open) and replaced the moment a transition is pushed
-    on the ``watch`` connection; outcomes are queued, folded and pipelined in the background,
-    each with a ``dedupe`` key so a record resent after a reconnect is counted once; when the
-    daemon cannot answer within ``decision_timeout`` the ``fallback`` decides.
+    on the ``watch`` connection; a closed "allow" the daemon marks ``until_pushed`` is held
+    until a push replaces it, for as long as the watch stream's heartbeats (every
+    ``watch_heartbeat`` seconds) arrive on time. Successes are summed per breaker and sent every
+    ``success_flush`` seconds, failures at once (after their breaker's pending successes);
+    several breakers' records share one ``record-batch`` line. Every record carries a
+    ``dedupe`` key so a record resent after a reconnect is counted once; when the daemon cannot
+    answer within ``decision_timeout`` the ``fallback`` decides.
 
     All durations of the client's own settings are seconds (floats); values from the protocol
     keep its milliseconds (``cache_ms``, ``timeout_ms``, ``duration_ms``).
@@ -45,8 +49,9 @@ class Client:
                  fallback: FallbackMode = "local", default_local_config: BreakerConfig | None = None,
                  connect_timeout: float = 0.25, decision_timeout: float = 0.25, request_timeout: float = 2.0,
                  heartbeat_interval: float | None = 1.0, reconnect_initial: float = 0.02, reconnect_max: float = 2.0,
-                 watch: bool = True, watch_prefix: str | None = None, record_connections: int = 2,
-                 fold_window: float = 0.005, max_queued_records: int = 10_000, max_in_flight_records: int = 256,
+                 watch: bool = True, watch_prefix: str | None = None, watch_heartbeat: float | None = 1.0,
+                 record_connections: int = 2, success_flush: float = 0.1, fold_window: float | None = None,
+                 max_queued_records: int = 10_000, max_in_flight_records: int = 256,
                  record_retry_limit: float = 60.0, inferred_open_cache: float = 1.0,
                  max_line_length: int = 1 << 20, ssl: _ssl.SSLContext | None = None,
                  tls_server_name: str | None = None, admin_token: str | None = None,
@@ -60,8 +65,12 @@ class Client:
             raise ValueError("timeouts must be positive")
         if record_connections < 1 or max_queued_records < 1 or max_in_flight_records < 1:
             raise ValueError("record_connections and queue limits must be at least 1")
-        if record_retry_limit <= 0 or fold_window < 0 or inferred_open_cache < 0:
+        if fold_window is not None:  # the old name of success_flush
+            success_flush = fold_window
+        if record_retry_limit <= 0 or success_flush < 0 or inferred_open_cache < 0:
             raise ValueError("record_retry_limit must be positive, windows not negative")
+        if watch_heartbeat is not None and not 0.1 <= watch_heartbeat <= 60:
+            raise ValueError("watch_heartbeat must be 0.1-60 seconds (or None)")
         if heartbeat_interval is not None and heartbeat_interval <= 0:
             raise ValueError("heartbeat_interval must be positive (or None)")
         if max_line_length < 1024:
@@ -76,6 +85,12 @@ class Client:
         self._open_cache = inferred_open_cache
         self._watch = watch
         self._watch_prefix = watch_prefix
+        #: Heartbeats asked for on the watch connection (None: answers are never held).
+        self._watch_heartbeat = watch_heartbeat if watch else None
+        #: Held (until_pushed) answers are valid while the client clock is before this: two
+        #: heartbeat intervals after the last heartbeat (or the watch reply). 0: stream not live.
+        self._live_until = 0.0
+        self._hold_for = 2 * watch_heartbeat if watch_heartbeat is not None else 0.0
         self._admin_token = admin_token
         self._pid = os.getpid()
         self._forked = False
@@ -93,7 +108,7 @@ class Client:
                              down=self._control_down, on_event=self._on_event)
         self._record_links = [Link(f"records-{i}", settings, prepare=self._prepare_records, up=self._records_up)
                               for i in range(record_connections)]
-        self._records = RecordQueue(self._record_links, self._stats, fold_window=fold_window,
+        self._records = RecordQueue(self._record_links, self._stats, fold_window=success_flush,
                                     max_queued=max_queued_records, max_in_flight=max_in_flight_records,
                                     timeout=request_timeout, retry_limit=record_retry_limit,
                                     current_epoch=lambda: self._epoch, on_reply=self._on_record_reply)
@@ -201,7 +216,9 @@ class Client:
         self._check_fork()
         entry = self._entries.get(name)
         if entry is None:
-            entry = Entry(name, len(self._record_links), self._epoch)
+            pushable = (self._watch_heartbeat is not None
+                        and (self._watch_prefix is None or name.startswith(self._watch_prefix)))
+            entry = Entry(name, len(self._record_links), self._epoch, pushable)
             self._entries[name] = entry
             if entry.valid:
                 self._refresh_config(entry)
@@ -286,7 +303,9 @@ class Client:
                 config = entry.config
                 slow = (duration_ms is not None and config is not None and config.slow_call_duration_ms is not None
                         and duration_ms >= config.slow_call_duration_ms)
-                self._records.success(entry, token, duration_ms, slow)
+                # A duration is folded only when its side of the slow-call line is known: one
+                # duration stands for the whole sum.
+                self._records.success(entry, token, duration_ms, slow, duration_ms is None or config is not None)
             else:
                 self._records.report(entry, "record-failure", generation=token, duration_ms=duration_ms)
         elif kind == "permit":
@@ -327,11 +346,26 @@ class Client:
     async def _prepare_control(self, connection: Connection) -> None:
         if self._admin_token is not None:
             await self._expect_ok(connection, {"op": "auth", "token": self._admin_token})
+        self._live_until = 0.0
         if self._watch:
             request: Message = {"op": "watch"}
             if self._watch_prefix is not None:
                 request["prefix"] = self._watch_prefix
-            await self._expect_ok(connection, request)
+            if self._watch_heartbeat is not None:
+                request["heartbeat_ms"] = round(self._watch_heartbeat * 1000)
+            try:
+                await self._expect_ok(connection, request)
+            except DaemonError as exc:
+                if exc.code != "bad_request" or "heartbeat_ms" not in request:
+                    raise
+                # A daemon from before heartbeats: watch without them, and hold nothing.
+                del request["heartbeat_ms"]
+                await self._expect_ok(connection, request)
+            else:
+                if self._watch_heartbeat is not None:
+                    # The reply proves the stream live now, like a heartbeat; the first one
+                    # follows within an interval.
+                    self._live_until = self._clock() + self._hold_for
         self._resync()
 
     async def _prepare_records(self, connection: Connection) -> None:
@@ -363,6 +397,7 @@ class Client:
 
     def _control_down(self) -> None:
         self._available = False
+        self._live_until = 0.0  # held answers now last for cache_ms only
         if not self._closed:
             log.warning("lost breakerd; cached decisions, then the %s fallback decide", self.fallback)
 
@@ -370,16 +405,30 @@ class Client:
         self._records.kick()
 
     def _on_event(self, event: Message) -> None:
-        """A pushed transition updates (open) or drops (anything else) the cached decision."""
-        if event.get("event") != "transition":
+        """A heartbeat keeps held answers valid for two more intervals; a pushed transition
+        updates (open) or drops (anything else) the cached decision; a reset drops it."""
+        kind = event.get("event")
+        if kind == "heartbeat":
+            if self._watch_heartbeat is not None and self._control.connection is not None:
+                self._live_until = self._clock() + self._hold_for
+            self._stats.heartbeats += 1
             return
-        self._stats.pushed_transitions += 1
+        if kind == "transition":
+            self._stats.pushed_transitions += 1
+            to = event.get("to")
+        elif kind == "reset":
+            self._stats.pushed_resets += 1
+            to = "closed"
+        else:
+            return
         entry = self._entries.get(str(event.get("breaker")))
-        to, generation = event.get("to"), event.get("generation")
+        generation = event.get("generation")
         if entry is None or not isinstance(to, str) or not isinstance(generation, int):
             return
+        entry.cache_held = False  # any news about the breaker ends a held answer
         self._on_record_reply(entry, to, generation, self._epoch)
-        self._refresh_config(entry)
+        if kind == "transition":
+            self._refresh_config(entry)
 
     def _refresh_config(self, entry: Entry) -> None:
         """Learns the breaker's config (for the local fallback) with ``inspect``, in the background."""

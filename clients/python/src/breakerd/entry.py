@@ -26,10 +26,10 @@ class Entry:
     """One breaker's client-side state. The event loop is the only lock."""
 
     __slots__ = ("name", "valid", "link", "cache_expires", "cache_allow", "cache_state", "cache_generation",
-                 "cache_is_deadline", "epoch", "latest_generation", "last_state", "open_until", "config",
-                 "config_in_flight", "local", "fold", "folding")
+                 "cache_is_deadline", "cache_held", "pushable", "epoch", "latest_generation", "last_state",
+                 "open_until", "config", "config_in_flight", "local", "fold", "folding")
 
-    def __init__(self, name: str, links: int, epoch: int) -> None:
+    def __init__(self, name: str, links: int, epoch: int, pushable: bool = False) -> None:
         self.name = name
         self.valid = valid_breaker_name(name)
         h = 0xCBF29CE484222325  # FNV-1a, stable across runs (like the Swift client's)
@@ -44,6 +44,12 @@ class Entry:
         self.cache_generation = 0
         #: Whether a cached rejection ends exactly when the breaker stops being open.
         self.cache_is_deadline = False
+        #: A closed "allow" the daemon said may be held ``until_pushed``: valid beyond
+        #: ``cache_expires`` while the client's watch stream is live (see Client._live_until).
+        self.cache_held = False
+        #: Whether this breaker's transitions and resets reach the client's watch stream (so an
+        #: answer about it may be held until pushed).
+        self.pushable = pushable
         self.epoch = epoch
         self.latest_generation = 0
         self.last_state: str | None = None
@@ -56,7 +62,9 @@ class Entry:
 
     def install(self, reply: dict[str, object], epoch: int, now: float) -> None:
         """Caches a ``should-attempt`` answer unless something newer is known. Nothing is cached
-        in half-open (every trial needs its own permit) or when ``cache_ms`` is 0."""
+        in half-open (every trial needs its own permit) or when ``cache_ms`` is 0, except a
+        closed "allow" with ``until_pushed``, which is held until a push replaces it (while the
+        watch stream is live) and for ``cache_ms`` otherwise."""
         generation = reply["generation"]
         assert isinstance(generation, int)
         if epoch != self.epoch or generation < self.latest_generation:
@@ -67,15 +75,17 @@ class Entry:
         self.latest_generation = generation
         self.last_state = state
         self.open_until = now + (retry_after if isinstance(retry_after, int) else 0) / 1000 if state == "open" else None
-        if state == "half_open" or not isinstance(cache_ms, int) or cache_ms <= 0:
+        allow = reply.get("allow") is True
+        held = allow and self.pushable and state == "closed" and reply.get("until_pushed") is True
+        self.cache_held = held
+        if not held and (state == "half_open" or not isinstance(cache_ms, int) or cache_ms <= 0):
             self.cache_expires = 0.0
             return
-        allow = reply.get("allow") is True
         self.cache_allow = allow
         self.cache_is_deadline = not allow
         self.cache_state = state
         self.cache_generation = generation
-        self.cache_expires = now + cache_ms / 1000
+        self.cache_expires = now + (cache_ms if isinstance(cache_ms, int) and cache_ms > 0 else 0) / 1000
 
     def observe(self, state: str, generation: int, epoch: int, now: float, open_cache: float,
                 default_timeout_ms: int) -> bool:
@@ -83,6 +93,7 @@ class Entry:
         a rejection for at most ``open_cache`` seconds; anything else drops the cache."""
         if epoch != self.epoch or generation <= self.latest_generation:
             return False
+        self.cache_held = False
         self.latest_generation = generation
         self.last_state = state
         if state not in ("open", "forced_open"):
@@ -107,6 +118,7 @@ class Entry:
         """The daemon is back: forget the old connection's answers and the fallback's state."""
         self.epoch = epoch
         self.cache_expires = 0.0
+        self.cache_held = False
         self.latest_generation = 0
         self.last_state = None
         self.open_until = None

@@ -1,10 +1,15 @@
 """Gets outcomes to breakerd without making the caller wait.
 
-- **Folding.** Successes of one breaker and generation within ``fold_window`` become one
-  ``record-success`` with ``count`` (fast and slow calls apart, when durations are reported).
-- **Failures are never folded.** A failure closes the breaker's open fold (so the daemon sees
-  the successes before it, in order) and is sent at once: a failure held back could open the
+- **Successes aggregated.** Successes of one breaker and generation are summed into one
+  ``record-success`` with ``count`` (fast and slow calls apart, when durations are reported; a
+  reported duration is folded only once the breaker's slow-call line is known) and sent at the
+  next flush tick, at most ``success_flush`` seconds after the first of them.
+- **Failures immediate.** A failure closes the breaker's open fold (so the daemon sees the
+  successes before it, in order) and is sent at once: a failure held back could open the
   breaker late on every replica. Half-open trials carry a permit and are one record each.
+- **Many breakers in one line.** Records written together on a connection go as
+  ``record-batch`` lines of at most ``MAX_BATCH`` entries and ``MAX_BATCH_BYTES`` bytes (a
+  lone record as its own line; ``return-permit`` always on its own); each entry's result is handled like a single reply.
 - **Bounded.** At most ``max_queued`` records wait; when full the oldest is dropped (counted in
   ``records_dropped``). At most ``max_in_flight`` per connection are written and unanswered.
 - **Ordered per breaker.** A breaker's records always use the same connection.
@@ -36,6 +41,14 @@ from .stats import Stats
 log = logging.getLogger("breakerd")
 
 MAX_COUNT = 1_000_000
+#: Entries in one ``record-batch`` line (the daemon's limit).
+MAX_BATCH = 1_000
+#: Bytes of one ``record-batch`` line: the daemon's default ``--max-line-length`` (65,536), less
+#: room for the envelope. Entries are counted at an upper bound of their encoded size.
+MAX_BATCH_BYTES = 65_536 - 64
+#: An entry's encoded size beyond its breaker name and permit: op, generation, count,
+#: duration_ms, dedupe, keys and punctuation, all at their longest.
+_ENTRY_OVERHEAD = 192
 # Fold windows and resend limits run on this clock (timers are set with call_later).
 _monotonic = time.monotonic
 _DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
@@ -110,6 +123,8 @@ class RecordQueue:
         self._queue: list[Record] = []
         self._next_sequence = 0
         self._folding: list[Entry] = []
+        #: When the open folds close (all together, so they share batch lines); None: no tick.
+        self._fold_due: float | None = None
         self._timer: asyncio.TimerHandle | None = None
         self._timer_due: float | None = None
         self._kick_pending = False
@@ -119,9 +134,20 @@ class RecordQueue:
 
     # -- producers (never block, never do I/O) ------------------------------------------------
 
-    def success(self, entry: Entry, generation: int, duration_ms: int | None, slow: bool) -> None:
-        """A success following a closed decision of ``generation``: folded."""
+    def success(self, entry: Entry, generation: int, duration_ms: int | None, slow: bool,
+                foldable: bool = True) -> None:
+        """A success following a closed decision of ``generation``: folded (unless not
+        ``foldable``: a duration whose side of the slow-call line is unknown), and sent at the
+        next flush tick."""
         now = _monotonic()
+        if not foldable:
+            f = entry.fold
+            if f is not None:
+                entry.fold = None
+                self._append(self._from_fold(entry, f), urgent=False)
+            self._append(Record(entry, "record-success", 1, generation, None, duration_ms), urgent=False)
+            self._fold_deadline(now)
+            return
         f = entry.fold
         if f is not None and f.generation == generation and now < f.deadline and f.slow == slow and f.count < MAX_COUNT:
             f.count += 1
@@ -132,11 +158,10 @@ class RecordQueue:
             return
         if f is not None:
             self._append(self._from_fold(entry, f), urgent=False)
-        entry.fold = Fold(generation, now + self._window, slow, duration_ms)
+        entry.fold = Fold(generation, self._fold_deadline(now), slow, duration_ms)
         if not entry.folding:
             entry.folding = True
             self._folding.append(entry)
-            self._schedule(now + self._window)
 
     def report(self, entry: Entry, op: str, generation: int | None = None, permit: str | None = None,
                duration_ms: int | None = None) -> None:
@@ -170,6 +195,14 @@ class RecordQueue:
             self.kick()
 
     # -- internals ----------------------------------------------------------------------------
+
+    def _fold_deadline(self, now: float) -> float:
+        """The next flush tick: every fold opened before it closes at it."""
+        due = self._fold_due
+        if due is None or due <= now:
+            due = self._fold_due = now + self._window
+            self._schedule(due)
+        return due
 
     @staticmethod
     def _from_fold(entry: Entry, f: Fold) -> Record:
@@ -256,40 +289,103 @@ class RecordQueue:
                 self._send(batch, connection, i)
 
     def _send(self, batch: list[Record], connection: Connection, link: int) -> None:
-        futures = connection.send_many([r.command(self._prefix) for r in batch], self._timeout)
-        for record, future in zip(batch, futures, strict=True):
+        """Writes ``batch`` (in order) as lines: runs of records as ``record-batch`` lines, a
+        lone record or a ``return-permit`` as its own line."""
+        lines: list[Message] = []
+        groups: list[list[Record]] = []
+        run: list[Record] = []
+        size = 0
+
+        def close_run() -> None:
+            nonlocal size
+            size = 0
+            if len(run) == 1:
+                lines.append(run[0].command(self._prefix))
+            elif run:
+                lines.append({"op": "record-batch", "records": [r.command(self._prefix) for r in run]})
+                self._stats.record_batches_sent += 1
+            if run:
+                groups.append(run.copy())
+                run.clear()
+
+        for record in batch:
             if record.writes == 1:
                 self._stats.records_sent += 1
                 if record.op != "return-permit":
                     self._stats.outcomes_sent += record.count
             else:
                 self._stats.records_resent += 1
-            future.add_done_callback(partial(self._done, record, link, connection))
+            if record.op == "return-permit":
+                close_run()
+                lines.append(record.command(self._prefix))
+                groups.append([record])
+            else:
+                # Names are ASCII (validated); a permit is opaque: counted as if all escaped.
+                entry_size = len(record.entry.name) + 6 * len(record.permit or "") + _ENTRY_OVERHEAD
+                if run and (len(run) >= MAX_BATCH or size + entry_size > MAX_BATCH_BYTES):
+                    close_run()
+                run.append(record)
+                size += entry_size
+        close_run()
+        futures = connection.send_many(lines, self._timeout)
+        for group, future in zip(groups, futures, strict=True):
+            future.add_done_callback(partial(self._done, group, link, connection))
 
-    def _done(self, record: Record, link: int, connection: Connection, future: asyncio.Future[Message]) -> None:
+    def _done(self, group: list[Record], link: int, connection: Connection, future: asyncio.Future[Message]) -> None:
         requeued = False
         exc = None if future.cancelled() else future.exception()
         if future.cancelled() or exc is not None:
-            requeued = self._requeue(record)
+            for record in group:
+                requeued = self._requeue(record) or requeued
         else:
             reply = future.result()
-            error = error_of(reply)
-            if error is None:
-                self._stats.records_acknowledged += 1
-                if record.op == "return-permit":
-                    self._stats.permits_returned += 1
-                state, generation = reply.get("state"), reply.get("generation")
-                if isinstance(state, str) and isinstance(generation, int):
-                    self._on_reply(record.entry, state, generation, record.epoch)
-            elif error.code == "not_leader":
-                requeued = self._requeue(record)
-                self._links[link].redirect(error.leader, connection)
+            if len(group) == 1:
+                requeued = self._settle(group[0], reply, link, connection)
             else:
-                self._stats.records_rejected += 1
-                log.warning("breakerd refused a record for %r: %s", record.entry.name, error)
-        self._in_flight[link] -= 1
+                error = error_of(reply)
+                results = reply.get("results")
+                if error is None and (not isinstance(results, list) or len(results) != len(group)
+                                      or not all(isinstance(r, dict) for r in results)):
+                    # Each entry's fate is unknown: resent with the same keys on a new connection.
+                    self._stats.protocol_violations += 1
+                    log.warning("breakerd answered a record-batch of %d without as many results; reconnecting",
+                                len(group))
+                    connection.close("record-batch reply without a result per entry")
+                    for record in group:
+                        requeued = self._requeue(record) or requeued
+                elif error is None:
+                    assert isinstance(results, list)
+                    for record, result in zip(group, results, strict=True):
+                        requeued = self._settle(record, result, link, connection) or requeued
+                elif error.code == "not_leader":  # nothing recorded: all go to the leader
+                    for record in group:
+                        requeued = self._requeue(record) or requeued
+                    self._links[link].redirect(error.leader, connection)
+                else:  # the whole line was refused: every entry gets its error
+                    self._stats.records_rejected += len(group)
+                    log.warning("breakerd refused a record-batch of %d records: %s", len(group), error)
+        self._in_flight[link] -= len(group)
         if self._queue and (not requeued or self._links[link].connection is not connection):
             self.kick()
+
+    def _settle(self, record: Record, reply: Message, link: int, connection: Connection) -> bool:
+        """Handles one record's reply (or its result in a batch). True if it was queued again."""
+        error = error_of(reply)
+        if error is None:
+            self._stats.records_acknowledged += 1
+            if record.op == "return-permit":
+                self._stats.permits_returned += 1
+            state, generation = reply.get("state"), reply.get("generation")
+            if isinstance(state, str) and isinstance(generation, int):
+                self._on_reply(record.entry, state, generation, record.epoch)
+            return False
+        if error.code == "not_leader":
+            requeued = self._requeue(record)
+            self._links[link].redirect(error.leader, connection)
+            return requeued
+        self._stats.records_rejected += 1
+        log.warning("breakerd refused a record for %r: %s", record.entry.name, error)
+        return False
 
     def _requeue(self, record: Record) -> bool:
         """Puts a record whose connection failed back in its place; lost past the retry limit."""

@@ -31,7 +31,10 @@ class Stats:
     #: Records given up after ``record_retry_limit`` with every write's connection failed
     #: before the reply: the daemon counted them once at most (dedupe key), or not at all.
     records_lost: int = 0
-    #: Records the daemon answered with an error reply (never resent).
+    #: ``record-batch`` lines written (each carries several records; resends included).
+    record_batches_sent: int = 0
+    #: Records the daemon answered with an error reply, or an error in their place of a
+    #: ``record-batch`` reply (never resent).
     records_rejected: int = 0
     #: Writes of records again, with the same dedupe key, after their connection failed.
     records_resent: int = 0
@@ -39,6 +42,10 @@ class Stats:
     records_pending: int = 0
     #: Transition events received on the watch connection (of any breaker).
     pushed_transitions: int = 0
+    #: ``reset`` events received (a closed breaker reset: its held answer is dropped).
+    pushed_resets: int = 0
+    #: Heartbeats received on the watch connection (they keep held answers valid).
+    heartbeats: int = 0
     #: Connections established (first ones included).
     connects: int = 0
     #: Times cached state was dropped because the decision connection (re)connected.
