@@ -33,7 +33,7 @@ let package = Package(
         // Synchronization.Mutex, or under -DBREAKERD_TSAN the same API over pthreads (see its file).
         .target(name: "BreakerSync"),
         // The pure state machine: no I/O, no clock of its own.
-        .target(name: "BreakerCore", exclude: ["DESIGN.md"]),
+        .target(name: "BreakerCore", dependencies: ["BreakerSync"], exclude: ["DESIGN.md"]),
         // Messages, the line codec and error codes shared by server, client and CLI.
         .target(name: "BreakerWire", dependencies: ["BreakerCore"]),
         // SQLite persistence: one connection, one writer thread, group commit.

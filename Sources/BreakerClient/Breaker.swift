@@ -34,7 +34,7 @@ public struct Breaker: Sendable {
     nonisolated(nonsending)
     public func attempt() async throws -> BreakerAttempt {
         let now = client.clock.now()
-        switch entry.probe(now: now) {
+        switch entry.probe(now: now, streamLive: client.watchStreamIsLive(now: now)) {
         case .allow(let generation):
             return BreakerAttempt(breaker: self, token: .generation(generation), start: now)
         case .reject(let state, let retryAfter):

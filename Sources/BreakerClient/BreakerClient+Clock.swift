@@ -1,5 +1,5 @@
 import NIOCore
-import Synchronization
+import BreakerCore
 
 extension BreakerClient {
     /// Where the client reads the time: cache expiry, fold windows, the fallback breaker's
@@ -15,26 +15,14 @@ extension BreakerClient {
         /// Time that moves only when `clock.advance(by:)` is called.
         public static func manual(_ clock: ManualClock) -> Clock { Clock(manual: clock) }
 
+        /// Where a manual clock's timeline starts (0 means "never" in the client's records).
+        static let manualStart: UInt64 = 1_000_000_000
+
         /// Now, in nanoseconds on this clock's own timeline. One branch on the hot path.
         @inline(__always)
         func now() -> UInt64 {
-            if let manual { return manual.nanoseconds }
+            if let manual { return Self.manualStart &+ MonotonicClock.nanoseconds(manual.elapsed()) }
             return MonotonicClock.now()
         }
     }
-}
-
-/// A clock for tests: it starts at an arbitrary instant and moves only by `advance(by:)`.
-public final class ManualClock: Sendable {
-    private let time = Atomic<UInt64>(1_000_000_000)
-
-    /// A clock standing still.
-    public init() {}
-
-    /// Moves the clock forward by `duration` (a negative one is ignored).
-    public func advance(by duration: Duration) {
-        time.add(MonotonicClock.nanoseconds(duration), ordering: .relaxed)
-    }
-
-    var nanoseconds: UInt64 { time.load(ordering: .relaxed) }
 }

@@ -79,9 +79,18 @@ extension BreakerClient {
         /// Connections records are pipelined on; each breaker always uses the same one, so its
         /// outcomes reach the daemon in order.
         public var recordConnections = 2
-        /// Successes of one breaker and generation within this window are sent as one record
-        /// with `count`.
-        public var foldWindow: Duration = .milliseconds(5)
+        /// Successes on a closed breaker are summed per breaker and sent together every
+        /// `successFlush` (as one `record-batch` line per connection), instead of one record per
+        /// call. A failure is never held: it first sends its breaker's pending successes, then
+        /// goes at once, so a breaker never opens late. The delay can change one thing: a
+        /// consecutive-failure streak may be reset up to `successFlush` later (the successes
+        /// land later, never after a failure of this replica). Rate policies count outcomes in
+        /// a window, whose totals are the same.
+        public var successFlush: Duration = .milliseconds(100)
+        /// Ask the daemon for a heartbeat this often on the `watch` connection. While they keep
+        /// arriving (the last within twice this), a closed breaker's `allow` (`until_pushed`) is
+        /// held until a pushed event says otherwise, instead of for `cache_ms`. Nil: never.
+        public var watchHeartbeat: Duration? = .seconds(1)
         /// Records waiting to be sent; when full the oldest is dropped (and counted).
         public var maxQueuedRecords = 10_000
         /// Records written but not yet acknowledged, per connection.

@@ -110,13 +110,33 @@ extension BreakerClient {
         }
     }
 
-    /// A pushed transition: updates (OPEN) or drops (anything else) the cached decision at once.
+    /// A pushed event: a transition updates (OPEN) or drops (anything else) the cached decision
+    /// at once; a reset of a closed breaker drops it (new generation); a heartbeat proves the
+    /// stream live, so held answers stay valid.
     func handle(_ event: Event) {
-        guard case .transition(let name, let transition) = event else { return }
-        telemetry.count(.pushedTransitions)
-        guard let entry = lookup(name) else { return }
-        observe(entry, state: transition.to, generation: transition.generation, epoch: epoch.load(ordering: .acquiring))
-        refreshConfig(entry)  // a transition is a good moment to pick up a changed config
+        switch event {
+        case .transition(let name, let transition):
+            telemetry.count(.pushedTransitions)
+            guard let entry = lookup(name) else { return }
+            observe(entry, state: transition.to, generation: transition.generation, epoch: epoch.load(ordering: .acquiring))
+            refreshConfig(entry)  // a transition is a good moment to pick up a changed config
+        case .reset(let name, let generation, _):
+            telemetry.count(.pushedResets)
+            guard let entry = lookup(name) else { return }
+            observe(entry, state: .closed, generation: generation, epoch: epoch.load(ordering: .acquiring))
+        case .heartbeat:
+            telemetry.count(.watchHeartbeats)
+            lastWatchHeartbeat.store(clock.now(), ordering: .releasing)
+        }
+    }
+
+    /// Whether held (`until_pushed`) answers are still valid: the watch stream's last heartbeat
+    /// is at most twice its interval old. A stalled or lost stream stops holding them.
+    @inline(__always)
+    func watchStreamIsLive(now: UInt64) -> Bool {
+        guard heldAnswerBound > 0 else { return false }
+        let last = lastWatchHeartbeat.load(ordering: .acquiring)
+        return last != 0 && now &- last <= heldAnswerBound
     }
 
     /// Learns the breaker's config (for the `.local` fallback) with `inspect`, in the background.
@@ -143,11 +163,12 @@ extension BreakerClient {
         let observer = WeakBox(self)
         let watch = configuration.watchTransitions
         let prefix = configuration.watchPrefix
+        let heartbeatMs = configuration.watchHeartbeat.map { Int($0.components.seconds * 1000 + $0.components.attoseconds / 1_000_000_000_000_000) }
         let timeout = requestTimeout
         var hooks = DaemonLink.Hooks()
         hooks.prepare = { connection in
             if watch {
-                let reply = try await connection.send(.watch(prefix: prefix), timeout: timeout).get()
+                let reply = try await connection.send(.watch(prefix: prefix, heartbeatMs: heartbeatMs), timeout: timeout).get()
                 guard case .watching = reply else { throw BreakerClientError(.protocolViolation, "unexpected reply to watch") }
             }
             observer.value?.resync()
@@ -163,6 +184,7 @@ extension BreakerClient {
         hooks.down = { stopping in
             guard let client = observer.value else { return }
             client.available.store(false, ordering: .relaxed)
+            client.lastWatchHeartbeat.store(0, ordering: .releasing)  // held answers end with the stream
             client.telemetry.available.record(0)
             guard !stopping else { return }
             client.configuration.logger.warning("lost breakerd; cached decisions, then the fallback decide",
@@ -225,6 +247,10 @@ extension BreakerClient {
         public var resyncs: Int
         /// Lines from the daemon that broke the protocol (each closed its connection).
         public var protocolViolations: Int
+        /// Reset events received (a closed breaker reset: held answers of it end).
+        public var pushedResets: Int
+        /// Heartbeats received on the watch connection (they keep held answers valid).
+        public var watchHeartbeats: Int
     }
 }
 

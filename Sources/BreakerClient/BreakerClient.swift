@@ -34,6 +34,11 @@ public final class BreakerClient: Sendable {
     let epoch: Atomic<UInt64>
     /// Whether the decision connection is up. Read (relaxed) on the outcome path.
     let available = Atomic<Bool>(false)
+    /// When the last watch heartbeat arrived (client clock, ns); 0 before any.
+    let lastWatchHeartbeat = Atomic<UInt64>(0)
+    /// How stale the last heartbeat may be for held (`until_pushed`) answers to stay valid (ns);
+    /// 0 when heartbeats are off.
+    let heldAnswerBound: UInt64
     let decisionTimeout: TimeAmount
     let requestTimeout: TimeAmount
     let openCache: UInt64
@@ -70,6 +75,7 @@ public final class BreakerClient: Sendable {
         decisionTimeout = MonotonicClock.timeAmount(configuration.decisionTimeout)
         requestTimeout = MonotonicClock.timeAmount(configuration.requestTimeout)
         openCache = MonotonicClock.nanoseconds(configuration.inferredOpenCache)
+        heldAnswerBound = configuration.watchTransitions ? configuration.watchHeartbeat.map { MonotonicClock.nanoseconds($0) &* 2 } ?? 0 : 0
         let observer = WeakBox<BreakerClient>()
         pipeline = RecordPipeline(configuration: configuration, links: recordLinks, telemetry: telemetry,
                                   currentEpoch: { observer.value?.epoch.load(ordering: .acquiring) ?? 0 },
@@ -124,7 +130,7 @@ public final class BreakerClient: Sendable {
             recordsAcknowledged: t[.recordsAcknowledged], recordsDropped: t[.recordsDropped], recordsLost: t[.recordsLost],
             recordsRejected: t[.recordsRejected], recordsResent: t[.recordsResent], recordsPending: pending.queued + pending.inFlight,
             pushedTransitions: t[.pushedTransitions], connects: t[.connects], resyncs: t[.resyncs],
-            protocolViolations: t[.protocolViolations])
+            protocolViolations: t[.protocolViolations], pushedResets: t[.pushedResets], watchHeartbeats: t[.watchHeartbeats])
     }
 
     func entry(_ name: String) -> BreakerEntry {
@@ -161,9 +167,11 @@ public final class BreakerClient: Sendable {
         try check(c.connectTimeout > .zero && c.decisionTimeout > .zero && c.requestTimeout > .zero, "timeouts must be positive")
         try check(c.recordConnections >= 1, "recordConnections must be at least 1")
         try check(c.maxQueuedRecords >= 1 && c.maxInFlightRecords >= 1, "queue limits must be at least 1")
-        try check(c.foldWindow >= .zero && c.inferredOpenCache >= .zero, "windows must not be negative")
+        try check(c.successFlush >= .zero && c.inferredOpenCache >= .zero, "windows must not be negative")
         try check(c.recordRetryLimit > .zero, "recordRetryLimit must be positive")
         try check(c.heartbeatInterval.map { $0 > .zero } ?? true, "heartbeatInterval must be positive")
+        try check(c.watchHeartbeat.map { $0 >= .milliseconds(100) && $0 <= .seconds(60) } ?? true,
+                  "watchHeartbeat must be between 100 ms and 60 s")
         try check(c.maxLineLength >= 1024, "maxLineLength must be at least 1024")
         if let name = c.clientName {
             try check(!name.isEmpty && name.utf8.count <= 64, "clientName must be 1-64 bytes")

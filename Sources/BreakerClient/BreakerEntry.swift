@@ -29,11 +29,12 @@ final class BreakerEntry: Sendable {
         state = Mutex(EntryState(epoch: epoch))
     }
 
-    /// The hot path: one uncontended lock, no allocation, no I/O.
+    /// The hot path: one uncontended lock, no allocation, no I/O. `streamLive`: the watch
+    /// stream's last heartbeat is recent enough to hold `until_pushed` answers past `cache_ms`.
     @inline(__always)
-    func probe(now: UInt64) -> Probe {
+    func probe(now: UInt64, streamLive: Bool) -> Probe {
         state.withLock { s in
-            guard now < s.cacheExpires else { return .miss }
+            guard now < s.cacheExpires || (s.cacheHeld && streamLive) else { return .miss }
             guard !s.cacheAllow else { return .allow(generation: s.cacheGeneration) }
             return .reject(state: s.cacheState, retryAfter: s.cacheIsDeadline ? s.cacheExpires - now : nil)
         }
@@ -71,6 +72,9 @@ struct EntryState {
     /// Whether a cached rejection expires exactly when the breaker stops being OPEN (the
     /// daemon's `cache_ms`), rather than after a guess.
     var cacheIsDeadline = false
+    /// The cached answer said `until_pushed`: it stays valid past `cacheExpires` while the watch
+    /// stream is live, until a push about this breaker (or a resync) drops it.
+    var cacheHeld = false
 
     /// The connection epoch this entry was last resynced in; answers from older connections
     /// are not cached.
@@ -99,8 +103,10 @@ struct EntryState {
         openUntil = d.state == .open ? now &+ UInt64(d.retryAfterMs ?? 0) &* 1_000_000 : nil
         guard d.state != .halfOpen, d.cacheMs > 0 else {
             cacheExpires = 0
+            cacheHeld = false
             return
         }
+        cacheHeld = d.untilPushed && d.allow
         cacheAllow = d.allow
         cacheIsDeadline = !d.allow
         cacheState = d.state
@@ -119,6 +125,7 @@ struct EntryState {
         latestGeneration = generation
         lastKnownState = state
         // Forced open by an operator rejects like open, without a deadline: the daemon pushes the release.
+        cacheHeld = false
         guard state == .open || state == .forcedOpen else {
             cacheExpires = 0
             openUntil = nil
@@ -144,6 +151,7 @@ struct EntryState {
     mutating func resync(epoch: UInt64) {
         self.epoch = epoch
         cacheExpires = 0
+        cacheHeld = false
         latestGeneration = 0
         lastKnownState = nil
         openUntil = nil

@@ -8,6 +8,7 @@ final class ClientTelemetry: Sendable {
     enum Event: Int, CaseIterable {
         case decisionRequests, fallbackDecisions, recordsSent, outcomesSent, recordsAcknowledged
         case recordsDropped, recordsLost, recordsRejected, recordsResent, pushedTransitions, connects, resyncs, protocolViolations
+        case pushedResets, watchHeartbeats
 
         var metricName: String {
             switch self {
@@ -24,6 +25,8 @@ final class ClientTelemetry: Sendable {
             case .connects: "connects_total"
             case .resyncs: "resyncs_total"
             case .protocolViolations: "protocol_violations_total"
+            case .pushedResets: "pushed_resets_total"
+            case .watchHeartbeats: "watch_heartbeats_total"
             }
         }
     }

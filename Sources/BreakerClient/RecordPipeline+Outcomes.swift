@@ -12,7 +12,9 @@ extension RecordPipeline {
                 return
             }
             if let old = s.fold { append(Record(entry: entry, outcome: .success, count: old.count, generation: old.generation), urgent: false) }
-            let deadline = now &+ window
+            // On the pipeline's grid (multiples of the window), so every breaker's successes
+            // close in the same flush and go as one record-batch line.
+            let deadline = window == 0 ? now : (now / window &+ 1) &* window
             s.fold = Fold(generation: generation, count: 1, deadline: deadline)
             if !s.foldRegistered {
                 s.foldRegistered = true

@@ -27,3 +27,11 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
 
     public var description: String { "\(millisecondsSinceEpoch)ms" }
 }
+
+extension Duration {
+    /// Whole milliseconds, truncated towards zero.
+    package var milliseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
+    }
+}

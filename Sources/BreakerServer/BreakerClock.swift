@@ -15,3 +15,6 @@ public protocol BreakerClock: Sendable {
     /// under a lock the caller holds, so `work` may take the registry's locks.
     func run(at deadline: Timestamp, _ work: @escaping @Sendable () -> Void)
 }
+
+/// The test clock, in BreakerCore so the client can read it too, is a daemon clock as it is.
+extension ManualClock: BreakerClock {}

@@ -46,11 +46,3 @@ public struct SystemClock: BreakerClock {
         return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
     }
 }
-
-extension Duration {
-    /// Whole milliseconds, truncated towards zero.
-    var milliseconds: Int64 {
-        let (seconds, attoseconds) = components
-        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
-    }
-}

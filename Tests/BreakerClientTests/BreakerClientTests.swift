@@ -1,3 +1,4 @@
+import BreakerCore
 import BreakerClient
 import BreakerTestSupport
 import Testing

@@ -1,3 +1,4 @@
+import BreakerCore
 import BreakerClient
 import BreakerServer
 import BreakerStore
@@ -25,19 +26,24 @@ final class ClientTestDaemon: @unchecked Sendable {
     /// `cacheMs` is the daemon's `--cache-ms` for CLOSED decisions, `maxBreakers` its
     /// `--max-breakers`.
     /// `tls`: the listener speaks TLS (then `line()` cannot talk to it).
-    static func start(cacheMs: Int64 = 100, maxBreakers: Int? = nil, tls: ServerTLS? = nil) async throws -> ClientTestDaemon {
+    /// `clock`: the daemon's time (deadlines, watch heartbeats) moves only when the test
+    /// advances it; real time when nil.
+    static func start(cacheMs: Int64 = 100, maxBreakers: Int? = nil, tls: ServerTLS? = nil,
+                      clock: ManualClock? = nil) async throws -> ClientTestDaemon {
         var settings = BreakerRegistry.Settings()
         settings.closedCacheMs = cacheMs
         if let maxBreakers { settings.maxBreakers = maxBreakers }
-        let daemon = ClientTestDaemon(settings: settings, tls: tls)
+        let daemon = ClientTestDaemon(settings: settings, tls: tls, clock: clock)
         try await daemon.open(port: 0)
         return daemon
     }
 
     private let tls: ServerTLS?
+    private let clock: ManualClock?
 
-    private init(settings: BreakerRegistry.Settings, tls: ServerTLS?) {
+    private init(settings: BreakerRegistry.Settings, tls: ServerTLS?, clock: ManualClock?) {
         self.tls = tls
+        self.clock = clock
         directory = NSTemporaryDirectory() + "breaker-client-test-" + UUID().uuidString
         try! FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         path = directory + "/breakerd.sqlite3"
@@ -50,7 +56,8 @@ final class ClientTestDaemon: @unchecked Sendable {
         logger.logLevel = .critical
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let database = try BreakerDatabase(path: path, logger: logger)
-        let registry = try BreakerRegistry(database: database, settings: settings, timers: group.next(), logger: logger)
+        let registry = try BreakerRegistry(storage: database, settings: settings,
+                                           clock: clock ?? SystemClock(timers: group.next()), logger: logger)
         var configuration = BreakerServer.Configuration()
         configuration.port = port
         configuration.tls = tls
@@ -105,6 +112,8 @@ func testConfiguration(port: Int, fallback: BreakerClient.FallbackMode = .local,
     c.decisionTimeout = .seconds(3)
     c.requestTimeout = .seconds(5)
     c.heartbeatInterval = .milliseconds(200)
+    // Held (until_pushed) answers only in the tests about them: elsewhere cache_ms rules.
+    c.watchHeartbeat = nil
     c.reconnectBackoff = .init(initial: .milliseconds(5), maximum: .milliseconds(50))
     c.logger.logLevel = .critical
     adjust(&c)

@@ -1,3 +1,4 @@
+import BreakerCore
 import BreakerHTTP
 import BreakerServer
 import BreakerStore

@@ -1,4 +1,5 @@
 @testable import BreakerHTTP
+import BreakerCore
 import BreakerServer
 import BreakerTestSupport
 import Foundation

@@ -1,3 +1,4 @@
+import BreakerCore
 import BreakerServer
 import BreakerTestSupport
 import BreakerWire

@@ -1,3 +1,4 @@
+import BreakerCore
 import BreakerServer
 import BreakerStore
 import BreakerTestSupport

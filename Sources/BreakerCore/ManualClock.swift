@@ -1,4 +1,3 @@
-import BreakerCore
 import BreakerSync
 
 /// A clock that moves only when told to, for tests: `advance(by:)` moves `now()` and runs, on
@@ -6,7 +5,10 @@ import BreakerSync
 /// order (work due at the same moment in the order it was scheduled). Work scheduled while
 /// advancing runs in the same call if it is already due. So a test crosses an OPEN deadline
 /// with `advance(by:)` and no sleep, and sees the HALF_OPEN transition as soon as it returns.
-public final class ManualClock: BreakerClock {
+///
+/// One manual clock for every part that reads time: the daemon's registry (as a `BreakerClock`,
+/// see BreakerServer) and `BreakerClient` (`.manual(clock)`, through `elapsed()`).
+public final class ManualClock: Sendable {
     private struct Scheduled {
         var deadline: Timestamp
         var order: UInt64
