@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The whole test suite under AddressSanitizer, then ThreadSanitizer. Run before each release
-# (too slow for CI on 2 cores: each is a separate full build, ~2-4 min, plus the tests).
+# The whole test suite under AddressSanitizer, then ThreadSanitizer. `.ci/run` runs the
+# ThreadSanitizer half on every submission (a race fails CI); run both before each release.
 # Each sanitizer builds into its own scratch path so the normal .build is left alone.
 # Usage: scripts/sanitizers.sh [address|thread]   (default: both)
 set -euo pipefail
