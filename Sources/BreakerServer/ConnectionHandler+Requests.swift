@@ -23,8 +23,7 @@ extension ConnectionHandler {
             }
         }
         let op = request.command.op
-        switch registry.handle(request.command, caller: Caller(actor: actor ?? (adminTokens == nil ? "anonymous" : nil),
-                                                                reporter: reporter)) {
+        switch registry.handle(request.command, caller: caller) {
         case .reply(let reply):
             machine.reply(answer(op, .success(reply), id: request.id), isWritable: isWritable)
         case .error(let error):
@@ -136,7 +135,7 @@ extension ConnectionHandler {
             if let heartbeatMs { scheduleHeartbeat(every: heartbeatMs, epoch: heartbeatEpoch) }
             return .success(.watching)
         case .hello(let client):
-            reporter = client
+            caller.reporter = client
             return .success(.hello)
         case .auth(let token):
             return authenticate(token)
@@ -191,8 +190,8 @@ extension ConnectionHandler {
     /// after a failed attempt.
     func authenticate(_ token: String) -> Result<Reply, WireError> {
         guard let adminTokens else { return .success(.authenticated(name: "anonymous")) }
-        actor = adminTokens.authenticate(token)
-        guard let actor else {
+        caller.actor = adminTokens.authenticate(token)
+        guard let actor = caller.actor else {
             logger.warning("admin authentication failed", metadata: ["code": "unauthorized"])
             return .failure(WireError(.unauthorized, "invalid admin token"))
         }

@@ -32,13 +32,13 @@ final class ConnectionHandler {
     let connections: ConnectionCounter
     /// nil: the daemon requires no tokens, and anyone may change breakers.
     let adminTokens: AdminTokens?
-    /// The token name this connection authenticated as.
-    var actor: String?
-    /// The reporter this connection's records count as for quorums: the `hello` name, or until
-    /// then an anonymous name of its own (`#` is outside the client alphabet, so it cannot
-    /// collide). Each unnamed connection is a distinct reporter: a quorum is never unreachable
-    /// just because clients did not say hello.
-    lazy var reporter = "#" + String(UInt(bitPattern: ObjectIdentifier(self).hashValue), radix: 36)
+    /// Who this connection is to the registry. `actor`: the token name it authenticated as
+    /// (`anonymous` when the daemon requires no tokens). `reporter`: what its records count as
+    /// for quorums, the `hello` name or until then an anonymous name of its own (`#` is outside
+    /// the client alphabet, so it cannot collide); each unnamed connection is a distinct
+    /// reporter, so a quorum is never unreachable just because clients did not say hello.
+    lazy var caller = Caller(actor: adminTokens == nil ? "anonymous" : nil,
+                             reporter: "#" + String(UInt(bitPattern: ObjectIdentifier(self).hashValue), radix: 36))
     let maxLineLength: Int
     let logger: Logger
     /// nil once the connection is gone.

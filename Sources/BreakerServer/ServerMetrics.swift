@@ -32,6 +32,8 @@ public final class ServerMetrics: Sendable {
 
     private let factory: any MetricsFactory
     private let okRequests: [Op: Counter]
+    /// `okRequests` of the hot ops, held directly (no lookup per request).
+    private let decisionOK: Counter, recordSuccessOK: Counter, recordFailureOK: Counter
     private let otherRequests = Mutex<[String: Counter]>([:])
     let connectionsOpen: Meter
     let connectionsAccepted: Counter
@@ -54,6 +56,7 @@ public final class ServerMetrics: Sendable {
             table[op] = Counter(label: Name.requests, dimensions: [("op", op.rawValue), ("code", Self.okCode)], factory: factory)
         }
         okRequests = table
+        (decisionOK, recordSuccessOK, recordFailureOK) = (table[.shouldAttempt]!, table[.recordSuccess]!, table[.recordFailure]!)
         connectionsOpen = Meter(label: Name.connectionsOpen, dimensions: [], factory: factory)
         connectionsAccepted = Counter(label: Name.connections, dimensions: [], factory: factory)
         connectionsRejected = Counter(label: Name.connectionsRejected, dimensions: [], factory: factory)
@@ -67,8 +70,14 @@ public final class ServerMetrics: Sendable {
     /// Counts one answered request: `op` nil when the line never named a known op, `error` nil
     /// when the reply was `"ok":true`. Every reply a connection sends is counted here, once.
     func request(_ op: Op?, _ error: ErrorCode?) {
-        if error == nil, let op, let counter = okRequests[op] {
-            counter.increment()
+        if error == nil, let op {
+            // The hot ops' counters without a lookup; the rest from the table.
+            switch op {
+            case .shouldAttempt: decisionOK.increment()
+            case .recordSuccess: recordSuccessOK.increment()
+            case .recordFailure: recordFailureOK.increment()
+            default: okRequests[op]?.increment()
+            }
             return
         }
         let label = op?.rawValue ?? Self.invalidOp

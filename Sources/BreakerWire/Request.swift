@@ -19,7 +19,9 @@ public enum Command: Sendable, Hashable {
     case record(RecordCommand)
     case inspect(breaker: String)
     case list(prefix: String?)
-    case configure(breaker: String, patch: BreakerConfigPatch)
+    /// Boxed (`indirect`): a patch is ~200 bytes, and every request (the hot ones too) would
+    /// otherwise carry and copy that size.
+    indirect case configure(breaker: String, patch: BreakerConfigPatch)
     case reset(breaker: String)
     /// `heartbeatMs`: push a heartbeat event this often (nil: never).
     case watch(prefix: String?, heartbeatMs: Int? = nil)
