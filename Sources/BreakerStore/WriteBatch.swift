@@ -26,13 +26,24 @@ public struct WriteBatch: Sendable, Hashable {
 /// A breaker as stored: the name lives beside the value because `CircuitBreaker` does not know
 /// its own name. Half-open permits and window contents are not stored; they are stale after a
 /// restart.
-public struct StoredBreaker: Sendable, Hashable {
-    public var name: String
-    public var breaker: CircuitBreaker
+///
+/// A class (immutable, so `Sendable`): a snapshot travels from the registry's journal through
+/// the writer's pending batches to the store, and copying a reference there costs one retain
+/// where copying a breaker value would retain each of its buffers.
+public final class StoredBreaker: Sendable, Hashable {
+    public let name: String
+    public let breaker: CircuitBreaker
 
     public init(name: String, breaker: CircuitBreaker) {
         self.name = name
         self.breaker = breaker
+    }
+
+    public static func == (a: StoredBreaker, b: StoredBreaker) -> Bool { a.name == b.name && a.breaker == b.breaker }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(name)
+        hasher.combine(breaker)
     }
 }
 

@@ -68,8 +68,9 @@ import Testing
             let big = LoggedTransition(
                 breaker: "new", transition: transition(.closed, .open, generation: 2, at: 5, reason: .failureThreshold),
                 note: String(repeating: "x", count: 64 * 1024))
-            var changed = before[0]
-            _ = changed.breaker.record(.failure, count: 3, at: at(20))
+            var counted = before[0].breaker
+            _ = counted.record(.failure, count: 3, at: at(20))
+            let changed = StoredBreaker(name: before[0].name, breaker: counted)
             let batch = WriteBatch(breakers: [changed, StoredBreaker(name: "new", breaker: CircuitBreaker(createdAt: at(0)))],
                                    transitions: [big], dedupes: [Self.key(2, expiresMs: at(60).millisecondsSinceEpoch)],
                                    pruneDedupeBefore: at(1_000))
