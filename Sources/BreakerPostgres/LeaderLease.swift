@@ -125,7 +125,8 @@ extension PostgresStore {
         let (high, low) = LeaderLease.halves(LeaderLease.key(for: cluster))
         let rows = try session.query("""
             SELECT address, elected_ms, EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted \
-            AND objsubid = 1 AND classid = \(high)::int8::oid AND objid = \(low)::int8::oid) \
+            AND objsubid = 1 AND classid = \(high)::int8::oid AND objid = \(low)::int8::oid \
+            AND database = (SELECT oid FROM pg_database WHERE datname = current_database())) \
             FROM leaders WHERE cluster = \(cluster)
             """, "read the leader address")
         guard let row = rows.first else { return nil }

@@ -9,11 +9,12 @@ import Testing
 struct LeaderLeaseTests {
     /// Ends whichever session holds `cluster`'s lock, and waits (up to 5 s, PostgreSQL's own
     /// wait) until that backend is gone; returns how many it ended.
-    static func terminateHolder(of cluster: String, in pg: PostgresCluster) throws -> String {
+    static func terminateHolder(of cluster: String, database: String, in pg: PostgresCluster) throws -> String {
         let bits = UInt64(bitPattern: LeaderLease.key(for: cluster))
         return try pg.sql("""
             SELECT count(*) FILTER (WHERE pg_terminate_backend(pid, 5000)) FROM pg_locks WHERE locktype = 'advisory'
             AND granted AND objsubid = 1 AND classid = \(bits >> 32) AND objid = \(bits & 0xFFFF_FFFF)
+            AND database = (SELECT oid FROM pg_database WHERE datname = '\(database)')
             """)
     }
 
@@ -57,7 +58,7 @@ struct LeaderLeaseTests {
 
     @Test func aTerminatedLeaderIsFencedAndItsSuccessorTakesOver() throws {
         let pg = try PostgresCluster.get()
-        let (_, url) = try pg.freshDatabase()
+        let (name, url) = try pg.freshDatabase()
         let leader = try openStore(url)
         let standby = try openStore(url)
         defer { leader.close(); standby.close() }
@@ -65,7 +66,7 @@ struct LeaderLeaseTests {
         let committed = StoredBreaker(name: "committed", breaker: CircuitBreaker(createdAt: at(0)))
         try leader.write(WriteBatch(breakers: [committed]))
 
-        #expect(try Self.terminateHolder(of: "test", in: pg) == "1")
+        #expect(try Self.terminateHolder(of: "test", database: name, in: pg) == "1")
         let late = WriteBatch(breakers: [StoredBreaker(name: "late", breaker: CircuitBreaker(createdAt: at(1)))],
                               transitions: [LoggedTransition(breaker: "late", transition: transition(
                                   .closed, .open, generation: 2, at: 1, reason: .failureThreshold))])
