@@ -86,7 +86,7 @@ final class PostgresCluster: Sendable {
             let started = try Self.freePort()
             try? FileManager.default.removeItem(atPath: "\(folder)/standby")  // what a failed attempt left
             try Self.run(["\(binaries)/pg_basebackup", "-h", "127.0.0.1", "-p", "\(self.port)", "-U", "postgres",
-                          "-D", "\(folder)/standby", "-R", "--no-sync"])
+                          "-D", "\(folder)/standby", "-R", "--no-sync", "--checkpoint=fast"])
             try startServer(data: "\(folder)/standby", port: started, settings: "-c hot_standby=on -c max_connections=200")
             port = started
             return started
