@@ -21,6 +21,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
     ],
     targets: [
         .systemLibrary(
@@ -43,6 +44,20 @@ let package = Package(
                 "BreakerSync", "BreakerCore", "CSQLite",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            exclude: ["DESIGN.md"]
+        ),
+        // PostgreSQL persistence: the same BreakerStorage contract over one postgres-nio
+        // connection, which also holds the cluster's leader lease (an advisory lock).
+        .target(
+            name: "BreakerPostgres",
+            dependencies: [
+                "BreakerCore", "BreakerStore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             exclude: ["DESIGN.md"]
         ),
@@ -168,12 +183,29 @@ let package = Package(
             ],
             path: "Tests/BreakerTestSupport"
         ),
+        // The BreakerStorage contract and its fixtures, run by every implementation's tests.
+        .target(
+            name: "BreakerStorageContract",
+            dependencies: ["BreakerStore", "BreakerCore"],
+            path: "Tests/BreakerStorageContract"
+        ),
         .testTarget(name: "BreakerCoreTests", dependencies: ["BreakerCore"]),
         .testTarget(name: "BreakerWireTests", dependencies: ["BreakerWire", "BreakerCore", "BreakerTestSupport"]),
         .testTarget(
             name: "BreakerStoreTests",
             dependencies: [
-                "BreakerSync", "BreakerStore", "BreakerCore", "CSQLite", "BreakerTestSupport",
+                "BreakerSync", "BreakerStore", "BreakerCore", "CSQLite", "BreakerStorageContract", "BreakerTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Against a real PostgreSQL cluster the tests start (Debian's postgresql package).
+        .testTarget(
+            name: "BreakerPostgresTests",
+            dependencies: [
+                "BreakerPostgres", "BreakerStore", "BreakerCore", "BreakerStorageContract", "BreakerTestSupport",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -1,4 +1,5 @@
 import BreakerCore
+import BreakerStorageContract
 import BreakerStore
 import Dispatch
 import Testing

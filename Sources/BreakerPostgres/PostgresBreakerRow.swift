@@ -1,0 +1,86 @@
+import BreakerCore
+import BreakerStore
+import PostgresNIO
+
+/// The `breakers` table's columns, shared by the batch upsert and the loader so they cannot
+/// drift. A batch binds each column as one array and the upsert `unnest`s them: one round trip
+/// for 1 or 1000 snapshots.
+enum PostgresBreakerRow {
+    enum Kind: String { case text, int8, float8 }
+
+    static let columns: [(name: String, kind: Kind)] = [
+        ("name", .text), ("failure_threshold", .int8), ("success_threshold", .int8), ("timeout_ms", .int8),
+        ("half_open_max_calls", .int8), ("half_open_permit_timeout_ms", .int8), ("state", .text), ("generation", .int8),
+        ("failure_count", .int8), ("success_count", .int8), ("open_until_ms", .int8), ("total_calls", .int8),
+        ("successful_calls", .int8), ("failed_calls", .int8), ("rejected_calls", .int8), ("transitions", .text),
+        ("last_failure_ms", .int8), ("last_state_change_ms", .int8), ("forced_reason", .text), ("forced_by", .text),
+        ("forced_at_ms", .int8), ("policy", .text), ("window_kind", .text), ("window_size", .int8),
+        ("failure_rate_threshold", .int8), ("minimum_calls", .int8), ("slow_call_duration_ms", .int8),
+        ("slow_call_rate_threshold", .int8), ("backoff_multiplier", .float8), ("backoff_max_ms", .int8),
+        ("min_reporters", .int8), ("mode", .text), ("reopen_count", .int8),
+    ]
+
+    static let upsertSQL: String = {
+        let arrays = columns.enumerated().map { "$\($0.offset + 1)::\($0.element.kind.rawValue)[]" }.joined(separator: ", ")
+        let updates = columns.dropFirst().map { "\($0.name) = excluded.\($0.name)" }.joined(separator: ", ")
+        return "INSERT INTO breakers (\(columns.map(\.name).joined(separator: ", "))) SELECT * FROM unnest(\(arrays)) "
+            + "ON CONFLICT (name) DO UPDATE SET \(updates)"
+    }()
+
+    static let selectAllSQL = "SELECT \(columns.map(\.name).joined(separator: ", ")) FROM breakers ORDER BY name"
+
+    enum Value {
+        case text(String?), int8(Int64?), float8(Double?)
+    }
+
+    /// One snapshot as column values, in `columns` order; unsigned values by bit pattern.
+    static func values(_ stored: StoredBreaker) -> [Value] {
+        let breaker = stored.breaker
+        let config = breaker.config
+        let metrics = breaker.metrics
+        let window: (kind: String, size: Int) = switch config.window {
+        case .count(let size): ("count", size)
+        case .time(let seconds): ("time", seconds)
+        }
+        return [
+            .text(stored.name), .int8(Int64(config.failureThreshold)), .int8(Int64(config.successThreshold)),
+            .int8(config.timeoutMs), .int8(Int64(config.halfOpenMaxCalls)), .int8(config.halfOpenPermitTimeoutMs),
+            .text(breaker.state.wireName), .int8(Int64(bitPattern: breaker.generation)), .int8(Int64(breaker.failureCount)),
+            .int8(Int64(breaker.successCount)), .int8(breaker.openUntil?.millisecondsSinceEpoch),
+            .int8(Int64(bitPattern: metrics.totalCalls)), .int8(Int64(bitPattern: metrics.successfulCalls)),
+            .int8(Int64(bitPattern: metrics.failedCalls)), .int8(Int64(bitPattern: metrics.rejectedCalls)),
+            .text(PostgresTransitionCounts.encode(metrics.transitions)), .int8(metrics.lastFailureTime?.millisecondsSinceEpoch),
+            .int8(metrics.lastStateChange.millisecondsSinceEpoch), .text(breaker.forced?.reason), .text(breaker.forced?.actor),
+            .int8(breaker.forced?.at.millisecondsSinceEpoch), .text(config.policy.wireName), .text(window.kind),
+            .int8(Int64(window.size)), .int8(Int64(config.failureRateThreshold)), .int8(Int64(config.minimumCalls)),
+            .int8(config.slowCallDurationMs), .int8(Int64(config.slowCallRateThreshold)),
+            .float8(config.timeoutBackoff?.multiplier), .int8(config.timeoutBackoff?.maxMs),
+            .int8(config.minReporters.map(Int64.init)), .text(config.mode.wireName), .int8(Int64(breaker.reopenCount)),
+        ]
+    }
+
+    /// The upsert for a whole batch: each column bound as one array.
+    static func upsert(_ breakers: [StoredBreaker]) -> PostgresQuery {
+        var texts = Array(repeating: [String?](), count: columns.count)
+        var ints = Array(repeating: [Int64?](), count: columns.count)
+        var doubles = Array(repeating: [Double?](), count: columns.count)
+        for stored in breakers {
+            for (index, value) in values(stored).enumerated() {
+                switch value {
+                case .text(let text): texts[index].append(text)
+                case .int8(let int): ints[index].append(int)
+                case .float8(let double): doubles[index].append(double)
+                }
+            }
+        }
+        var binds = PostgresBindings(capacity: columns.count)
+        for (index, column) in columns.enumerated() {
+            switch column.kind {
+            case .text: binds.append(NullableArray(elements: texts[index]))
+            case .int8: binds.append(NullableArray(elements: ints[index]))
+            case .float8: binds.append(NullableArray(elements: doubles[index]))
+            }
+        }
+        return PostgresQuery(unsafeSQL: upsertSQL, binds: binds)
+    }
+}

@@ -1,0 +1,95 @@
+/// The PostgreSQL schema, as the ordered list of migrations that builds it. Like SQLite's
+/// `Schema`: steps are never edited once released; a change appends a step. Each pending step
+/// runs in one transaction with its version row, so a crash leaves the old version intact.
+///
+/// Types: every count, generation and time is BIGINT; unsigned 64-bit values (generations,
+/// call counters) are stored by bit pattern and come back exactly; times are UTC milliseconds.
+public enum PostgresSchema {
+    public typealias Migration = (version: Int, sql: [String])
+
+    public static let migrations: [Migration] = [
+        (version: 1, sql: [
+            """
+            CREATE TABLE breakers (
+                name TEXT NOT NULL PRIMARY KEY,
+                failure_threshold BIGINT NOT NULL,
+                success_threshold BIGINT NOT NULL,
+                timeout_ms BIGINT NOT NULL,
+                half_open_max_calls BIGINT NOT NULL,
+                half_open_permit_timeout_ms BIGINT NOT NULL,
+                state TEXT NOT NULL,
+                generation BIGINT NOT NULL,
+                failure_count BIGINT NOT NULL,
+                success_count BIGINT NOT NULL,
+                open_until_ms BIGINT,
+                total_calls BIGINT NOT NULL,
+                successful_calls BIGINT NOT NULL,
+                failed_calls BIGINT NOT NULL,
+                rejected_calls BIGINT NOT NULL,
+                transitions TEXT NOT NULL,
+                last_failure_ms BIGINT,
+                last_state_change_ms BIGINT NOT NULL,
+                forced_reason TEXT,
+                forced_by TEXT,
+                forced_at_ms BIGINT,
+                policy TEXT NOT NULL,
+                window_kind TEXT NOT NULL,
+                window_size BIGINT NOT NULL,
+                failure_rate_threshold BIGINT NOT NULL,
+                minimum_calls BIGINT NOT NULL,
+                slow_call_duration_ms BIGINT,
+                slow_call_rate_threshold BIGINT NOT NULL,
+                backoff_multiplier DOUBLE PRECISION,
+                backoff_max_ms BIGINT,
+                min_reporters BIGINT,
+                mode TEXT NOT NULL,
+                reopen_count BIGINT NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE transitions (
+                id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                breaker TEXT NOT NULL,
+                from_state TEXT NOT NULL,
+                to_state TEXT NOT NULL,
+                generation BIGINT NOT NULL,
+                at_ms BIGINT NOT NULL,
+                reason TEXT NOT NULL,
+                actor TEXT,
+                note TEXT
+            )
+            """,
+            "CREATE INDEX transitions_by_breaker ON transitions (breaker, id)",
+            """
+            CREATE TABLE record_dedupe (
+                breaker TEXT NOT NULL,
+                key TEXT NOT NULL,
+                state TEXT NOT NULL,
+                generation BIGINT NOT NULL,
+                stale BOOLEAN NOT NULL,
+                expires_ms BIGINT NOT NULL,
+                PRIMARY KEY (breaker, key)
+            )
+            """,
+            "CREATE INDEX record_dedupe_by_expiry ON record_dedupe (expires_ms)",
+            // The leader's advertised address, per cluster name, for standbys' not_leader replies.
+            """
+            CREATE TABLE leaders (
+                cluster TEXT NOT NULL PRIMARY KEY,
+                address TEXT NOT NULL,
+                elected_ms BIGINT NOT NULL
+            )
+            """,
+        ]),
+    ]
+
+    /// The version this code writes and understands.
+    public static var currentVersion: Int { migrations.last?.version ?? 0 }
+
+    /// The table that records each applied version (one row per step).
+    static let versionTable = "breakerd_schema_version"
+
+    /// Serializes migrations of one database between daemons starting together (a transaction
+    /// lock, released at commit): "breakerd-migrate" as a 64-bit key.
+    static let migrationLockKey = LeaderLease.key(for: "breakerd-migrate")
+}

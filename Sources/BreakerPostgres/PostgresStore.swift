@@ -1,0 +1,204 @@
+import BreakerCore
+import BreakerStore
+import Logging
+import PostgresNIO
+
+/// breakerd's storage in PostgreSQL: the same `BreakerStorage` contract as SQLite's
+/// `BreakerDatabase`, over one session that also holds the cluster's leader lease (see
+/// `PostgresStore+Lease.swift`), so the connection that commits is the one that holds the lock.
+///
+/// Not `Sendable`: like `BreakerDatabase`, one thread owns it at a time (the store writer's);
+/// every call blocks that thread on postgres-nio's futures, never an event loop.
+///
+/// **Fencing.** Writes need the lease (`tryAcquire`). A store whose session ended (dropped,
+/// `pg_terminate_backend`, `idle_session_timeout`) fails every later call and never reconnects:
+/// a new leader term is a new `PostgresStore` that acquires the lease again.
+public final class PostgresStore: BreakerStorage {
+    public struct Options: Sendable {
+        /// Daemons with the same cluster name share one lease; one of them leads.
+        public var cluster: String
+        /// Rows of transition log kept per breaker; older rows go as new ones arrive.
+        public var transitionLogLimit: Int
+        /// How long one server may take to accept a connection before the next URL is tried.
+        public var connectTimeout: Duration
+        /// `idle_session_timeout` and `idle_in_transaction_session_timeout` of the session:
+        /// PostgreSQL ends a frozen owner's session (and so frees the lease) after this long,
+        /// whether it froze between transactions or inside one. The owner's heartbeat
+        /// (`renew`) must come more often. nil leaves the server's settings.
+        public var sessionTimeout: Duration?
+        /// How long one statement may take; a session that overruns it is abandoned
+        /// (`session_lost`), as one the server ended.
+        public var queryTimeout: Duration
+
+        public init(cluster: String = "default", transitionLogLimit: Int = 1000, connectTimeout: Duration = .seconds(5),
+                    sessionTimeout: Duration? = .seconds(2), queryTimeout: Duration = .seconds(10)) {
+            precondition(transitionLogLimit >= 1, "transitionLogLimit must be positive")
+            self.cluster = cluster
+            self.transitionLogLimit = transitionLogLimit
+            self.connectTimeout = connectTimeout
+            self.sessionTimeout = sessionTimeout
+            self.queryTimeout = queryTimeout
+        }
+    }
+
+    /// The server this store is connected to (the first primary of the list).
+    public let url: PostgresURL
+    public var location: String { url.description }
+    public let options: Options
+    public var transitionLogLimit: Int { options.transitionLogLimit }
+    /// The schema version found before any migration ran (0 for an empty database).
+    public let openedAtVersion: Int
+
+    let session: PostgresSession
+    let logger: Logger
+    /// Whether this session holds the cluster's lease, and when (on the caller's clock) that
+    /// was last confirmed by a round trip.
+    var leaseHeld = false
+    public internal(set) var lastConfirmed: Duration?
+    /// Log rows per breaker, learned on first append and kept exact afterwards: only the lease
+    /// holder writes, so nobody else changes them while this store lives.
+    private var logCounts: [String: Int] = [:]
+
+    /// Connects to the first primary of `urls` (in order; standbys and unreachable servers are
+    /// skipped), sets the session's timeouts and migrates the schema. Wrong password, unknown
+    /// database and a bad TLS setup stop at once: they are configuration errors.
+    public static func connect(_ urls: [PostgresURL], options: Options = Options(), logger: Logger) throws(PostgresStoreError) -> PostgresStore {
+        try connect(urls, options: options, migrations: PostgresSchema.migrations, logger: logger)
+    }
+
+    /// `migrations` is replaceable so tests can prove that a future step is one more list entry.
+    package static func connect(_ urls: [PostgresURL], options: Options, migrations: [PostgresSchema.Migration],
+                                logger: Logger) throws(PostgresStoreError) -> PostgresStore {
+        let session = try PostgresConnector.connectToPrimary(urls, options: options, logger: logger)
+        do {
+            let version = try PostgresMigrator.migrate(session, to: migrations)
+            return PostgresStore(session: session, options: options, openedAtVersion: version, logger: logger)
+        } catch {
+            session.close()
+            throw error
+        }
+    }
+
+    private init(session: PostgresSession, options: Options, openedAtVersion: Int, logger: Logger) {
+        self.session = session
+        self.url = session.url
+        self.options = options
+        self.openedAtVersion = openedAtVersion
+        self.logger = logger
+        logger.info("opened PostgreSQL store", metadata: [
+            "url": "\(url)", "cluster": "\(options.cluster)", "found_version": "\(openedAtVersion)",
+            "schema_version": "\(PostgresSchema.currentVersion)",
+        ])
+    }
+
+    deinit { session.close() }
+
+    // MARK: Reading
+
+    public func loadAll() throws(StoreError) -> [StoredBreaker] {
+        do throws(PostgresStoreError) {
+            let rows = try session.query(PostgresQuery(unsafeSQL: PostgresBreakerRow.selectAllSQL), "load breakers")
+            var result: [StoredBreaker] = []
+            result.reserveCapacity(rows.count)
+            for row in rows { result.append(try PostgresBreakerRow.read(row, location: location)) }
+            return result
+        } catch { throw error.storeError }
+    }
+
+    public func loadDedupe(notExpiredAt now: Timestamp, limit: Int) throws(StoreError) -> [DedupeRow] {
+        do throws(PostgresStoreError) {
+            try session.checkOpen()
+            guard limit > 0 else { return [] }
+            let rows = try session.query("""
+                SELECT breaker, key, state, generation, stale, expires_ms FROM record_dedupe WHERE expires_ms > \
+                \(now.millisecondsSinceEpoch) ORDER BY expires_ms DESC, breaker, key LIMIT \(Int64(clamping: limit))
+                """, "load dedupe keys")
+            return try rows.map { row throws(PostgresStoreError) in
+                do {
+                    let (breaker, key, state, generation, stale, expires) =
+                        try row.decode((String, String, String, Int64, Bool, Int64).self)
+                    guard let state = BreakerState(wireName: state) else { throw PostgresStoreError(code: .corrupt, message: "") }
+                    return DedupeRow(breaker: breaker, key: key, state: state, generation: UInt64(bitPattern: generation),
+                                     stale: stale, expiresMs: expires)
+                } catch {
+                    throw PostgresStoreError(code: .corrupt, message: "database \(location): unreadable record_dedupe row")
+                }
+            }
+        } catch { throw error.storeError }
+    }
+
+    public func history(breaker: String, limit: Int) throws(StoreError) -> [LoggedTransition] {
+        do throws(PostgresStoreError) {
+            try session.checkOpen()
+            guard limit > 0 else { return [] }
+            let rows = try session.query("""
+                SELECT from_state, to_state, generation, at_ms, reason, actor, note FROM transitions \
+                WHERE breaker = \(breaker) ORDER BY id DESC LIMIT \(Int64(limit))
+                """, "read transition log")
+            return try rows.map { row throws(PostgresStoreError) in
+                guard case let (from, to, generation, at, reason, actor, note)? =
+                        try? row.decode((String, String, Int64, Int64, String, String?, String?).self),
+                      let from = BreakerState(wireName: from), let to = BreakerState(wireName: to),
+                      let reason = TransitionReason(rawValue: reason) else {
+                    throw PostgresStoreError(code: .corrupt, message:
+                        "database \(location): unreadable transition log row for breaker \"\(breaker)\"")
+                }
+                let transition = Transition(from: from, to: to, generation: UInt64(bitPattern: generation),
+                                            at: Timestamp(millisecondsSinceEpoch: at), reason: reason)
+                return LoggedTransition(breaker: breaker, transition: transition, actor: actor, note: note)
+            }
+        } catch { throw error.storeError }
+    }
+
+    /// The tables with their indexes and TOAST data, as PostgreSQL counts them (0 if unreadable).
+    public func sizeBytes() -> Int64 {
+        (try? session.value("""
+            SELECT pg_total_relation_size('breakers') + pg_total_relation_size('transitions') \
+            + pg_total_relation_size('record_dedupe')
+            """, as: Int64.self, "measure the tables")) ?? 0
+    }
+
+    // MARK: Writing
+
+    /// One transaction, one statement per kind of row in the batch (each kind's rows bound as
+    /// arrays), or nothing. Refused without the lease, and on a session that ended.
+    public func write(_ batch: WriteBatch) throws(StoreError) {
+        do throws(PostgresStoreError) {
+            try session.checkOpen()
+            guard leaseHeld else {
+                throw PostgresStoreError(code: .notLeader, message:
+                    "this store does not hold the lease of cluster \"\(options.cluster)\"")
+            }
+            guard !batch.isEmpty else { return }
+            let countsAfter: [String: Int]
+            try session.query("BEGIN", "begin transaction")
+            do throws(PostgresStoreError) {
+                countsAfter = try PostgresBatchWriter(session: session, limit: transitionLogLimit, logCounts: logCounts)
+                    .write(batch)
+                try session.query("COMMIT", "commit")
+            } catch {
+                if session.isOpen { _ = try? session.query("ROLLBACK", "roll back") }
+                throw error
+            }
+            // Only now: a rolled-back batch must not leave counts that no longer match the table.
+            logCounts.merge(countsAfter) { $1 }
+        } catch {
+            throw StoreError(code: error.storeError.code, message: "write to database \(location) failed: \(error.message)")
+        }
+    }
+
+    // MARK: Closing
+
+    /// Ends the session, which releases the lease. Idempotent.
+    public func close() {
+        session.close()
+        leaseHeld = false
+        logCounts = [:]
+    }
+
+    /// Runs constant SQL on the store's own session (a `SET` that makes writes fail for a real
+    /// reason, say), for tests.
+    package func executeForTesting(_ sql: String) throws(PostgresStoreError) {
+        try session.query(PostgresQuery(unsafeSQL: sql), "test statement")
+    }
+}
