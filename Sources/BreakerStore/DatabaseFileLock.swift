@@ -28,8 +28,18 @@ struct DatabaseFileLock {
         guard descriptor >= 0 else {
             throw StoreError(code: .io, message: "cannot open database \(path): \(errorText(errno))")
         }
-        guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
+        // A process that embeds the store and starts a child (tests do, all the time) shares this
+        // descriptor with the child from its fork until its exec closes it (O_CLOEXEC): a lock
+        // refused for that instant is asked for again, for at most ~250 ms. Another breakerd
+        // holds it for good and is still refused.
+        var tries = 0
+        while flock(descriptor, LOCK_EX | LOCK_NB) != 0 {
             let error = errno
+            if error == EWOULDBLOCK, tries < 25 {
+                tries += 1
+                usleep(10_000)
+                continue
+            }
             close(descriptor)
             if error == EWOULDBLOCK {
                 throw StoreError(code: .locked, message: "database \(path) is in use by another breakerd process")
