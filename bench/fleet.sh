@@ -6,6 +6,7 @@
 #
 #   bench/fleet.sh [REPLICAS BREAKERS RATE SECONDS]      default 50 10 100 10
 #   BIN=DIR bench/fleet.sh ...                            use breakerd and breaker-fleet from DIR
+#   FLEET_ARGS="--break-at 0" bench/fleet.sh ...          steady state only (nothing breaks)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-50}; B=${2:-10}; R=${3:-100}; T=${4:-10}
@@ -30,4 +31,4 @@ done
 CPUS=$(nproc)
 FLEET_CPUS=$([ "$CPUS" -gt 1 ] && echo "1-$((CPUS - 1))" || echo 0)
 timeout $((T * 3 + 60)) taskset -c "$FLEET_CPUS" "$BIN/breaker-fleet" --target "127.0.0.1:$PORT" --http-port "$HTTP" \
-    --daemon-pid "$BD" --replicas "$N" --breakers "$B" --rate "$R" --seconds "$T"
+    --daemon-pid "$BD" --replicas "$N" --breakers "$B" --rate "$R" --seconds "$T" ${FLEET_ARGS:-}
