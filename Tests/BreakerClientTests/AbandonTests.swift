@@ -15,6 +15,9 @@ extension BreakerClientTests {
             try await breaker.attempt().failed()
             #expect(await client.flush())
             #expect(await eventually(within: .seconds(5)) { (try? daemon.inspect(name)["state"]) == .string("half_open") })
+            // And the client has heard it (the push of closed → open → half_open), so no cached
+            // "open" from the failure's reply answers the next attempt.
+            #expect(await eventually(within: .seconds(5)) { client.statistics.pushedTransitions >= 2 })
             return breaker
         }
 
