@@ -131,8 +131,9 @@ extension ConnectionHandler {
         switch op {
         case .watch(let prefix, let heartbeatMs):
             startWatching(prefix: prefix)
-            heartbeatEpoch += 1
-            if let heartbeatMs { scheduleHeartbeat(every: heartbeatMs, epoch: heartbeatEpoch) }
+            heartbeat?.stop()
+            heartbeat = nil
+            if let heartbeatMs { startHeartbeats(every: heartbeatMs) }
             return .success(.watching)
         case .hello(let client):
             caller.reporter = client
@@ -198,18 +199,16 @@ extension ConnectionHandler {
         return .success(.authenticated(name: actor))
     }
 
-    /// Heartbeats ride the connection's queue like events, behind every reply and event before
-    /// them: one arriving proves the stream is live and complete up to it. A newer `watch`
-    /// (`heartbeatEpoch`) or the connection's end stops the old ones.
-    func scheduleHeartbeat(every milliseconds: Int, epoch: Int) {
+    /// Heartbeats ride the connection's queue like events (see `WatchHeartbeat`).
+    func startHeartbeats(every milliseconds: Int) {
         guard let transport else { return }
+        let heartbeat = WatchHeartbeat(intervalMs: milliseconds)
+        self.heartbeat = heartbeat
         let hop = HandlerHop(self, executor: transport.executor)
-        let clock = registry.clock
-        clock.run(at: clock.now().adding(milliseconds: Int64(milliseconds))) {
+        heartbeat.start(on: registry.clock, after: registry.clock.now()) { at in
             hop.hop { handler in
-                guard handler.heartbeatEpoch == epoch, handler.transport != nil else { return }
-                handler.push(ReplyEncoder.encode(Event.heartbeat(at: handler.registry.clock.now())))
-                handler.scheduleHeartbeat(every: milliseconds, epoch: epoch)
+                guard handler.heartbeat === heartbeat, handler.transport != nil else { return }
+                handler.push(ReplyEncoder.encode(Event.heartbeat(at: at)))
             }
         }
     }

@@ -57,8 +57,8 @@ final class ConnectionHandler {
     /// arriving long line is scanned once.
     var scanned = 0
     var watching = false
-    /// Counts `watch` requests; a heartbeat scheduled for an earlier one is dropped.
-    var heartbeatEpoch = 0
+    /// The heartbeats the last `watch` asked for, if it did.
+    var heartbeat: WatchHeartbeat?
 
     init(registry: BreakerRegistry, connections: ConnectionCounter, adminTokens: AdminTokens?,
          maxLineLength: Int, maxInFlight: Int, logger: Logger) {
@@ -118,6 +118,7 @@ final class ConnectionHandler {
         if let resume = machine.inputEnded(lastLineCounts: true) { finishInput(resume) }
         connections.close()
         if watching { registry.unwatch(ObjectIdentifier(self)) }
+        heartbeat?.stop()
         machine.closed()
         transport = nil
     }
