@@ -39,14 +39,7 @@ enum BreakerTiles {
         if let rate = b.window?.failureRate { w.field("failure_rate", rate) }
         w.key("generation"); w.int(Int64(truncatingIfNeeded: b.generation))
         if let until = b.openUntil { w.field("open_until", RFC3339.format(until)) }
-        if let forced = b.forced {
-            w.key("forced")
-            w.beginObject()
-            if let reason = forced.reason { w.field("reason", reason) }
-            if let actor = forced.actor { w.field("by", actor) }
-            w.field("at", RFC3339.format(forced.at))
-            w.endObject()
-        }
+        if let forced = b.forced { ReplyEncoder.writeForced(forced, to: &w) }
         let m = b.metrics
         w.key("metrics")
         w.beginObject()

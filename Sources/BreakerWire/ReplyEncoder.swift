@@ -141,6 +141,17 @@ public enum ReplyEncoder {
         return w.finishLine()
     }
 
+    /// `"forced":{"reason":…,"by":…,"at":…}`, as `inspect`, `list` and the status page show a
+    /// force-open.
+    public static func writeForced(_ forced: ForcedOpen, to w: inout JSONWriter) {
+        w.key("forced")
+        w.beginObject()
+        if let reason = forced.reason { w.field("reason", reason) }
+        if let actor = forced.actor { w.field("by", actor) }
+        w.field("at", RFC3339.format(forced.at))
+        w.endObject()
+    }
+
     /// `"error":{"code":…,"message":…}`, as error replies and batch results carry it.
     static func writeError(_ error: WireError, to w: inout JSONWriter) {
         w.key("error")
@@ -214,14 +225,7 @@ public enum ReplyEncoder {
         w.field("half_open_in_flight", b.permits.count)
         w.key("generation"); w.int(Int64(truncatingIfNeeded: b.generation))
         if let until = b.openUntil { w.field("open_until", RFC3339.format(until)) }
-        if let forced = b.forced {
-            w.key("forced")
-            w.beginObject()
-            if let reason = forced.reason { w.field("reason", reason) }
-            if let actor = forced.actor { w.field("by", actor) }
-            w.field("at", RFC3339.format(forced.at))
-            w.endObject()
-        }
+        if let forced = b.forced { ReplyEncoder.writeForced(forced, to: &w) }
         let m = b.metrics
         w.key("metrics")
         w.beginObject()
