@@ -202,7 +202,7 @@ let package = Package(
         .testTarget(
             name: "BreakerPostgresTests",
             dependencies: [
-                "BreakerPostgres", "BreakerStore", "BreakerCore", "BreakerStorageContract", "BreakerTestSupport",
+                "BreakerPostgres", "BreakerStore", "BreakerCore", "BreakerStorageContract", "BreakerTestSupport", "BreakerSync",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

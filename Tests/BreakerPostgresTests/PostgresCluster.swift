@@ -1,6 +1,7 @@
+import BreakerSync
 import BreakerTestSupport
 import Foundation
-import Synchronization
+import struct Synchronization.Atomic
 
 /// A throwaway PostgreSQL cluster for the tests: Debian's binaries, `initdb` into a temp folder,
 /// `pg_ctl` on a free loopback port with its socket in that folder, as the `postgres` user when
