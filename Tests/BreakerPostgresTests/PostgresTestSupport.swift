@@ -1,3 +1,4 @@
+import Foundation
 import BreakerCore
 import BreakerPostgres
 import BreakerStorageContract
@@ -20,10 +21,13 @@ func openStore(_ url: String, cluster: String = "test", transitionLogLimit: Int 
 /// A store that holds its cluster's lease, so it may write.
 func leaderStore(_ url: String, cluster: String = "test", transitionLogLimit: Int = 1000) throws -> PostgresStore {
     let store = try openStore(url, cluster: cluster, transitionLogLimit: transitionLogLimit)
-    guard try store.tryAcquire(elapsed: .zero) else {
-        throw PostgresCluster.ClusterError(message: "the lease of cluster \(cluster) is taken")
+    // A store closed just before (a reopen, as a restart does) leaves its session's lock to the
+    // server, which frees it a moment later: ask again for a while, as a standby would.
+    for _ in 0..<250 {
+        if try store.tryAcquire(elapsed: .zero) { return store }
+        usleep(20_000)
     }
-    return store
+    throw PostgresCluster.ClusterError(message: "the lease of cluster \(cluster) is taken")
 }
 
 /// The error `body` throws, or a recorded issue and nil.
