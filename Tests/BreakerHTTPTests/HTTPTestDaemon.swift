@@ -67,9 +67,10 @@ final class HTTPTestDaemon {
 /// Runs `body` against a fresh daemon and always stops it.
 func withHTTPDaemon<T>(settings: BreakerRegistry.Settings = .init(), maxMetricSeries: Int = 100_000,
                        daemonMetrics: @escaping @Sendable () -> [UInt8] = { [] }, clock: ManualClock? = nil,
+                       statusPage: StatusPageSettings? = nil, adminTokens: AdminTokens? = nil,
                        _ body: (HTTPTestDaemon) async throws -> T) async throws -> T {
     let daemon = try await HTTPTestDaemon(settings: settings, maxMetricSeries: maxMetricSeries, daemonMetrics: daemonMetrics,
-                                          clock: clock)
+                                          clock: clock, statusPage: statusPage, adminTokens: adminTokens)
     do {
         let result = try await body(daemon)
         await daemon.stop()

@@ -10,15 +10,7 @@ let aliceToken = "alice-token-0123456789abcdef"
 /// Runs `body` against a daemon serving the status page (`tokens` for protocol and page alike)
 /// and always stops it.
 func withStatusPageDaemon<T>(tokens: AdminTokens? = statusPageTokens, _ body: (HTTPTestDaemon) async throws -> T) async throws -> T {
-    let daemon = try await HTTPTestDaemon(statusPage: StatusPageSettings(adminTokens: tokens), adminTokens: tokens)
-    do {
-        let result = try await body(daemon)
-        await daemon.stop()
-        return result
-    } catch {
-        await daemon.stop()
-        throw error
-    }
+    try await withHTTPDaemon(statusPage: StatusPageSettings(adminTokens: tokens), adminTokens: tokens, body)
 }
 
 extension HTTPTestDaemon {
