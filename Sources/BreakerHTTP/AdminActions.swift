@@ -54,8 +54,8 @@ struct AdminActions: Sendable {
         }
         logger.notice("admin action", metadata: ["op": "\(command.op.rawValue)", "breaker": "\(breaker)", "actor": "\(actor)", "via": "http"])
         switch registry.handle(command, caller: Caller(actor: actor, reporter: nil)) {
-        case .replyAfterCommit(let reply, let breaker):
-            registry.whenCommitted(breaker) { result in
+        case .replyAfterCommit(let reply, let scope):
+            registry.whenCommitted(scope) { result in
                 switch result {
                 case .success: completion(.json(.ok, ReplyEncoder.encode(reply, id: id)))
                 case .failure(let error):

@@ -21,15 +21,17 @@ extension BreakerRegistry {
         if budget.isFull, budget.claimFullSweep(nowMs: clock.now().millisecondsSinceEpoch) {
             sweepDedupe()
         }
-        let (action, dropped) = Self.shard(for: name, in: shards).dedupe.withLock { table -> (RequestAction, Bool) in
+        let shard = shardIndex(of: name)
+        let (action, dropped) = shards[shard].dedupe.withLock { table -> (RequestAction, Bool) in
             let now = clock.now().millisecondsSinceEpoch
             budget.released(table.sweep(now: now))
             let dedupeKey = DedupeKey(breaker: name, key: key)
             if let first = table.entries[dedupeKey], first.expiresMs > now {
-                return (.replyAfterCommit(.recorded(state: first.state, generation: first.generation, stale: first.stale), breaker: name), false)
+                return (.replyAfterCommit(.recorded(state: first.state, generation: first.generation, stale: first.stale),
+                                          CommitScope(shard: shard)), false)
             }
             var dropped = false
-            let action = self.record(record, reporter: reporter) { recorded in
+            let action = self.record(record, reporter: reporter, shard: shard) { recorded in
                 // An expired key still in the table (not yet popped) already holds its place.
                 guard table.entries[dedupeKey] != nil || budget.reserve() else {
                     dropped = true

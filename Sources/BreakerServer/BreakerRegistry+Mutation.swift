@@ -11,10 +11,11 @@ extension BreakerRegistry {
     /// the body changed is published, scheduled and snapshotted for the writer before the lock is
     /// released, so watchers and the store see one breaker's changes in order. `remember` may
     /// return a dedupe key for the body's result: it is committed with the same snapshot.
-    func mutate<R>(_ name: String, create: Bool, actor: String? = nil, note: String? = nil,
+    /// `shard` is `name`'s shard index when the caller has it already (see `shardIndex(of:)`).
+    func mutate<R>(_ name: String, shard index: Int? = nil, create: Bool, actor: String? = nil, note: String? = nil,
                    remember: (R) -> DedupeRow? = { _ in nil },
                    _ body: (inout CircuitBreaker, Timestamp) -> (R, [Transition])) -> R? {
-        let shard = Self.shard(for: name, in: shards)
+        let shard = shards[index ?? shardIndex(of: name)]
         return shard.breakers.withLock { breakers -> R? in
             let now = clock.now()
             // One lookup by name; then the breaker is read and changed where it lies, in its
@@ -34,7 +35,8 @@ extension BreakerRegistry {
             let after = Self.peek(&slot.breaker)
             let rescheduled = before.deadline != after.deadline
             if created || !transitions.isEmpty {
-                afterChange(name, slot.breaker, transitions, rescheduled: rescheduled, actor: actor, note: note, dedupe: dedupe)
+                afterChange(name, slot.breaker, transitions, journal: shard.journal, rescheduled: rescheduled,
+                            actor: actor, note: note, dedupe: dedupe)
                 return result
             }
             if before.counts != after.counts || dedupe != nil {
@@ -64,8 +66,9 @@ extension BreakerRegistry {
 
     /// Publishes, logs and hands to the writer a change with transitions (or a new breaker),
     /// with everything this shard journaled before it. Must be called with `name`'s shard lock
-    /// held, `breaker` being its state after the change.
-    func afterChange(_ name: String, _ breaker: CircuitBreaker, _ transitions: [Transition], rescheduled: Bool = true,
+    /// held, `breaker` being its state after the change, `journal` its shard's.
+    func afterChange(_ name: String, _ breaker: CircuitBreaker, _ transitions: [Transition], journal: ShardJournal,
+                     rescheduled: Bool = true,
                      actor: String? = nil, note: String? = nil, dedupe: DedupeRow? = nil) {
         hub.publish(name, transitions)
         for transition in transitions {
@@ -81,24 +84,21 @@ extension BreakerRegistry {
             let byAdmin = [.reset, .forcedOpen, .released].contains(transition.reason)
             return LoggedTransition(breaker: name, transition: transition, actor: byAdmin ? actor : nil, note: byAdmin ? note : nil)
         }
-        let journal = Self.shard(for: name, in: shards).journal
         journal.add(StoredBreaker(name: name, breaker: breaker.storedValue), transitions: logged, dedupe: dedupe)
         journal.handOver(to: writer)
         if rescheduled { schedule(name, breaker.nextDeadline) }
     }
 
-    /// Calls `completion` (on the writer's thread) once every breaker in `names`, changed before
-    /// the call, is committed: hands over the journals of their shards (one lock per shard, not
-    /// per name) without waking the writer, then wakes it once with the request.
-    func whenCommitted(_ names: [String], _ completion: @escaping @Sendable (Result<Void, StoreError>) -> Void) {
-        var shardBits: UInt64 = 0
-        for name in names { shardBits |= 1 << UInt64(Self.shardIndex(for: name, count: shards.count)) }
-        while shardBits != 0 {
-            let shard = shards[shardBits.trailingZeroBitCount]
-            shardBits &= shardBits - 1
-            shard.breakers.withLock { _ in shard.journal.handOver(to: writer, .beforeCommitRequest) }
+    /// Calls `completion` (on the writer's thread) once every breaker in `scope`'s shards,
+    /// changed before the call, is committed: takes the snapshots their journals hold (one lock
+    /// per shard) and hands them to the writer together with the request, in one submit.
+    public func whenCommitted(_ scope: CommitScope, _ completion: @escaping @Sendable (Result<Void, StoreError>) -> Void) {
+        var changes = WriteBatch()
+        for index in scope.indexes {
+            let shard = shards[index]
+            shard.breakers.withLock { _ in shard.journal.take(into: &changes) }
         }
-        writer.whenCommitted(completion)
+        writer.submit(changes, completion: completion)
     }
 
     /// Hands over every shard's journal (at shutdown: nothing acknowledged is left behind).
@@ -126,7 +126,13 @@ extension BreakerRegistry {
         shards[shardIndex(for: name, count: shards.count)]
     }
 
-    /// At most 64 shards: `whenCommitted` keeps a set of them in one `UInt64`.
+    /// The index of `name`'s shard: hashed once per request, then passed along.
+    func shardIndex(of name: String) -> Int { Self.shardIndex(for: name, count: shards.count) }
+
+    /// What a reply about `name` waits for (see `whenCommitted`).
+    public func commitScope(of name: String) -> CommitScope { CommitScope(shard: shardIndex(of: name)) }
+
+    /// At most 64 shards: a `CommitScope` keeps a set of them in one `UInt64`.
     static func shardIndex(for name: String, count: Int) -> Int {
         var hasher = Hasher()
         hasher.combine(name)

@@ -36,19 +36,19 @@ extension BreakerRegistry {
                 }
                 return (BreakerView(name: name, breaker: breaker), advanced + (reset.map { [$0] } ?? []))
             }
-            return view.map { .replyAfterCommit(.breaker($0), breaker: name) } ?? .error(Self.notFound(name))
+            return view.map { .replyAfterCommit(.breaker($0), commitScope(of: name)) } ?? .error(Self.notFound(name))
         case .forceOpen(let name, let reason):
             let view = mutate(name, create: true, actor: caller.actor, note: reason) { breaker, now in
                 let transitions = breaker.forceOpen(ForcedOpen(reason: reason, actor: caller.actor, at: now))
                 return (BreakerView(name: name, breaker: breaker), transitions)
             }
-            return view.map { .replyAfterCommit(.breaker($0), breaker: name) } ?? .error(overloaded(name))
+            return view.map { .replyAfterCommit(.breaker($0), commitScope(of: name)) } ?? .error(overloaded(name))
         case .release(let name):
             let view = mutate(name, create: false, actor: caller.actor) { breaker, now in
                 let transitions = breaker.release(at: now)
                 return (BreakerView(name: name, breaker: breaker), transitions)
             }
-            return view.map { .replyAfterCommit(.breaker($0), breaker: name) } ?? .error(Self.notFound(name))
+            return view.map { .replyAfterCommit(.breaker($0), commitScope(of: name)) } ?? .error(Self.notFound(name))
         case .history(let name, let limit):
             return exists(name) ? .readHistory(breaker: name, limit: limit) : .error(Self.notFound(name))
         }
@@ -84,8 +84,9 @@ extension BreakerRegistry {
     }
 
     /// A record, answered after its commit. `remember` may return a dedupe key for the result:
-    /// it is committed with the same snapshot (see `dedupedRecord`).
-    func record(_ record: RecordCommand, reporter: String?,
+    /// it is committed with the same snapshot (see `dedupedRecord`). `shard` is the breaker's
+    /// shard index when the caller has it already.
+    func record(_ record: RecordCommand, reporter: String?, shard: Int? = nil,
                 remember: (Recorded) -> DedupeRow? = { _ in nil }) -> RequestAction {
         let token: OutcomeToken
         if let text = record.permit {
@@ -94,21 +95,22 @@ extension BreakerRegistry {
         } else {
             token = record.generation.map { .generation($0) } ?? .none
         }
-        let recorded = mutate(record.breaker, create: true, remember: remember) { breaker, now -> (Recorded, [Transition]) in
+        let shard = shard ?? shardIndex(of: record.breaker)
+        let recorded = mutate(record.breaker, shard: shard, create: true, remember: remember) { breaker, now -> (Recorded, [Transition]) in
             let result = breaker.record(record.outcome, count: record.count, token: token, durationMs: record.durationMs,
                                         reporter: reporter, at: now)
             return (Recorded(state: breaker.state, generation: breaker.generation, stale: result.stale), result.transitions)
         }
         guard let recorded else { return .error(overloaded(record.breaker)) }
         return .replyAfterCommit(.recorded(state: recorded.state, generation: recorded.generation, stale: recorded.stale),
-                                 breaker: record.breaker)
+                                 CommitScope(shard: shard))
     }
 
     /// `record-batch`: each entry as its own record (dedupe keys and permits included), all
     /// answered after one commit of every breaker they changed.
     private func recordBatch(_ entries: [BatchEntry], reporter: String?) -> RequestAction {
         var results: [BatchRecordResult] = []
-        var names: [String] = []
+        var scope = CommitScope.empty
         results.reserveCapacity(entries.count)
         for entry in entries {
             switch entry {
@@ -116,26 +118,27 @@ extension BreakerRegistry {
             case .record(let record):
                 switch record.dedupe.map({ dedupedRecord(record, key: $0, reporter: reporter) })
                     ?? self.record(record, reporter: reporter) {
-                case .replyAfterCommit(.recorded(let state, let generation, let stale), let name):
+                case .replyAfterCommit(.recorded(let state, let generation, let stale), let entryScope):
                     results.append(.recorded(state: state, generation: generation, stale: stale))
-                    names.append(name)
+                    scope.formUnion(entryScope)
                 case .error(let error): results.append(.error(error))
                 default: results.append(.error(WireError(.internal, "a record answered unlike a record")))
                 }
             }
         }
-        return names.isEmpty ? .reply(.recordedBatch(results)) : .replyAfterCommitAll(.recordedBatch(results), breakers: names)
+        return scope.isEmpty ? .reply(.recordedBatch(results)) : .replyAfterCommit(.recordedBatch(results), scope)
     }
 
     /// `return-permit`: frees a half-open trial's place without an outcome. Answered like a
     /// record (after its commit), `stale` when the permit is not held; never creates a breaker.
     private func returnPermit(_ name: String, _ text: String) -> RequestAction {
         guard let token = outcomeToken(text) else { return .error(Self.foreignPermit) }
-        let returned = mutate(name, create: false) { breaker, now -> (Reply, [Transition]) in
+        let shard = shardIndex(of: name)
+        let returned = mutate(name, shard: shard, create: false) { breaker, now -> (Reply, [Transition]) in
             let result = breaker.returnPermit(token, at: now)
             return (.recorded(state: breaker.state, generation: breaker.generation, stale: result.stale), result.transitions)
         }
-        return returned.map { .replyAfterCommit($0, breaker: name) } ?? .error(Self.notFound(name))
+        return returned.map { .replyAfterCommit($0, CommitScope(shard: shard)) } ?? .error(Self.notFound(name))
     }
 
     /// A permit's text as this daemon issued it; one from before a restart can never be current.
@@ -148,7 +151,8 @@ extension BreakerRegistry {
 
     private func configure(_ name: String, _ patch: BreakerConfigPatch) -> RequestAction {
         let defaults = settings.config(for: name)
-        let result = Self.shard(for: name, in: shards).breakers.withLock { breakers -> Result<BreakerView, WireError> in
+        let shard = shards[shardIndex(of: name)]
+        let result = shard.breakers.withLock { breakers -> Result<BreakerView, WireError> in
             let existing = breakers[name]?.breaker
             let config: BreakerConfig
             do throws(ConfigError) {
@@ -163,11 +167,11 @@ extension BreakerRegistry {
             breaker.config = config
             let transitions = breaker.advance(to: now)
             if let slot = breakers[name] { slot.breaker = breaker } else { breakers[name] = BreakerSlot(breaker) }
-            afterChange(name, breaker, transitions)
+            afterChange(name, breaker, transitions, journal: shard.journal)
             return .success(BreakerView(name: name, breaker: breaker))
         }
         switch result {
-        case .success(let view): return .replyAfterCommit(.breaker(view), breaker: name)
+        case .success(let view): return .replyAfterCommit(.breaker(view), commitScope(of: name))
         case .failure(let error): return .error(error)
         }
     }

@@ -111,7 +111,7 @@ public final class BreakerRegistry: Sendable {
 
     /// Calls `completion` once `name`'s current state is committed (on the writer's thread).
     public func whenCommitted(_ name: String, _ completion: @escaping @Sendable (Result<Void, StoreError>) -> Void) {
-        whenCommitted([name], completion)
+        whenCommitted(commitScope(of: name), completion)
     }
 
     /// Subscribes `id` to the transitions of breakers whose name starts with `prefix` (all when

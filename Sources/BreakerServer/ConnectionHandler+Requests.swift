@@ -28,12 +28,9 @@ extension ConnectionHandler {
             machine.reply(answer(op, .success(reply), id: request.id), isWritable: isWritable)
         case .error(let error):
             machine.reply(answer(op, .failure(error), id: request.id), isWritable: isWritable)
-        case .replyAfterCommit(let reply, let breaker):
+        case .replyAfterCommit(let reply, let scope):
             batch.replies.append(PendingReply(sequence: machine.reserve(), op: op, reply: reply, id: request.id))
-            batch.names.append(breaker)
-        case .replyAfterCommitAll(let reply, let breakers):
-            batch.replies.append(PendingReply(sequence: machine.reserve(), op: op, reply: reply, id: request.id))
-            batch.names += breakers
+            batch.scope.formUnion(scope)
         case .readHistory(let breaker, let limit):
             let fill = deferredSlot(op, id: request.id)
             registry.history(breaker, limit: limit) { result in
@@ -74,48 +71,33 @@ extension ConnectionHandler {
         }
     }
 
-    /// Asks for one commit of every breaker the requests just run changed; when it is done,
-    /// their replies fill their slots on this connection's thread in one task. Called once the
-    /// lines of a read have run, so a pipelining client costs one hand-off per read, not one
-    /// per request.
+    /// Hands the replies of the lines just run, which wait for their commit, to the transport's
+    /// `CommitCoalescer`: one commit request per turn of the event loop for all its connections.
     func submitCommits() {
         guard !batch.replies.isEmpty, let transport else { return }
         let replies = batch.replies
-        let names = batch.names
+        let scope = batch.scope
         batch = CommitBatch()
-        let hop = HandlerHop(self, executor: transport.executor)
-        registry.whenCommitted(names) { result in
-            hop.hop { $0.committed(replies, result) }
-        }
+        transport.commits.add(self, replies, scope: scope, executor: transport.executor)
     }
 
+    /// Fills `replies` once their commit is done (or failed); `flushFilled` writes them.
     func committed(_ replies: [PendingReply], _ result: Result<Void, StoreError>) {
         for pending in replies {
             let outcome = result.map { pending.reply }.mapError { WireError(.internal, "change not persisted: \($0.message)") }
             machine.fill(pending.sequence, answer(pending.op, outcome, id: pending.id))
         }
-        afterFill()
+    }
+
+    /// Writes what the fills released, in one write, and resumes reading if it may.
+    func flushFilled() {
+        guard let transport else { return }
+        drain(flush: true)
+        updateReading()
     }
 
     /// Whether the socket takes more now (false once the connection is gone).
     var isWritable: Bool { transport?.isWritable ?? false }
-
-    /// One commit acknowledges many requests at once and fills of several connections' replies
-    /// arrive as consecutive event-loop tasks, so the flush is queued behind them once instead
-    /// of one write syscall per reply.
-    func afterFill() {
-        guard let transport else { return }
-        drain(flush: false)
-        if !flushQueued {
-            flushQueued = true
-            HandlerHop(self, executor: transport.executor).hop { handler in
-                handler.flushQueued = false
-                handler.writePending()
-                handler.transport?.flush()
-            }
-        }
-        updateReading()
-    }
 
     /// A watch event (see `ConnectionStateMachine.push`).
     func push(_ event: [UInt8]) {
@@ -172,7 +154,7 @@ extension ConnectionHandler {
         machine.fill(sequence, bytes)
         // What was read meanwhile, in order, until it lists again.
         finishInput(resume)
-        afterFill()
+        flushFilled()
     }
 
     /// Takes the next slot and returns the function (callable from any thread) that answers it.
@@ -182,7 +164,7 @@ extension ConnectionHandler {
         return { result in
             hop.hop { handler in
                 handler.machine.fill(sequence, handler.answer(op, result, id: id))
-                handler.afterFill()
+                handler.flushFilled()
             }
         }
     }

@@ -48,8 +48,6 @@ final class ConnectionHandler {
     var scratch = JSONWriter(capacity: 160)
     /// Replies run since the last `submitCommits` that wait to ask for their commit.
     var batch = CommitBatch()
-    /// A flush of replies filled after their commit is already queued on the event loop.
-    var flushQueued = false
     /// Input read and not yet run: a line still without its `\n`, and, while a list runs,
     /// everything after it. nil almost always.
     var unread: ByteBuffer?
@@ -263,5 +261,5 @@ struct PendingReply: Sendable {
 /// The changes of one read, acknowledged by one commit.
 struct CommitBatch {
     var replies: [PendingReply] = []
-    var names: [String] = []
+    var scope = CommitScope.empty
 }

@@ -18,6 +18,8 @@ protocol ConnectionTransport: AnyObject {
     func setReading(_ enabled: Bool)
     /// Runs work on this connection's thread, in the order it was handed over.
     var executor: any ConnectionExecutor { get }
+    /// Where replies waiting for a commit ask for it (shared by an epoll loop's connections).
+    var commits: CommitCoalescer { get }
     var peerDescription: String { get }
 }
 

@@ -39,6 +39,7 @@ final class EpollConnection: ConnectionTransport {
     }
 
     var executor: any ConnectionExecutor { state.loop }
+    var commits: CommitCoalescer { state.commits }
 
     var peerDescription: String {
         var storage = sockaddr_storage()

@@ -114,7 +114,11 @@ final class EpollLoop: ConnectionExecutor {
                 case let token: state.connection(token)?.ready(event.events)
                 }
             }
+            // One commit request for every reply this pass's reads wait for (`CommitCoalescer`),
+            // and again for lines the inbox's work ran (a connection reading again).
+            state.commits.submit()
             runInbox(state)
+            state.commits.submit()
             state.sweepIdleConnections()
         }
         _ = state.closeAll()

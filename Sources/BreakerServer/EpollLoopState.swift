@@ -20,6 +20,9 @@ final class EpollLoopState {
     let idleTimeoutNanoseconds: UInt64?
     let logger: Logger
     var exiting = false
+    /// Commits this loop's connections asked for during the current turn; the loop submits
+    /// them once at the end of each pass (see `EpollLoop.run`).
+    let commits = CommitCoalescer(.endOfTurn)
     /// Controls taken from the inbox (see `EpollLoop.runInbox`).
     var taken: [EpollLoop.Control] = []
     /// Reads land here; a handler that keeps a partial line shares it, and the next read then

@@ -11,6 +11,8 @@ final class NIOConnectionAdapter: ChannelInboundHandler, ConnectionTransport {
     let handler: ConnectionHandler
     private var context: ChannelHandlerContext?
     private(set) var executor: any ConnectionExecutor = NotAttached()
+    /// A channel has no end-of-turn hook for its event loop: a read's commits go at once.
+    let commits = CommitCoalescer(.immediate)
     /// Closing after the last reply (see `ClosingLinger`).
     private var linger: ClosingLinger
     /// The peer half-closed: a closing connection then needs no linger.

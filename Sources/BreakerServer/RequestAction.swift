@@ -7,11 +7,9 @@ public enum RequestAction: Sendable {
     case reply(Reply)
     /// Answer now with an error.
     case error(WireError)
-    /// Answer once `breaker`'s current state is committed: every change a client sees
-    /// acknowledged is on disk.
-    case replyAfterCommit(Reply, breaker: String)
-    /// Answer once every breaker in `breakers` is committed (`record-batch`).
-    case replyAfterCommitAll(Reply, breakers: [String])
+    /// Answer once every change in `scope` so far is committed (see
+    /// `BreakerRegistry.whenCommitted`): every change a client sees acknowledged is on disk.
+    case replyAfterCommit(Reply, CommitScope)
     /// Answer with the breaker's transition log, read by the writer (`history`).
     case readHistory(breaker: String, limit: Int)
     /// Walk the breakers off the event loop and answer with them (`list`).

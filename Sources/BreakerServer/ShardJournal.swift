@@ -2,10 +2,11 @@ import BreakerCore
 import BreakerStore
 
 /// One shard's changes not yet handed to the writer: the breakers changed by counted outcomes
-/// (with their dedupe keys), kept until the reply that acknowledges them asks for a commit
+/// (with their dedupe keys), kept until a reply that acknowledges them asks for a commit
 /// (`BreakerRegistry.whenCommitted`). A record costs a flag check, no copy: the value snapshot
-/// of each changed breaker is taken at hand-over, under the shard lock, once per breaker however
-/// many records changed it, so a client's read of many records costs one hand-off per shard.
+/// of each changed breaker is taken when the commit is asked for, under the shard lock, once per
+/// breaker however many records changed it; an event loop asks once per turn for all the
+/// replies its connections wait for (`CommitCoalescer`).
 /// Changes with transitions are handed over at once (`afterChange`), and a counted rejection
 /// lazily; every hand-over takes what the journal holds, so the writer always receives a
 /// breaker's snapshots in the order of its changes (and keeps the last one).
@@ -39,24 +40,38 @@ final class ShardJournal: @unchecked Sendable {
         case now
         /// The commit may wait a moment for company (see `StoreWriter.submitLazily`).
         case lazily
-        /// Do not wake the writer: the caller asks for the commit right after (`whenCommitted`).
-        case beforeCommitRequest
     }
 
-    /// Snapshots every breaker noted and submits them with the rows, keeping the arrays'
-    /// capacity for the next changes.
+    /// Submits everything noted to the writer.
     func handOver(to writer: StoreWriter, _ urgency: Urgency = .now) {
         guard !changed.isEmpty || !changes.isEmpty else { return }
-        for (name, slot) in changed {
-            changes.breakers.append(StoredBreaker(name: name, breaker: slot.breaker.storedValue))
-            slot.journaled = false
-        }
-        changed.removeAll(keepingCapacity: true)
+        snapshotChanged(into: &changes.breakers)
         switch urgency {
         case .now: writer.submit(changes)
         case .lazily: writer.submitLazily(changes)
-        case .beforeCommitRequest: writer.stage(changes)
         }
+        clearChanges()
+    }
+
+    /// Appends a snapshot of every breaker noted, then the rows, to `batch`, and forgets them.
+    func take(into batch: inout WriteBatch) {
+        guard !changed.isEmpty || !changes.isEmpty else { return }
+        batch.absorb(changes)
+        snapshotChanged(into: &batch.breakers)
+        clearChanges()
+    }
+
+    /// Snapshots taken now hold every change so far: they go after any taken earlier.
+    private func snapshotChanged(into snapshots: inout [StoredBreaker]) {
+        for (name, slot) in changed {
+            snapshots.append(StoredBreaker(name: name, breaker: slot.breaker.storedValue))
+            slot.journaled = false
+        }
+        changed.removeAll(keepingCapacity: true)
+    }
+
+    /// Empties the rows, keeping the arrays' capacity for the next changes.
+    private func clearChanges() {
         changes.breakers.removeAll(keepingCapacity: true)
         changes.transitions.removeAll(keepingCapacity: true)
         changes.dedupes.removeAll(keepingCapacity: true)

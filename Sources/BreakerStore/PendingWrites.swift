@@ -25,7 +25,7 @@ struct PendingWrites {
 extension WriteBatch {
     /// Appends `later`'s changes after this batch's: for a breaker in both, `later`'s snapshot
     /// is the newer one (see `latestSnapshots`).
-    mutating func absorb(_ later: WriteBatch) {
+    public mutating func absorb(_ later: WriteBatch) {
         breakers += later.breakers
         transitions += later.transitions
         dedupes += later.dedupes
