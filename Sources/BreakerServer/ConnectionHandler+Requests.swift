@@ -11,21 +11,20 @@ extension ConnectionHandler {
     func handle(_ bytes: UnsafeRawBufferPointer) {
         // Hot ops in their canonical form skip the JSONValue tree; anything else, errors
         // included, goes through the general decoder. Both produce the same `Request`.
-        let request: Request
-        if let hot = HotRequestDecoder.decode(bytes) {
-            request = hot
-        } else {
-            switch RequestDecoder.decode(bytes) {
-            case .success(let decoded): request = decoded
-            case .failure(let failure):
-                machine.reply(answer(failure.op, .failure(failure.error), id: failure.id), isWritable: isWritable)
-                return
-            }
+        if let hot = HotRequestDecoder.decode(bytes) { return run(hot) }
+        switch RequestDecoder.decode(bytes) {
+        case .success(let decoded): run(decoded)
+        case .failure(let failure):
+            machine.reply(answer(failure.op, .failure(failure.error), id: failure.id), isWritable: isWritable)
         }
+    }
+
+    /// Carries out what the registry makes of `request`.
+    private func run(_ request: Request) {
         let op = request.command.op
         switch registry.handle(request.command, caller: caller) {
         case .reply(let reply):
-            machine.reply(answer(op, .success(reply), id: request.id), isWritable: isWritable)
+            machine.reply(answer(op, reply, id: request.id), isWritable: isWritable)
         case .error(let error):
             machine.reply(answer(op, .failure(error), id: request.id), isWritable: isWritable)
         case .replyAfterCommit(let reply, let scope):
@@ -50,24 +49,34 @@ extension ConnectionHandler {
         Self.answer(op, result, id: id, metrics: registry.metrics, scratch: &scratch)
     }
 
+    /// `answer` for a success, without wrapping it in a `Result` first (the hot path).
+    func answer(_ op: Op, _ reply: Reply, id: JSONValue?) -> [UInt8] {
+        Self.answer(op, reply, id: id, metrics: registry.metrics, scratch: &scratch)
+    }
+
     /// `answer` for work done off the connection's thread (`list`), with a writer of its own.
     static func answer(_ op: Op?, _ result: Result<Reply, WireError>, id: JSONValue?, metrics: ServerMetrics,
                        scratch: inout JSONWriter) -> [UInt8] {
         switch result {
         case .success(let reply):
-            metrics.request(op, nil)
-            switch reply {
-            case .decision(let decision):
-                ReplyEncoder.encodeDecision(decision, id: id, into: &scratch)
-                return scratch.bytes
-            case .recorded(let state, let generation, let stale):
-                return ReplyEncoder.encodeRecorded(state: state, generation: generation, stale: stale, id: id)
-            default:
-                return ReplyEncoder.encode(reply, id: id)
-            }
+            return answer(op, reply, id: id, metrics: metrics, scratch: &scratch)
         case .failure(let error):
             metrics.request(op, error.code)
             return ReplyEncoder.encode(error, id: id)
+        }
+    }
+
+    static func answer(_ op: Op?, _ reply: Reply, id: JSONValue?, metrics: ServerMetrics,
+                       scratch: inout JSONWriter) -> [UInt8] {
+        metrics.request(op, nil)
+        switch reply {
+        case .decision(let decision):
+            ReplyEncoder.encodeDecision(decision, id: id, into: &scratch)
+            return scratch.bytes
+        case .recorded(let state, let generation, let stale):
+            return ReplyEncoder.encodeRecorded(state: state, generation: generation, stale: stale, id: id)
+        default:
+            return ReplyEncoder.encode(reply, id: id)
         }
     }
 
