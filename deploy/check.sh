@@ -28,18 +28,21 @@ if have systemd-analyze; then
     # verify insists that ExecStart's binary exists: point it at the built one (or /bin/true).
     target=/bin/true
     [ -x "$bin" ] && target=$bin
-    sed "s#/usr/local/bin/breakerd#$target#" systemd/breakerd.service > "$work/breakerd.service"
-    # It exits 0 on unknown keys and only prints them, so any output is a failure too.
-    if out=$(systemd-analyze verify "$work/breakerd.service" 2>&1) && [ -z "$out" ]; then
-        pass "systemd-analyze verify"
-    else
-        fail "systemd-analyze verify: $out"
-    fi
-    if out=$(systemd-analyze security --offline=yes --threshold=20 "$work/breakerd.service" 2>&1); then
-        pass "systemd-analyze security: $(echo "$out" | grep -o 'Overall exposure level.*')"
-    else
-        fail "systemd-analyze security: exposure above 2.0 (threshold 20 on the 0-100 scale): $(echo "$out" | tail -1)"
-    fi
+    for unit in systemd/*.service; do
+        name=$(basename "$unit")
+        sed "s#/usr/local/bin/breakerd#$target#" "$unit" > "$work/$name"
+        # It exits 0 on unknown keys and only prints them, so any output is a failure too.
+        if out=$(systemd-analyze verify "$work/$name" 2>&1) && [ -z "$out" ]; then
+            pass "systemd-analyze verify $name"
+        else
+            fail "systemd-analyze verify $name: $out"
+        fi
+        if out=$(systemd-analyze security --offline=yes --threshold=20 "$work/$name" 2>&1); then
+            pass "systemd-analyze security $name: $(echo "$out" | grep -o 'Overall exposure level.*')"
+        else
+            fail "systemd-analyze security $name: exposure above 2.0 (threshold 20 on the 0-100 scale): $(echo "$out" | tail -1)"
+        fi
+    done
 else
     skip "systemd-analyze not installed (apt-get install systemd)"
 fi
@@ -51,7 +54,7 @@ else
     fail "PyYAML missing (pip install pyyaml): cannot even parse the manifests"
 fi
 if python3 -c "import kubernetes_validate" 2>/dev/null; then
-    for file in kubernetes/*.yaml; do
+    for file in kubernetes/*.yaml kubernetes-postgres/*.yaml; do
         if out=$(python3 -m kubernetes_validate --strict --quiet "$file" 2>&1); then
             if echo "$out" | grep -q "Couldn't find schema"; then
                 pass "$file: no schema for its kind (a CRD); checked structurally above"

@@ -2,6 +2,8 @@
 """Structural checks of deploy/ that no off-the-shelf tool makes; deploy/check.sh runs them.
 
   check_deploy.py manifests               Kubernetes manifests agree with each other and the config
+                                          (kubernetes/: one daemon on SQLite; kubernetes-postgres/:
+                                          several on PostgreSQL)
   check_deploy.py dashboard RULES_OUT     Grafana JSON is well-formed; its queries are written to
                                           RULES_OUT as recording rules for `promtool check rules`
   check_deploy.py names SCRAPE            every metric the alerts and dashboard use is in SCRAPE
@@ -23,9 +25,9 @@ def problem(message):
     problems.append(message)
 
 
-def manifests():
+def load(folder):
     docs = []
-    for path in sorted((HERE / "kubernetes").glob("*.yaml")):
+    for path in sorted((HERE / folder).glob("*.yaml")):
         for doc in yaml.safe_load_all(path.read_text()):
             if doc is None:
                 continue
@@ -36,7 +38,11 @@ def manifests():
     by_kind = {}
     for doc in docs:
         by_kind.setdefault(doc.get("kind"), []).append(doc)
+    return by_kind
 
+
+def manifests():
+    by_kind = load("kubernetes")
     config_map = next(iter(by_kind.get("ConfigMap", [])), None)
     statefulset = next(iter(by_kind.get("StatefulSet", [])), None)
     if not config_map or not statefulset:
@@ -91,6 +97,52 @@ def manifests():
                 problem("ServiceMonitor: must scrape /metrics on the http port")
     if not scraped:
         problem("kubernetes/: nothing tells Prometheus to scrape breakerd")
+
+    postgres_manifests()
+
+
+def postgres_manifests():
+    """kubernetes-postgres/: standbys must stay out of the Service, the URL out of the manifest,
+    and a voluntary disruption must leave a standby to take over."""
+    by_kind = load("kubernetes-postgres")
+    deployment = next(iter(by_kind.get("Deployment", [])), None)
+    if not deployment:
+        return problem("kubernetes-postgres/: need a Deployment")
+    spec = deployment["spec"]
+    if spec.get("replicas", 1) < 2:
+        problem("kubernetes-postgres Deployment: a leader needs standbys (replicas >= 2)")
+    labels = spec["template"]["metadata"]["labels"]
+    container = spec["template"]["spec"]["containers"][0]
+    args, env = container.get("args", []), {e["name"]: e for e in container.get("env", [])}
+    ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+    if container.get("readinessProbe", {}).get("httpGet", {}).get("path") != "/readyz":
+        problem("kubernetes-postgres Deployment: readiness must be /readyz (200 only on the leader)")
+    url = env.get("BREAKERD_POSTGRES_URL", {}).get("valueFrom", {}).get("secretKeyRef")
+    if not url or "--postgres-url" in args:
+        problem("kubernetes-postgres Deployment: the PostgreSQL URL must come from a Secret (BREAKERD_POSTGRES_URL)")
+    secrets = {s["metadata"]["name"]: s for s in by_kind.get("Secret", [])}
+    if url and url["key"] not in secrets.get(url["name"], {}).get("stringData", {}):
+        problem(f"kubernetes-postgres: no Secret {url['name']} with key {url['key']}")
+    if "--advertise" not in args or not args[args.index("--advertise") + 1].startswith("$(POD_IP):"):
+        problem("kubernetes-postgres Deployment: --advertise must be the pod's IP ($(POD_IP):PORT)")
+    elif args[args.index("--advertise") + 1] != f"$(POD_IP):{ports.get('protocol')}":
+        problem("kubernetes-postgres Deployment: --advertise must name the protocol port")
+    if env.get("POD_IP", {}).get("valueFrom", {}).get("fieldRef", {}).get("fieldPath") != "status.podIP":
+        problem("kubernetes-postgres Deployment: POD_IP must come from status.podIP")
+    budgets = by_kind.get("PodDisruptionBudget", [])
+    if not budgets or any(b["spec"]["selector"]["matchLabels"].items() - labels.items() for b in budgets):
+        problem("kubernetes-postgres: a PodDisruptionBudget must select the breakerd pods")
+    elif any(b["spec"].get("maxUnavailable", 0) >= spec.get("replicas", 1) for b in budgets):
+        problem("kubernetes-postgres PodDisruptionBudget: a drain must leave a standby")
+    for service in by_kind.get("Service", []):
+        if service["spec"]["selector"].items() - labels.items():
+            problem(f"kubernetes-postgres Service {service['metadata']['name']}: selector matches no pod")
+        for port in service["spec"]["ports"]:
+            if port["targetPort"] not in ports:
+                problem(f"kubernetes-postgres Service {service['metadata']['name']}: targetPort {port['targetPort']} is not a container port")
+    if not any(s["metadata"]["name"] == "breakerd" and not s["spec"].get("publishNotReadyAddresses")
+               for s in by_kind.get("Service", [])):
+        problem("kubernetes-postgres: the `breakerd` Service must route to ready pods only (the leader)")
 
 
 def dashboard_queries():
