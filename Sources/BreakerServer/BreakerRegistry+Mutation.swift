@@ -12,6 +12,7 @@ extension BreakerRegistry {
     /// released, so watchers and the store see one breaker's changes in order. `remember` may
     /// return a dedupe key for the body's result: it is committed with the same snapshot.
     /// `shard` is `name`'s shard index when the caller has it already (see `shardIndex(of:)`).
+    @inline(__always)
     func mutate<R>(_ name: String, shard index: Int? = nil, create: Bool, actor: String? = nil, note: String? = nil,
                    remember: (R) -> DedupeRow? = { _ in nil },
                    _ body: (inout CircuitBreaker, Timestamp) -> (R, [Transition])) -> R? {
