@@ -74,9 +74,17 @@ public final class BreakerServer: Sendable {
     /// as many epoll loops of our own as the group has threads.
     public static func start(configuration: Configuration, registry: BreakerRegistry,
                              group: any EventLoopGroup, logger: Logger) async throws -> BreakerServer {
-        let connections = ConnectionCounter(limit: configuration.maxConnections, metrics: registry.metrics)
+        try await start(configuration: configuration, serving: ServingRegistry(registry), group: group, logger: logger)
+    }
+
+    /// `start` for a daemon whose registry changes (see `ServingRegistry`): each connection
+    /// takes the registry serving when it is accepted. Every registry must share one
+    /// `ServerMetrics`.
+    public static func start(configuration: Configuration, serving: ServingRegistry,
+                             group: any EventLoopGroup, logger: Logger) async throws -> BreakerServer {
+        let connections = ConnectionCounter(limit: configuration.maxConnections, metrics: serving.registry.metrics)
         let makeHandler: @Sendable () -> ConnectionHandler = {
-            ConnectionHandler(registry: registry, connections: connections, adminTokens: configuration.adminTokens,
+            ConnectionHandler(registry: serving.registry, connections: connections, adminTokens: configuration.adminTokens,
                               maxLineLength: configuration.maxLineLength,
                               maxInFlight: configuration.maxInFlightPerConnection, logger: logger)
         }
@@ -113,6 +121,20 @@ public final class BreakerServer: Sendable {
             .bind(host: configuration.host, port: configuration.port)
             .get()
         return BreakerServer(localAddress: channel.localAddress!, listener: .nio(channel, tracker))
+    }
+
+    /// Closes every open connection at once, replies owed or not, and keeps accepting: when the
+    /// daemon's role changes, a connection must not outlive the registry it was served by (its
+    /// watch subscriptions, its permits). Clients reconnect and meet the new role.
+    public func closeConnections() async {
+        switch listener {
+        case .nio(_, let tracker):
+            for connection in tracker.all { connection.close(promise: nil) }
+        #if os(Linux)
+        case .epoll(let server):
+            await server.closeConnections()
+        #endif
+        }
     }
 
     /// Stops accepting and closes every open connection at once, replies owed or not (see

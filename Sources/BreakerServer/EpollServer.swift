@@ -80,6 +80,12 @@ final class EpollServer: Sendable {
         Glibc.close(listenFD)
     }
 
+    /// Closes every connection and keeps accepting (`BreakerServer.closeConnections`).
+    func closeConnections() async {
+        guard lifecycle.withLock({ $0.running }) else { return }
+        _ = await onEveryLoop { .closeAll(done: $0) }
+    }
+
     /// Stops accepting and closes every connection at once, then ends the loops.
     func stop() async {
         await stopAccepting()
