@@ -11,13 +11,17 @@ final class DaemonCluster {
     let directory = makeTempDirectory()
     private(set) var daemons: [DaemonProcess] = []
     let extraArguments: [String]
+    /// Daemon i advertises `10.0.0.<i+1>:7420` (as PROTOCOL.md's examples do) instead of its
+    /// real address: the published address is only ever compared, never dialled, in such tests.
+    let documentedAddresses: Bool
 
-    init(count: Int, name: String = "test", arguments: [String] = []) throws {
+    init(count: Int, name: String = "test", arguments: [String] = [], documentedAddresses: Bool = false) throws {
         let (databaseName, url) = try PostgresCluster.get().freshDatabase()
         self.databaseName = databaseName
         self.url = url
         self.name = name
         self.extraArguments = arguments
+        self.documentedAddresses = documentedAddresses
         for _ in 0..<count { try startOne() }
     }
 
@@ -34,7 +38,7 @@ final class DaemonCluster {
     func startOne() throws -> Int {
         let daemon = DaemonProcess(database: "\(directory)/unused-\(daemons.count).sqlite3", arguments: [
             "--postgres-url", url, "--cluster", name, "--leader-lease", "2s",
-        ] + extraArguments)
+        ] + (documentedAddresses ? ["--advertise", "10.0.0.\(daemons.count + 1):7420"] : []) + extraArguments)
         try daemon.start()
         daemons.append(daemon)
         return daemons.count - 1
@@ -72,7 +76,18 @@ final class DaemonCluster {
         try? HTTPTestClient.get("/healthz", port: daemons[index].httpPort).status
     }
 
-    func address(_ index: Int) -> String { "127.0.0.1:\(daemons[index].port)" }
+    /// The address daemon `index` publishes while it leads.
+    func address(_ index: Int) -> String {
+        documentedAddresses ? "10.0.0.\(index + 1):7420" : "127.0.0.1:\(daemons[index].port)"
+    }
+
+    /// PROTOCOL.md's example replies for `not_leader` (the lines after `→ ` that carry it).
+    static func documentedNotLeaderReplies() throws -> [String] {
+        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../../proto-docs/PROTOCOL.md").standardized.path
+        return try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n")
+            .filter { $0.hasPrefix("→ ") && $0.contains(#""code":"not_leader""#) }.map { String($0.dropFirst(2)) }
+    }
 
     func client(_ index: Int, timeoutSeconds: Int = 5) throws -> LineClient {
         try LineClient(port: daemons[index].port, timeoutSeconds: timeoutSeconds)

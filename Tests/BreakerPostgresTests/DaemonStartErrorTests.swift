@@ -51,9 +51,9 @@ struct DaemonStartErrorTests {
         // It runs, answers as a standby with no leader known, and is not ready.
         let client = try daemon.client()
         #expect(try client.request(#"{"op":"hello","client":"probe"}"#)["role"]?.string == "standby")
-        let refused = try client.request(#"{"op":"should-attempt","breaker":"db"}"#)
-        #expect(refused["error"]?["code"]?.string == "not_leader")
-        #expect(refused["error"]?["leader"] == nil)
+        // PROTOCOL.md's example of not_leader with no leader known, literally.
+        try client.send(#"{"op":"should-attempt","breaker":"payments-api","id":1}"#)
+        #expect(try client.readLine() == DaemonCluster.documentedNotLeaderReplies().last)
         #expect(try HTTPTestClient.get("/readyz", port: daemon.httpPort).status == 503)
         #expect(try HTTPTestClient.get("/healthz", port: daemon.httpPort).status == 200)
         // The first failed attempt is logged at once, naming the server and the cause.

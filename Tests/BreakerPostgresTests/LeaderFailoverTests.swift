@@ -9,9 +9,11 @@ import Testing
        .serialized)
 struct LeaderFailoverTests {
     @Test func exactlyOneLeaderStandbysNameItAndOnlyTheLeaderIsReady() throws {
-        let cluster = try DaemonCluster(count: 3)
+        let cluster = try DaemonCluster(count: 3, documentedAddresses: true)
         let leader = try #require(cluster.soleLeader())
         let standbys = cluster.daemons.indices.filter { $0 != leader }
+        let documented = try DaemonCluster.documentedNotLeaderReplies()
+        #expect(documented.count == 2)
 
         // The leader serves every op.
         let decision = try cluster.request(leader, #"{"op":"should-attempt","breaker":"payments"}"#)
@@ -31,7 +33,16 @@ struct LeaderFailoverTests {
             #expect(reply["ok"]?.bool == false)
             #expect(reply["error"]?["code"]?.string == "not_leader")
             #expect(reply["error"]?["message"]?.string == "this breakerd is a standby; the leader is \(cluster.address(leader))")
+            // PROTOCOL.md's example, literally (with this leader's address).
+            let client = try cluster.client(standby)
+            try client.send(#"{"op":"should-attempt","breaker":"payments-api","id":1}"#)
+            #expect(try client.readLine() == documented.first?.replacingOccurrences(of: "10.0.0.1:7420", with: cluster.address(leader)))
+            try client.send(#"{"op":"hello","client":"orders-7f9c"}"#)
+            #expect(try client.readLine() == #"{"ok":true,"role":"standby"}"#)
         }
+        let leaderClient = try cluster.client(leader)
+        try leaderClient.send(#"{"op":"hello","client":"orders-7f9c"}"#)
+        #expect(try leaderClient.readLine() == #"{"ok":true,"role":"leader"}"#)
 
         // /readyz: 200 on the leader only; /healthz: 200 on all.
         #expect(cluster.readyz(leader) == 200)
