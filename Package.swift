@@ -177,7 +177,7 @@ let package = Package(
         .target(
             name: "BreakerTestSupport",
             dependencies: [
-                "BreakerWire", "BreakerTLS", "BreakerLine",
+                "BreakerWire", "BreakerTLS", "BreakerLine", "BreakerSync",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -215,6 +215,7 @@ let package = Package(
             name: "BreakerServerTests",
             dependencies: [
                 "BreakerServer", "BreakerWire", "BreakerStore", "BreakerCore", "BreakerTestSupport", "BreakerTLS",
+                "BreakerPostgres",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]

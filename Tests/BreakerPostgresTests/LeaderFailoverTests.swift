@@ -148,3 +148,35 @@ struct LeaderFailoverTests {
         #expect(cluster.soleLeader(within: 5) == successor)
     }
 }
+
+/// PostgreSQL away for this cluster's database: every session ended and no new one admitted
+/// (`ALLOW_CONNECTIONS false`, which touches no other test's database), then back.
+@Suite(.enabled(if: PostgresCluster.shouldRun, "PostgreSQL is not installed (CI=true makes this a failure)"))
+struct PostgresAwayTests {
+    @Test func theLeaderStepsDownEveryDaemonIsUnreadyAndALeaderReturnsWhenPostgreSQLDoes() throws {
+        let pg = try PostgresCluster.get()
+        let cluster = try DaemonCluster(count: 3)
+        let leader = try #require(cluster.soleLeader())
+        #expect(try cluster.request(leader, #"{"op":"record-failure","breaker":"db"}"#)["ok"]?.bool == true)
+
+        try pg.sql("ALTER DATABASE \(cluster.databaseName) ALLOW_CONNECTIONS false")
+        try pg.sql("SELECT count(pg_terminate_backend(pid, 5000)) FROM pg_stat_activity WHERE datname = '\(cluster.databaseName)'")
+        // No daemon serves: all answer as standbys, none is ready, all are alive.
+        #expect(eventually(within: 15) {
+            cluster.daemons.indices.allSatisfy { cluster.role($0) == "standby" && cluster.readyz($0) == 503 }
+        })
+        let refused = try cluster.request(leader, #"{"op":"should-attempt","breaker":"db"}"#)
+        #expect(refused["error"]?["code"]?.string == "not_leader")
+        for index in cluster.daemons.indices { #expect(cluster.healthz(index) == 200) }
+        let metrics = try HTTPTestClient.get("/metrics", port: cluster.daemons[leader].httpPort).text
+        #expect(metrics.contains("\nbreakerd_leader 0"))
+        #expect(metrics.contains("\nbreakerd_leader_changes_total 2"))
+
+        try pg.sql("ALTER DATABASE \(cluster.databaseName) ALLOW_CONNECTIONS true")
+        let next = try #require(cluster.soleLeader(within: 20))
+        #expect(eventually(within: 10) { cluster.readyz(next) == 200 })
+        // The record acknowledged before is there.
+        let inspect = try cluster.request(next, #"{"op":"inspect","breaker":"db"}"#)
+        #expect(inspect["breaker"]?["failure_count"]?.int == 1)
+    }
+}
