@@ -123,16 +123,22 @@ public final class BreakerServer: Sendable {
         return BreakerServer(localAddress: channel.localAddress!, listener: .nio(channel, tracker))
     }
 
-    /// Closes every open connection at once, replies owed or not, and keeps accepting: when the
-    /// daemon's role changes, a connection must not outlive the registry it was served by (its
-    /// watch subscriptions, its permits). Clients reconnect and meet the new role.
-    public func closeConnections() async {
+    /// Closes every open connection served by `registry`, replies owed or not, and keeps
+    /// accepting: when the daemon's role changes (see `ServingRegistry`), a connection must not
+    /// outlive the registry it was served by (its watch subscriptions, its permits). Clients
+    /// reconnect and meet the new role; connections accepted since the swap are left alone.
+    public func closeConnections(servedBy registry: BreakerRegistry) async {
         switch listener {
         case .nio(_, let tracker):
-            for connection in tracker.all { connection.close(promise: nil) }
+            for channel in tracker.all {
+                channel.eventLoop.execute {
+                    let adapter = try? channel.pipeline.syncOperations.handler(type: NIOConnectionAdapter.self)
+                    if adapter?.handler.registry === registry { channel.close(promise: nil) }
+                }
+            }
         #if os(Linux)
         case .epoll(let server):
-            await server.closeConnections()
+            await server.closeConnections(servedBy: registry)
         #endif
         }
     }

@@ -80,10 +80,10 @@ final class EpollServer: Sendable {
         Glibc.close(listenFD)
     }
 
-    /// Closes every connection and keeps accepting (`BreakerServer.closeConnections`).
-    func closeConnections() async {
+    /// Closes the connections `registry` serves and keeps accepting (`BreakerServer.closeConnections`).
+    func closeConnections(servedBy registry: BreakerRegistry) async {
         guard lifecycle.withLock({ $0.running }) else { return }
-        _ = await onEveryLoop { .closeAll(done: $0) }
+        _ = await onEveryLoop { .closeServed(by: registry, done: $0) }
     }
 
     /// Stops accepting and closes every connection at once, then ends the loops.

@@ -181,7 +181,7 @@ final class ElectionLoop {
     private func replaceServing(with registry: BreakerRegistry, listeners: LeaderElection.Listeners) -> BreakerRegistry {
         let old = election.serving.replace(with: registry)
         let server = listeners.server
-        Task { await server.closeConnections() }
+        Task { await server.closeConnections(servedBy: old) }
         listeners.endpoints.servingRegistryReplaced()
         return old
     }
