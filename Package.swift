@@ -52,7 +52,7 @@ let package = Package(
         .target(
             name: "BreakerPostgres",
             dependencies: [
-                "BreakerCore", "BreakerStore",
+                "BreakerCore", "BreakerStore", "BreakerSync",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -111,7 +111,8 @@ let package = Package(
         .executableTarget(
             name: "breakerd",
             dependencies: [
-                "BreakerServer", "BreakerStore", "BreakerHTTP", "BreakerCore", "BreakerWire", "BreakerTLS",
+                "BreakerServer", "BreakerStore", "BreakerPostgres", "BreakerHTTP", "BreakerCore", "BreakerWire", "BreakerTLS",
+                "BreakerSync",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -176,7 +177,7 @@ let package = Package(
         .target(
             name: "BreakerTestSupport",
             dependencies: [
-                "BreakerWire", "BreakerTLS", "BreakerLine",
+                "BreakerWire", "BreakerTLS", "BreakerLine", "BreakerSync",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -203,6 +204,7 @@ let package = Package(
             name: "BreakerPostgresTests",
             dependencies: [
                 "BreakerPostgres", "BreakerStore", "BreakerCore", "BreakerStorageContract", "BreakerTestSupport", "BreakerSync",
+                "BreakerWire",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -213,6 +215,7 @@ let package = Package(
             name: "BreakerServerTests",
             dependencies: [
                 "BreakerServer", "BreakerWire", "BreakerStore", "BreakerCore", "BreakerTestSupport", "BreakerTLS",
+                "BreakerPostgres",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]

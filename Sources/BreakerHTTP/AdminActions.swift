@@ -16,7 +16,7 @@ struct AdminActions: Sendable {
     static let missingToken = "an admin token is required: send Authorization: Bearer <token>"
     static let ops: Set<Op> = [.forceOpen, .release, .reset]
 
-    let registry: BreakerRegistry
+    let serving: ServingRegistry
     let tokens: AdminTokens?
 
     var enabled: Bool { tokens != nil }
@@ -53,6 +53,7 @@ struct AdminActions: Sendable {
         default: "-"
         }
         logger.notice("admin action", metadata: ["op": "\(command.op.rawValue)", "breaker": "\(breaker)", "actor": "\(actor)", "via": "http"])
+        let registry = serving.registry
         switch registry.handle(command, caller: Caller(actor: actor, reporter: nil)) {
         case .replyAfterCommit(let reply, let scope):
             registry.whenCommitted(scope) { result in

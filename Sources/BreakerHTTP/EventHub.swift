@@ -6,23 +6,25 @@ import Dispatch
 /// protocol's `watch`), and while any is open, a summary of what changed is computed once a
 /// second on the render queue and sent to all of them.
 final class EventHub: Sendable {
-    private let registry: BreakerRegistry
-    private let streams = Mutex<[ObjectIdentifier: EventStream]>([:])
+    private let serving: ServingRegistry
+    /// Each stream with the registry it watches (the one serving when it opened).
+    private let streams = Mutex<[ObjectIdentifier: (stream: EventStream, registry: BreakerRegistry)]>([:])
     /// The last summary's baseline; only touched on the render queue.
     private let summary = Mutex(ActivitySummary())
     /// Whether the once-a-second summary is scheduled.
     private let ticking = Mutex(false)
     let stats = EventStreamStats()
 
-    init(registry: BreakerRegistry) {
-        self.registry = registry
+    init(serving: ServingRegistry) {
+        self.serving = serving
     }
 
     var streamCount: Int { streams.withLock { $0.count } }
 
     func add(_ stream: EventStream) {
         let id = ObjectIdentifier(stream)
-        streams.withLock { $0[id] = stream }
+        let registry = serving.registry
+        streams.withLock { $0[id] = (stream, registry) }
         registry.watch(id, prefix: nil) { line in stream.enqueue(EventFrames.transition(line)) }
         let start = ticking.withLock { ticking -> Bool in
             defer { ticking = true }
@@ -33,14 +35,15 @@ final class EventHub: Sendable {
 
     func remove(_ stream: EventStream) {
         let id = ObjectIdentifier(stream)
-        registry.unwatch(id)
+        let watched = streams.withLock { $0.removeValue(forKey: id) }
+        watched?.registry.unwatch(id)
         stream.close()
-        streams.withLock { $0[id] = nil }
     }
 
-    /// Ends every stream (shutdown): their connections close instead of waiting to be forced.
+    /// Ends every stream (shutdown, or the serving registry replaced): their connections close
+    /// instead of waiting to be forced; a browser's EventSource reconnects to the new registry.
     func endAll() {
-        for stream in streams.withLock({ Array($0.values) }) {
+        for (stream, _) in streams.withLock({ Array($0.values) }) {
             remove(stream)
             stream.end()
         }
@@ -59,10 +62,10 @@ final class EventHub: Sendable {
             return
         }
         let started = DispatchTime.now()
-        let body = summary.withLock { $0.next(registry.snapshot(), at: started) }
+        let body = summary.withLock { $0.next(serving.registry.snapshot(), at: started) }
         if let body {
             let frame = EventFrames.summary(body)
-            for stream in streams.withLock({ Array($0.values) }) { stream.enqueue(frame) }
+            for (stream, _) in streams.withLock({ Array($0.values) }) { stream.enqueue(frame) }
         }
         let elapsedNs = DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds
         let delayNs = max(1_000_000_000 - Int(elapsedNs), Int(elapsedNs))

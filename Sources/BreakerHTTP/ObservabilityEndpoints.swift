@@ -21,7 +21,9 @@ public final class ObservabilityEndpoints: Sendable {
     /// scrape is answered with the last measured size rather than not at all.
     static let refreshTimeout: TimeAmount = .seconds(2)
 
-    public let registry: BreakerRegistry
+    /// The registry serving now (see `ServingRegistry`), read once per request.
+    public let serving: ServingRegistry
+    public var registry: BreakerRegistry { serving.registry }
     public let readiness: Readiness
     private let daemonMetrics: @Sendable () -> [UInt8]
     /// The label cardinality cap: per-breaker series beyond it are left out of `/metrics`.
@@ -34,13 +36,26 @@ public final class ObservabilityEndpoints: Sendable {
     /// `daemonMetrics` renders the daemon's own swift-metrics in the text format; it is appended
     /// after the breaker series. The executable supplies it from the backend it bootstrapped.
     /// `statusPage` serves the status page (`GET /` and its routes); nil leaves them 404.
-    public init(registry: BreakerRegistry, readiness: Readiness, maxMetricSeries: Int = 100_000,
+    public convenience init(registry: BreakerRegistry, readiness: Readiness, maxMetricSeries: Int = 100_000,
+                            statusPage: StatusPageSettings? = nil, daemonMetrics: @escaping @Sendable () -> [UInt8] = { [] }) {
+        self.init(serving: ServingRegistry(registry), readiness: readiness, maxMetricSeries: maxMetricSeries,
+                  statusPage: statusPage, daemonMetrics: daemonMetrics)
+    }
+
+    /// For a daemon whose registry changes with its role: every route reads `serving` anew.
+    public init(serving: ServingRegistry, readiness: Readiness, maxMetricSeries: Int = 100_000,
                 statusPage: StatusPageSettings? = nil, daemonMetrics: @escaping @Sendable () -> [UInt8] = { [] }) {
-        self.statusPage = statusPage.map { StatusPage(registry: registry, settings: $0) }
-        self.registry = registry
+        self.statusPage = statusPage.map { StatusPage(serving: serving, settings: $0) }
+        self.serving = serving
         self.readiness = readiness
         self.maxMetricSeries = maxMetricSeries
         self.daemonMetrics = daemonMetrics
+    }
+
+    /// After the daemon replaced the serving registry: the status page's event streams watch
+    /// the old one, so they end (browsers reconnect).
+    public func servingRegistryReplaced() {
+        statusPage?.events.endAll()
     }
 
     /// Answers one request; `completion` may run on another thread than the caller's.
@@ -67,6 +82,7 @@ public final class ObservabilityEndpoints: Sendable {
     }
 
     private func metrics(on eventLoop: any EventLoop, completion: @escaping @Sendable (HTTPResponse) -> Void) {
+        let registry = self.registry
         let once = Once()
         let answer: @Sendable () -> Void = { [self] in
             guard once.claim() else { return }
@@ -91,7 +107,8 @@ public final class ObservabilityEndpoints: Sendable {
     static let renderQueue = DispatchQueue(label: "breakerd.http.render")
 
     private func readyz() -> HTTPResponse {
-        let reasons = readiness.reasons(store: registry.storeStats)
+        let registry = self.registry
+        let reasons = readiness.reasons(store: registry.storeStats, gate: registry.gate, at: registry.clock.elapsed())
         var w = JSONWriter(capacity: 128)
         w.beginObject()
         w.field("ready", reasons.isEmpty)

@@ -1,9 +1,12 @@
+import BreakerServer
 import BreakerStore
 import BreakerSync
 
 /// What `/readyz` answers: ready only while every listener the daemon needs is bound, the last
-/// database write succeeded (a daemon that cannot commit cannot acknowledge anything), and no
-/// shutdown has begun (so a load balancer stops sending before the listeners close).
+/// database write succeeded (a daemon that cannot commit cannot acknowledge anything), no
+/// shutdown has begun (so a load balancer stops sending before the listeners close), and, in a
+/// PostgreSQL cluster, this daemon is the leader serving now (so a Kubernetes Service routes to
+/// the leader only; `/healthz` stays 200 on every daemon).
 public final class Readiness: Sendable {
     private struct State {
         var unbound: Set<String>
@@ -26,10 +29,14 @@ public final class Readiness: Sendable {
     }
 
     /// Empty when ready; otherwise one line per reason, for the 503 body and the operator.
-    public func reasons(store: StoreWriterStats) -> [String] {
+    /// `gate` is the serving registry's (nil on SQLite), checked at `elapsed`.
+    public func reasons(store: StoreWriterStats, gate: LeaderGate? = nil, at elapsed: Duration = .zero) -> [String] {
         var reasons: [String] = []
         let (unbound, stopping) = state.withLock { ($0.unbound, $0.stopping) }
         if stopping { reasons.append("shutting down") }
+        if let gate, !gate.isServing(at: elapsed) {
+            reasons.append(gate.leader.address.map { "standby: the leader is \($0)" } ?? "standby: no leader known")
+        }
         for listener in unbound.sorted() { reasons.append("\(listener) listener not bound") }
         if let error = store.lastError {
             reasons.append("database: last write failed (\(error.code.rawValue)): \(error.message)")

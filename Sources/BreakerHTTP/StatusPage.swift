@@ -34,14 +34,15 @@ final class StatusPage: Sendable {
         ("Referrer-Policy", "no-referrer"),
     ]
 
-    let registry: BreakerRegistry
+    let serving: ServingRegistry
+    var registry: BreakerRegistry { serving.registry }
     let actions: AdminActions
     let events: EventHub
 
-    init(registry: BreakerRegistry, settings: StatusPageSettings) {
-        self.registry = registry
-        self.actions = AdminActions(registry: registry, tokens: settings.adminTokens)
-        self.events = EventHub(registry: registry)
+    init(serving: ServingRegistry, settings: StatusPageSettings) {
+        self.serving = serving
+        self.actions = AdminActions(serving: serving, tokens: settings.adminTokens)
+        self.events = EventHub(serving: serving)
     }
 
     func handles(_ path: String) -> Bool { Self.getRoutes.contains(path) || Self.postRoutes.contains(path) }
@@ -137,7 +138,7 @@ final class StatusPage: Sendable {
         let status: HTTPResponseStatus = switch error.code {
         case .notFound: .notFound
         case .unauthorized: .unauthorized
-        case .overloaded: .serviceUnavailable
+        case .overloaded, .notLeader: .serviceUnavailable
         case .internal: .internalServerError
         default: .badRequest
         }

@@ -90,7 +90,7 @@ public struct PostgresURL: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// The text with any password between `USER:` and `@` replaced, so errors never print it.
-    static func redacted(_ text: String) -> String {
+    public static func redacted(_ text: String) -> String {
         guard let schemeEnd = text.range(of: "://"), let at = text.range(of: "@", range: schemeEnd.upperBound..<text.endIndex),
               let colon = text.range(of: ":", range: schemeEnd.upperBound..<at.lowerBound) else { return text }
         return text.replacingCharacters(in: colon.upperBound..<at.lowerBound, with: "***")

@@ -7,13 +7,21 @@ import BreakerWire
 extension BreakerRegistry {
     /// Handles `command` for `caller`. Admin changes need `caller.actor`.
     public func handle(_ command: Command, caller: Caller) -> RequestAction {
+        // A standby, or a leader whose lease ran out by now: nothing but ping and hello.
+        if let gate, !gate.isServing(at: clock.elapsed()) {
+            switch command {
+            case .ping: return .reply(.pong(version: BreakerServer.version))
+            case .hello(let client): return .connectionOp(.hello(client: client, role: .standby))
+            default: return .error(gate.notLeader)
+            }
+        }
         if command.isAdminChange, caller.actor == nil {
             return .error(WireError(.unauthorized, "\(command.op.rawValue) needs an admin token: breakerctl takes it from "
                 + "BREAKERD_TOKEN or --token-file; a protocol client sends {\"op\":\"auth\",\"token\":…} first"))
         }
         switch command {
         case .ping: return .reply(.pong(version: BreakerServer.version))
-        case .hello(let client): return .connectionOp(.hello(client: client))
+        case .hello(let client): return .connectionOp(.hello(client: client, role: .leader))
         case .watch(let prefix, let heartbeatMs): return .connectionOp(.watch(prefix: prefix, heartbeatMs: heartbeatMs))
         case .auth(let token): return .connectionOp(.auth(token: token))
         case .shouldAttempt(let name):

@@ -49,13 +49,17 @@ public final class BreakerRegistry: Sendable {
     let writer: StoreWriter
     /// The bound on remembered dedupe keys and their count (see `DedupeBudget`).
     let dedupeBudget: DedupeBudget
-    /// The server's own counters (requests, connections); see `ServerMetrics`.
-    public let metrics = ServerMetrics()
+    /// The server's own counters (requests, connections); see `ServerMetrics`. A daemon that
+    /// replaces its registry (a PostgreSQL cluster's role changes) hands the same one to each.
+    public let metrics: ServerMetrics
+    /// When set, requests are served only while it is open (a PostgreSQL cluster's leader
+    /// term; see `LeaderGate`); nil always serves (SQLite).
+    public let gate: LeaderGate?
     let logger: Logger
 
     /// Loads every breaker and dedupe key from `storage` and takes ownership of it.
-    public init(storage: sending any BreakerStorage, settings: Settings, clock: any BreakerClock,
-                logger: Logger) throws(StoreError) {
+    public init(storage: sending any BreakerStorage, settings: Settings, clock: any BreakerClock, gate: LeaderGate? = nil,
+                metrics: ServerMetrics = ServerMetrics(), logger: Logger) throws(StoreError) {
         let loaded = try storage.loadAll()
         let shards = (0..<32).map { _ in Shard() }
         for stored in loaded {
@@ -68,6 +72,8 @@ public final class BreakerRegistry: Sendable {
         self.count.store(loaded.count, ordering: .relaxed)
         self.clock = clock
         self.settings = settings
+        self.gate = gate
+        self.metrics = metrics
         self.logger = logger
         self.permitEpoch = String(UInt64.random(in: 0...UInt64.max) & 0xFFFF_FFFF_FFFF, radix: 36)
         self.writer = StoreWriter(storage: storage, elapsed: { clock.elapsed() }, logger: logger)

@@ -74,9 +74,17 @@ public final class BreakerServer: Sendable {
     /// as many epoll loops of our own as the group has threads.
     public static func start(configuration: Configuration, registry: BreakerRegistry,
                              group: any EventLoopGroup, logger: Logger) async throws -> BreakerServer {
-        let connections = ConnectionCounter(limit: configuration.maxConnections, metrics: registry.metrics)
+        try await start(configuration: configuration, serving: ServingRegistry(registry), group: group, logger: logger)
+    }
+
+    /// `start` for a daemon whose registry changes (see `ServingRegistry`): each connection
+    /// takes the registry serving when it is accepted. Every registry must share one
+    /// `ServerMetrics`.
+    public static func start(configuration: Configuration, serving: ServingRegistry,
+                             group: any EventLoopGroup, logger: Logger) async throws -> BreakerServer {
+        let connections = ConnectionCounter(limit: configuration.maxConnections, metrics: serving.registry.metrics)
         let makeHandler: @Sendable () -> ConnectionHandler = {
-            ConnectionHandler(registry: registry, connections: connections, adminTokens: configuration.adminTokens,
+            ConnectionHandler(registry: serving.registry, connections: connections, adminTokens: configuration.adminTokens,
                               maxLineLength: configuration.maxLineLength,
                               maxInFlight: configuration.maxInFlightPerConnection, logger: logger)
         }
@@ -113,6 +121,26 @@ public final class BreakerServer: Sendable {
             .bind(host: configuration.host, port: configuration.port)
             .get()
         return BreakerServer(localAddress: channel.localAddress!, listener: .nio(channel, tracker))
+    }
+
+    /// Closes every open connection served by `registry`, replies owed or not, and keeps
+    /// accepting: when the daemon's role changes (see `ServingRegistry`), a connection must not
+    /// outlive the registry it was served by (its watch subscriptions, its permits). Clients
+    /// reconnect and meet the new role; connections accepted since the swap are left alone.
+    public func closeConnections(servedBy registry: BreakerRegistry) async {
+        switch listener {
+        case .nio(_, let tracker):
+            for channel in tracker.all {
+                channel.eventLoop.execute {
+                    let adapter = try? channel.pipeline.syncOperations.handler(type: NIOConnectionAdapter.self)
+                    if adapter?.handler.registry === registry { channel.close(promise: nil) }
+                }
+            }
+        #if os(Linux)
+        case .epoll(let server):
+            await server.closeConnections(servedBy: registry)
+        #endif
+        }
     }
 
     /// Stops accepting and closes every open connection at once, replies owed or not (see

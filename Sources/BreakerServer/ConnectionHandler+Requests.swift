@@ -126,9 +126,9 @@ extension ConnectionHandler {
             heartbeat = nil
             if let heartbeatMs { startHeartbeats(every: heartbeatMs) }
             return .success(.watching)
-        case .hello(let client):
+        case .hello(let client, let role):
             caller.reporter = client
-            return .success(.hello)
+            return .success(.hello(role: role))
         case .auth(let token):
             return authenticate(token)
         }

@@ -22,6 +22,8 @@ final class EpollLoop: ConnectionExecutor {
         case stopAccepting(done: @Sendable (Int) -> Void)
         case stopReading(done: @Sendable (Int) -> Void)
         case closeAll(done: @Sendable (Int) -> Void)
+        /// Closes the connections served by this registry (a role change).
+        case closeServed(by: BreakerRegistry, done: @Sendable (Int) -> Void)
         case exit(done: @Sendable (Int) -> Void)
     }
 
@@ -82,7 +84,8 @@ final class EpollLoop: ConnectionExecutor {
         switch control {
         case .work: break
         case .adopt(let fd): Glibc.close(fd)
-        case .stopAccepting(let done), .stopReading(let done), .closeAll(let done), .exit(let done): done(0)
+        case .stopAccepting(let done), .stopReading(let done), .closeAll(let done), .closeServed(_, let done), .exit(let done):
+            done(0)
         }
     }
 
@@ -160,6 +163,7 @@ final class EpollLoop: ConnectionExecutor {
                 case .stopAccepting(let done): done(state.stopAccepting())
                 case .stopReading(let done): done(state.stopReadingAll())
                 case .closeAll(let done): done(state.closeAll())
+                case .closeServed(let registry, let done): done(state.closeServed(by: registry))
                 case .exit(let done):
                     state.exiting = true
                     done(0)

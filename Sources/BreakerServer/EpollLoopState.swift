@@ -141,6 +141,13 @@ final class EpollLoopState {
         return served
     }
 
+    /// Closes the connections whose handler serves `registry`; returns how many.
+    func closeServed(by registry: BreakerRegistry) -> Int {
+        let served = connections.values.filter { $0.handler.registry === registry }
+        for connection in served { connection.close() }
+        return served.count
+    }
+
     // MARK: Time
 
     static func now() -> UInt64 {

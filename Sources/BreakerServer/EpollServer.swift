@@ -80,6 +80,12 @@ final class EpollServer: Sendable {
         Glibc.close(listenFD)
     }
 
+    /// Closes the connections `registry` serves and keeps accepting (`BreakerServer.closeConnections`).
+    func closeConnections(servedBy registry: BreakerRegistry) async {
+        guard lifecycle.withLock({ $0.running }) else { return }
+        _ = await onEveryLoop { .closeServed(by: registry, done: $0) }
+    }
+
     /// Stops accepting and closes every connection at once, then ends the loops.
     func stop() async {
         await stopAccepting()

@@ -25,8 +25,8 @@ public enum ConnectionOp: Sendable, Equatable {
     case watch(prefix: String?, heartbeatMs: Int?)
     /// Act as an admin token's name.
     case auth(token: String)
-    /// Count this connection's records as `client` for quorums.
-    case hello(client: String)
+    /// Count this connection's records as `client` for quorums; answer with the daemon's role.
+    case hello(client: String, role: ServingRole)
 }
 
 /// Who is asking, as the connection (or the HTTP listener) knows its peer.

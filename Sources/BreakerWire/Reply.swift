@@ -13,12 +13,21 @@ public enum Reply: Sendable, Hashable {
     case watching
     /// `auth`: the connection now acts as the token's `name`.
     case authenticated(name: String)
-    /// `hello`: the connection's records now count as this client (`{"ok":true}`).
-    case hello
+    /// `hello`: the connection's records now count as this client, and the daemon's role
+    /// (`{"ok":true,"role":"leader"}`); nil (left out) only from daemons that predate roles.
+    case hello(role: ServingRole?)
     /// `history`: newest first.
     case history([HistoryEntry])
     /// `record-batch`: one result per record, in the order sent.
     case recordedBatch([BatchRecordResult])
+}
+
+/// What a daemon is to its cluster, as `hello` tells it. A daemon on SQLite is always the
+/// `leader` (of a cluster of one); on PostgreSQL one daemon of the cluster leads and the others
+/// are `standby` (they answer every op but `ping` and `hello` with `not_leader`).
+public enum ServingRole: String, Sendable, Hashable, CaseIterable {
+    case leader
+    case standby
 }
 
 /// One record's answer inside a `record-batch` reply.

@@ -100,7 +100,7 @@ public enum ReplyDecoder {
         let text = try error.string("code")
         let message = try error.string("message")
         guard let code = ErrorCode(rawValue: text) else { throw ReplyDecodingError("unknown error code '\(text.prefix(64))'") }
-        return .error(id: id, WireError(code, message))
+        return .error(id: id, WireError(code, message, leader: try error.optionalString("leader")))
     }
 
     private static func requestID(_ object: JSONObject) throws(ReplyDecodingError) -> JSONValue? {
@@ -128,7 +128,10 @@ public enum ReplyDecoder {
             return .list(views)
         case .watching: return .watching
         case .authenticated: return .authenticated(name: try o.string("name"))
-        case .hello: return .hello
+        case .hello:
+            guard let text = try o.optionalString("role") else { return .hello(role: nil) }
+            guard let role = ServingRole(rawValue: text) else { throw ReplyDecodingError("unknown role '\(text.prefix(64))'") }
+            return .hello(role: role)
         case .history:
             var entries: [HistoryEntry] = []
             for (index, element) in try o.array("transitions").enumerated() {

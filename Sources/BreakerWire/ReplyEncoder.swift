@@ -23,8 +23,10 @@ public enum ReplyEncoder {
             w.beginArray()
             for view in views { write(view, to: &w) }
             w.endArray()
-        case .watching, .hello:
+        case .watching:
             break
+        case .hello(let role):
+            if let role { w.field("role", role.rawValue) }
         case .authenticated(let name):
             w.field("name", name)
         case .history(let entries):
@@ -158,6 +160,7 @@ public enum ReplyEncoder {
         w.beginObject()
         w.field("code", error.code.rawValue)
         w.field("message", error.message)
+        if let leader = error.leader { w.field("leader", leader) }
         w.endObject()
     }
 

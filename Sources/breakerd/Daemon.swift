@@ -1,5 +1,6 @@
 import ArgumentParser
 import BreakerHTTP
+import BreakerPostgres
 import BreakerServer
 import BreakerStore
 import BreakerTLS
@@ -52,28 +53,16 @@ struct Daemon {
         }
 
         let startNanos = DispatchTime.now().uptimeNanoseconds
-        let database: BreakerDatabase
-        do {
-            database = try BreakerDatabase(path: config.db, synchronous: config.synchronous, logger: logger)
-        } catch {
-            logger.critical("cannot open database", metadata: ["path": "\(config.db)", "code": "\(error.code.rawValue)"])
-            printError("breakerd: \(error.message)")
-            throw ExitCode(1)
-        }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: config.threads)
-        let registry: BreakerRegistry
-        do {
-            // The daemon's one clock, handed to everything that needs time (see SystemClock).
-            let clock = SystemClock(timers: group.next())
-            registry = try BreakerRegistry(storage: database, settings: config.registrySettings, clock: clock, logger: logger)
-        } catch {
-            logger.critical("cannot load breakers", metadata: ["path": "\(config.db)", "code": "\(error.code.rawValue)"])
-            printError("breakerd: \(error.message)")
-            throw ExitCode(1)
-        }
+        // The daemon's one clock, handed to everything that needs time (see SystemClock).
+        let clock = SystemClock(timers: group.next())
+        let election = try await startElection(clock: clock, logger: logger)
+        let serving = try election?.serving ?? ServingRegistry(openSQLite(clock: clock, logger: logger))
         let readiness = Readiness(listeners: [Self.protocolListener, Self.httpListener])
-        let (server, http) = try await bind(registry: registry, readiness: readiness, metrics: metrics,
-                                            adminTokens: adminTokens, tls: tls, group: group, logger: logger)
+        let (server, http, endpoints) = try await bind(serving: serving, readiness: readiness, metrics: metrics,
+                                                       adminTokens: adminTokens, tls: tls, group: group, logger: logger)
+        election?.attach(.init(server: server, endpoints: endpoints,
+                               advertise: config.advertisedAddress(boundPort: server.localAddress.port ?? config.port)))
         // Always handled: `systemctl reload` (SIGHUP) must never kill a daemon without TLS.
         let hangup = TLSReload.onHangup(
             reloading: tls.map { [(Self.protocolListener, $0.protocol)] + ($0.http.map { [(Self.httpListener, $0)] } ?? []) } ?? [],
@@ -82,8 +71,9 @@ struct Daemon {
         let loadMs = (DispatchTime.now().uptimeNanoseconds - startNanos) / 1_000_000
         logger.info("breakerd started", metadata: [
             "version": "\(BreakerServer.version)", "listen": "\(config.host):\(server.localAddress.port ?? config.port)",
-            "http": "\(config.httpHost):\(http.localAddress.port ?? config.httpPort)", "database": "\(config.db)",
-            "breakers": "\(registry.breakerCount)", "load_ms": "\(loadMs)", "rules": "\(config.rules.count)",
+            "http": "\(config.httpHost):\(http.localAddress.port ?? config.httpPort)",
+            "database": "\(election.map { "\($0.settings.urls.map(\.description).joined(separator: ","))" } ?? config.db)",
+            "breakers": "\(serving.registry.breakerCount)", "load_ms": "\(loadMs)", "rules": "\(config.rules.count)",
             "admin_tokens": "\(adminTokens?.names.count ?? 0)", "io": "\(server.io.rawValue)",
             "tls": "\(tls.map { $0.protocol.requiresClientCertificates ? "mutual" : "on" } ?? "off")",
         ])
@@ -92,7 +82,8 @@ struct Daemon {
         // ServiceGroup shuts parts down in reverse order: HTTP, then the protocol, then the store.
         let parts = [
             DaemonPart(name: "store", logger: logger) {
-                registry.shutdown()  // commits what is pending, closes SQLite
+                await election?.stop()  // a leader commits what is pending and lets the lease go
+                serving.registry.shutdown()  // commits what is pending, closes SQLite
                 try? await group.shutdownGracefully()
             },
             DaemonPart(name: "protocol", logger: logger, onStart: {
@@ -119,8 +110,9 @@ struct Daemon {
 
     /// Binds the protocol listener, then the HTTP one; a failure of either is a clear message
     /// and exit 1, with the database closed.
-    private func bind(registry: BreakerRegistry, readiness: Readiness, metrics: PrometheusBackend, adminTokens: AdminTokens?,
-                      tls: (protocol: ServerTLS, http: ServerTLS?)?, group: MultiThreadedEventLoopGroup, logger: Logger) async throws -> (BreakerServer, HTTPServer) {
+    private func bind(serving: ServingRegistry, readiness: Readiness, metrics: PrometheusBackend, adminTokens: AdminTokens?,
+                      tls: (protocol: ServerTLS, http: ServerTLS?)?, group: MultiThreadedEventLoopGroup,
+                      logger: Logger) async throws -> (BreakerServer, HTTPServer, ObservabilityEndpoints) {
         var configuration = BreakerServer.Configuration()
         configuration.host = config.host
         configuration.port = config.port
@@ -133,9 +125,9 @@ struct Daemon {
         configuration.io = config.io
         let server: BreakerServer
         do {
-            server = try await BreakerServer.start(configuration: configuration, registry: registry, group: group, logger: logger)
+            server = try await BreakerServer.start(configuration: configuration, serving: serving, group: group, logger: logger)
         } catch {
-            registry.shutdown()
+            serving.registry.shutdown()
             printError("breakerd: cannot listen on \(config.host):\(config.port): \(error)")
             throw ExitCode(1)
         }
@@ -144,19 +136,67 @@ struct Daemon {
         httpConfiguration.host = config.httpHost
         httpConfiguration.port = config.httpPort
         httpConfiguration.tls = tls?.http
-        let endpoints = ObservabilityEndpoints(registry: registry, readiness: readiness, maxMetricSeries: config.maxMetricSeries,
+        let endpoints = ObservabilityEndpoints(serving: serving, readiness: readiness, maxMetricSeries: config.maxMetricSeries,
                                                statusPage: config.ui ? StatusPageSettings(adminTokens: adminTokens) : nil,
                                                daemonMetrics: metrics.render)
         do {
             let http = try await HTTPServer.start(configuration: httpConfiguration, endpoints: endpoints, group: group, logger: logger)
             readiness.markBound(Self.httpListener)
-            return (server, http)
+            return (server, http, endpoints)
         } catch {
             await server.stop()
-            registry.shutdown()
+            serving.registry.shutdown()
             printError("breakerd: cannot listen for HTTP on \(config.httpHost):\(config.httpPort): \(error)")
             throw ExitCode(1)
         }
+    }
+
+    /// SQLite: open the file and load every breaker; a failure is a message and exit 1.
+    private func openSQLite(clock: SystemClock, logger: Logger) throws -> BreakerRegistry {
+        let database: BreakerDatabase
+        do {
+            database = try BreakerDatabase(path: config.db, synchronous: config.synchronous, logger: logger)
+        } catch {
+            logger.critical("cannot open database", metadata: ["path": "\(config.db)", "code": "\(error.code.rawValue)"])
+            printError("breakerd: \(error.message)")
+            throw ExitCode(1)
+        }
+        do {
+            return try BreakerRegistry(storage: database, settings: config.registrySettings, clock: clock, logger: logger)
+        } catch {
+            logger.critical("cannot load breakers", metadata: ["path": "\(config.db)", "code": "\(error.code.rawValue)"])
+            printError("breakerd: \(error.message)")
+            throw ExitCode(1)
+        }
+    }
+
+    /// PostgreSQL (`--postgres-url`): starts the election and makes its first connection. A bad
+    /// URL, a wrong password, an unknown database (any error that retrying cannot cure) is a
+    /// message and exit 1; an unreachable server is logged and retried while the daemon starts
+    /// as a standby. nil on SQLite.
+    private func startElection(clock: SystemClock, logger: Logger) async throws -> LeaderElection? {
+        let urls: [PostgresURL]
+        do throws(PostgresStoreError) {
+            guard let parsed = try config.postgresURLs() else { return nil }
+            urls = parsed
+        } catch {
+            logger.critical("cannot use the PostgreSQL URL", metadata: ["code": "\(error.code.rawValue)"])
+            printError("breakerd: \(error.message)")
+            throw ExitCode(1)
+        }
+        let settings = LeaderElection.Settings(urls: urls, options: config.postgresOptions, timing: .init(lease: config.leaderLease),
+                                               registry: config.registrySettings)
+        let election = try LeaderElection(settings: settings, clock: clock, metrics: ServerMetrics(), logger: logger)
+        if let error = await election.start() {
+            guard error.isRetryable else {
+                logger.critical("cannot use PostgreSQL", metadata: ["code": "\(error.code.rawValue)"])
+                printError("breakerd: \(error.message)")
+                throw ExitCode(1)
+            }
+            logger.warning("PostgreSQL is not reachable yet; starting as a standby and retrying",
+                           metadata: ["code": "\(error.code.rawValue)", "error": "\(error.message)"])
+        }
+        return election
     }
 
     static func isLoopback(_ host: String) -> Bool {

@@ -12,7 +12,7 @@ extension DaemonCommandLine {
         rows += DaemonSetting.all.map { setting in
             let label = if case .toggle = setting.values { "\(setting.flag)/--no-\(setting.flag.dropFirst(2))" } else { setting.flagWithValue }
             let shown = setting.shownDefault ?? setting.defaultText(defaults, markdown: false)
-            return (label, plain("\(setting.help) (\(setting.values.markdown); default: \(shown))"))
+            return (label, plain("\(setting.documentedHelp) (\(setting.values.markdown); default: \(shown))"))
         }
         rows += [("--version", "Show the version."), ("-h, --help", "Show help information.")]
         let options = rows.map { label, help in
@@ -31,7 +31,7 @@ extension DaemonCommandLine {
         lines += DaemonSetting.all.map { setting in
             let flag = if case .toggle = setting.values { "--[no-]\(setting.flag.dropFirst(2))" } else { setting.flag }
             let shown = setting.shownDefault ?? setting.defaultText(defaults, markdown: true)
-            return "| `\(flag)` | `\(setting.key)` | \(shown) | \(setting.values.markdown) | \(setting.help) |"
+            return "| `\(flag)` | `\(setting.key)` | \(shown) | \(setting.values.markdown) | \(setting.documentedHelp) |"
         }
         return lines.joined(separator: "\n")
     }
@@ -62,13 +62,23 @@ extension DaemonCommandLine {
 extension DaemonSetting {
     /// The value in `defaults`, as the docs show it.
     func defaultText(_ defaults: DaemonConfig, markdown: Bool) -> String {
-        switch get(defaults) {
+        if case .duration = values, case .int(let milliseconds) = get(defaults) {
+            return markdown ? "`\(DurationText.format(milliseconds))`" : DurationText.format(milliseconds)
+        }
+        return switch get(defaults) {
         case .null: "none"
         case .bool(let on): on ? "on" : "off"
         case .string(let text): markdown ? "`\(text)`" : text
         case .int(let number): markdown ? "`\(number)`" : "\(number)"
         default: "?"
         }
+    }
+}
+
+extension DaemonSetting {
+    /// The help with the environment variable that also sets it, if any.
+    var documentedHelp: String {
+        help + (environment.map { "; also the environment variable `\($0)` (over the config file, under the flag)" } ?? "")
     }
 }
 
@@ -80,6 +90,8 @@ extension DaemonSetting.Values {
             return bounds + (note.map { " (\($0))" } ?? "")
         case .text(let what, _): return what
         case .optionalPath: return "path"
+        case .optionalText(let what): return what
+        case .duration(let range): return "\(DurationText.format(range.lowerBound))–\(DurationText.format(range.upperBound))"
         case .choice(let words): return words.map { "`\($0)`" }.joined(separator: ", ")
         case .toggle: return "on, off"
         }

@@ -1,4 +1,5 @@
 import BreakerWire
+import Foundation
 
 /// breakerd's command line, read with `DaemonSetting.all`: `--config`, `--print-config`,
 /// `--help`, `--version`, and one flag per setting (`--port 7420` or `--port=7420`, a toggle as
@@ -78,11 +79,18 @@ struct DaemonCommandLine {
         throw UsageError(flag.hasPrefix("-") ? "Unknown option '\(flag)'" : "Unexpected argument '\(flag)'")
     }
 
-    /// Defaults, then the file, then the flags given; a range error names the flag when the value
-    /// came from one.
-    func effectiveConfig() throws(DaemonConfigError) -> DaemonConfig {
+    /// Defaults, then the file, then the environment, then the flags given; a range error names
+    /// the flag when the value came from one.
+    func effectiveConfig(environment: [String: String] = ProcessInfo.processInfo.environment) throws(DaemonConfigError) -> DaemonConfig {
         var effective = DaemonConfig()
         if let configFile { try effective.apply(file: configFile) }
+        for setting in DaemonSetting.all {
+            guard let name = setting.environment, let text = environment[name], !text.isEmpty else { continue }
+            guard let value = setting.value(fromArgument: text) else {
+                throw DaemonConfigError("environment variable \(name) has an unusable value")
+            }
+            setting.set(&effective, value)
+        }
         for (setting, value) in flags { setting.set(&effective, value) }
         try effective.validate(flagsGiven: Set(flags.map(\.setting.key)))
         return effective

@@ -1,4 +1,5 @@
 import BreakerCore
+import BreakerPostgres
 import BreakerWire
 
 /// `--print-config`: the effective config in the config file's format (the settings in
@@ -6,6 +7,11 @@ import BreakerWire
 extension DaemonConfig {
     var json: JSONValue {
         var object = JSONObject(DaemonSetting.all.map { (key: $0.key, value: $0.get(self)) })
+        // A password in the URL is never printed; keep it in postgres_password_file instead.
+        if let index = object.fields.firstIndex(where: { $0.key == "postgres_url" }), case .string(let text) = object.fields[index].value {
+            object.fields[index].value = .string(text.split(separator: ",", omittingEmptySubsequences: false)
+                .map { PostgresURL.redacted(String($0)) }.joined(separator: ","))
+        }
         object.fields.append((key: "default_breaker", value: .object(Self.fields(preset: defaultPreset, defaultBreaker))))
         object.fields.append((key: "rules", value: .array(rules.map { rule in
             var object = Self.fields(preset: rule.preset, rule.config)

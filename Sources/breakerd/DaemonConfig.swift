@@ -63,6 +63,15 @@ struct DaemonConfig: Sendable, Equatable {
     var httpTLS = true
     /// Whether the HTTP listener serves the live status page (`GET /`, `/events`, `/api/…`).
     var ui = true
+    /// PostgreSQL instead of SQLite: one URL or several, comma-separated (see `DaemonConfig+Postgres`).
+    var postgresURL: String?
+    var postgresPasswordFile: String?
+    /// Daemons of one PostgreSQL database with the same cluster name elect one leader.
+    var cluster = "default"
+    /// The HOST:PORT a leader publishes; nil: `host`:the bound port.
+    var advertise: String?
+    /// How long a leader serves after its last confirmed heartbeat (renewed every quarter of it).
+    var leaderLease: Duration = .seconds(2)
     /// How long SIGTERM waits for in-flight requests before closing connections by force.
     var shutdownTimeoutMs: Int64 = 10_000
     /// The config of breakers created implicitly, when no rule matches.
@@ -82,6 +91,7 @@ struct DaemonConfig: Sendable, Equatable {
         guard tlsClientCA == nil || tlsCert != nil else {
             throw DaemonConfigError("tls_client_ca needs tls_cert and tls_key (mutual TLS is TLS first)")
         }
+        try validatePostgres()
         do throws(ConfigError) {
             try defaultBreaker.validate()
         } catch {

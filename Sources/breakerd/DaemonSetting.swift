@@ -13,6 +13,11 @@ struct DaemonSetting: Sendable {
         case text(what: String, nonEmpty: Bool)
         /// A file, or none: left out, or `null` in the file.
         case optionalPath
+        /// Any string (`what` names it in the docs), or none: left out, or `null` in the file.
+        case optionalText(what: String)
+        /// A span of time within the range (milliseconds): `500ms`, `2s`, `1m`, or a bare
+        /// number of milliseconds, on the command line and as a string in the file.
+        case duration(ClosedRange<Int64>)
         /// One of these words.
         case choice([String])
         /// `--name` / `--no-name` on the command line, `true` / `false` in the file.
@@ -21,6 +26,8 @@ struct DaemonSetting: Sendable {
 
     /// The config-file key, snake_case.
     let key: String
+    /// The environment variable that sets it too (above the config file, below the flags).
+    var environment: String? = nil
     let values: Values
     /// The default as the docs show it, when it is not simply the default config's value.
     let shownDefault: String?
@@ -42,7 +49,8 @@ struct DaemonSetting: Sendable {
     func value(fromArgument text: String) -> JSONValue? {
         switch values {
         case .integer: Int64(text).map(JSONValue.int)
-        case .text, .optionalPath: .string(text)
+        case .text, .optionalPath, .optionalText: .string(text)
+        case .duration: DurationText.milliseconds(text).map(JSONValue.int)
         case .choice(let words): words.contains(text) ? .string(text) : nil
         case .toggle: nil
         }
@@ -52,8 +60,14 @@ struct DaemonSetting: Sendable {
     /// every layer is applied).
     func value(fromFile value: JSONValue) throws(DaemonConfigError) -> JSONValue {
         switch (values, value) {
-        case (.integer, .int), (.text, .string), (.optionalPath, .string), (.optionalPath, .null), (.toggle, .bool):
+        case (.integer, .int), (.text, .string), (.optionalPath, .string), (.optionalPath, .null), (.toggle, .bool),
+             (.optionalText, .string), (.optionalText, .null), (.duration, .int):
             return value
+        case (.duration, .string(let text)):
+            guard let milliseconds = DurationText.milliseconds(text) else {
+                throw DaemonConfigError("'\(key)' must be a duration such as 500ms, 2s or 1m, got '\(text)'")
+            }
+            return .int(milliseconds)
         case (.choice(let words), .string(let word)):
             guard words.contains(word) else {
                 throw DaemonConfigError("'\(key)' has an unknown value '\(word)' (one of \(words.joined(separator: ", ")))")
@@ -61,7 +75,8 @@ struct DaemonSetting: Sendable {
             return value
         case (.integer, _): throw DaemonConfigError("'\(key)' must be an integer")
         case (.toggle, _): throw DaemonConfigError("'\(key)' must be true or false")
-        case (.optionalPath, _): throw DaemonConfigError("'\(key)' must be a string or null")
+        case (.optionalPath, _), (.optionalText, _): throw DaemonConfigError("'\(key)' must be a string or null")
+        case (.duration, _): throw DaemonConfigError("'\(key)' must be a duration such as \"2s\" (or milliseconds)")
         case (.text, _), (.choice, _): throw DaemonConfigError("'\(key)' must be a string")
         }
     }
@@ -77,6 +92,9 @@ struct DaemonSetting: Sendable {
             case (let low, let high): "must be \(low)...\(high)"
             }
             throw DaemonConfigError("\(name) \(rule)\(note.map { " (\($0))" } ?? ""), got \(number)")
+        case (.duration(let range), .int(let milliseconds)) where !range.contains(milliseconds):
+            throw DaemonConfigError("\(name) must be \(DurationText.format(range.lowerBound))...\(DurationText.format(range.upperBound)), "
+                                    + "got \(DurationText.format(milliseconds))")
         case (.text(_, nonEmpty: true), .string("")):
             throw DaemonConfigError("\(name) must not be empty")
         default:
@@ -119,6 +137,25 @@ extension DaemonSetting {
              set: { config, value in
                  if case .string(let word) = value, let choice = T(rawValue: word) { config[keyPath: path] = choice }
              })
+    }
+
+    static func optionalText(_ key: String, _ path: WritableKeyPath<DaemonConfig, String?> & Sendable, what: String,
+                             environment: String? = nil, shownDefault: String? = nil, help: String) -> Self {
+        Self(key: key, environment: environment, values: .optionalText(what: what), shownDefault: shownDefault, help: help,
+             get: { $0[keyPath: path].map(JSONValue.string) ?? .null },
+             set: { config, value in
+                 if case .string(let text) = value { config[keyPath: path] = text } else { config[keyPath: path] = nil }
+             })
+    }
+
+    static func duration(_ key: String, _ path: WritableKeyPath<DaemonConfig, Duration> & Sendable, _ range: ClosedRange<Int64>,
+                         help: String) -> Self {
+        Self(key: key, values: .duration(range), shownDefault: nil, help: help,
+             get: { config in
+                 let (seconds, attoseconds) = config[keyPath: path].components
+                 return .int(seconds * 1000 + attoseconds / 1_000_000_000_000_000)
+             },
+             set: { config, value in if case .int(let milliseconds) = value { config[keyPath: path] = .milliseconds(milliseconds) } })
     }
 
     static func toggle(_ key: String, _ path: WritableKeyPath<DaemonConfig, Bool> & Sendable, help: String) -> Self {

@@ -37,6 +37,16 @@ extension DaemonSetting {
         .path("tls_client_ca", \.tlsClientCA, help: "PEM CA bundle: protocol clients must present a certificate it signed (mutual TLS)"),
         .toggle("http_tls", \.httpTLS, help: "with `--tls-cert`, serve `/metrics` and the health endpoints over TLS too (never with client certificates)"),
         .toggle("ui", \.ui, help: "serve the live status page on the HTTP port (`GET /`, `/events`, `/api/…`); `--no-ui` turns it off"),
+        .optionalText("postgres_url", \.postgresURL, what: "URL", environment: "BREAKERD_POSTGRES_URL",
+                      help: "keep breakers in PostgreSQL instead of SQLite (`--db` is then unused): `postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?sslmode=MODE]` (MODE: `disable`, `require` or `verify-full`), or several separated by commas, tried in order for the first primary; daemons with the same URL and `--cluster` are one service with one leader (see [Run more than one](#run-more-than-one))"),
+        .path("postgres_password_file", \.postgresPasswordFile,
+              help: "file whose first line is the PostgreSQL password, for URLs that carry none"),
+        .text("cluster", \.cluster, what: "name", nonEmpty: true,
+              help: "with `--postgres-url`: daemons with the same cluster name (and database) elect one leader"),
+        .optionalText("advertise", \.advertise, what: "HOST:PORT", shownDefault: "`--host`:`--port`",
+                      help: "with `--postgres-url`: the protocol address this daemon publishes while it leads, which standbys name in `not_leader` errors; needed when `--host` is a wildcard"),
+        .duration("leader_lease", \.leaderLease, 200...60_000,
+                  help: "with `--postgres-url`: a leader renews its lease every quarter of this and stops serving once its last confirmed renewal is older; PostgreSQL ends a frozen leader's session after as long"),
     ]
 
     /// The settings by config-file key and by flag (`DaemonCommandLine` reads `--no-` itself).

@@ -28,6 +28,8 @@ struct PrometheusBackend: Sendable {
         StoreMetrics.Name.commitDuration: "Time spent committing one group-commit batch to SQLite.",
         StoreMetrics.Name.transitionsWritten: "Transition log rows committed.",
         buildInfo: "Always 1; the version label says which breakerd is running.",
+        LeaderElection.leaderGauge: "1 while this daemon leads its PostgreSQL cluster and serves, else 0 (only with --postgres-url).",
+        LeaderElection.changesCounter: "Times this daemon became leader or stopped being leader (only with --postgres-url).",
     ]
     static let buildInfo = "breakerd_build_info"
 

@@ -1,4 +1,5 @@
 import BreakerPostgres
+import BreakerTestSupport
 import Foundation
 import Testing
 

@@ -2,6 +2,7 @@ import BreakerCore
 import BreakerPostgres
 import BreakerStorageContract
 import BreakerStore
+import BreakerTestSupport
 import Foundation
 import Testing
 

@@ -1,3 +1,4 @@
+import BreakerTestSupport
 import BreakerPostgres
 import BreakerStore
 import Testing

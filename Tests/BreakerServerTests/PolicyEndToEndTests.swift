@@ -11,7 +11,8 @@ struct PolicyEndToEndTests {
             #expect(configured["breaker"]?["config"]?["min_reporters"] == .int(2))
             let clients = try (1...3).map { i in
                 let c = try daemon.client()
-                #expect(try c.request(#"{"op":"hello","client":"orders-\#(i)"}"#) == .object(JSONObject([("ok", .bool(true))])))
+                #expect(try c.request(#"{"op":"hello","client":"orders-\#(i)"}"#)
+                        == .object(JSONObject([("ok", .bool(true)), ("role", .string("leader"))])))
                 return c
             }
             for _ in 0..<10 {

@@ -51,7 +51,9 @@ struct RecordBatchTests {
         }
     }
 
-    @Test func aRefusedCommitFailsEveryRecordOfTheBatchAndOnlyThem() async throws {
+    // Makes SQLite refuse writes with a PRAGMA; the storage contract covers refused writes on PostgreSQL.
+    @Test(.enabled(if: !PostgresTestStorage.enabled, "refuses writes through SQLite"))
+    func aRefusedCommitFailsEveryRecordOfTheBatchAndOnlyThem() async throws {
         try await withDaemon { daemon in
             let writer = daemon.registry.storeWriterForTesting
             writer.withDatabaseForTesting { try? $0.executeForTesting("PRAGMA query_only = ON") }

@@ -7,7 +7,10 @@ import Logging
 import NIOCore
 import NIOPosix
 
-/// A real registry and server on 127.0.0.1 port 0 over a real SQLite file in a fresh temp folder.
+/// A real registry and server on 127.0.0.1 port 0 over a real SQLite file in a fresh temp folder,
+/// or, with `BREAKERD_TEST_STORAGE=postgres`, over a fresh database of the throwaway PostgreSQL
+/// cluster, as the leader of its breakerd cluster (the same suite then runs against a
+/// PostgreSQL-backed leader: `BREAKERD_TEST_STORAGE=postgres swift test --filter BreakerServerTests`).
 final class TestDaemon {
     let directory: String
     let path: String
@@ -52,9 +55,14 @@ final class TestDaemon {
                              clock: ManualClock?, group: MultiThreadedEventLoopGroup) async throws -> (BreakerRegistry, BreakerServer) {
         var logger = Logger(label: "test")
         logger.logLevel = .error
-        let database = try BreakerDatabase(path: path, logger: logger)
-        let registry = try BreakerRegistry(storage: database, settings: settings,
-                                           clock: clock ?? SystemClock(timers: group.next()), logger: logger)
+        let clock = clock ?? SystemClock(timers: group.next()) as any BreakerClock
+        let registry: BreakerRegistry
+        if let postgres = try PostgresTestStorage.leader(for: path, logger: logger) {
+            registry = try BreakerRegistry(storage: postgres, settings: settings, clock: clock, logger: logger)
+        } else {
+            let database = try BreakerDatabase(path: path, logger: logger)
+            registry = try BreakerRegistry(storage: database, settings: settings, clock: clock, logger: logger)
+        }
         let server = try await BreakerServer.start(configuration: configuration, registry: registry, group: group, logger: logger)
         return (registry, server)
     }

@@ -14,7 +14,7 @@ struct ConfigFileTests {
         #expect(root.fields.map(\.key) == [
             "host", "port", "db", "http_host", "http_port", "cache_ms", "synchronous", "max_line_length", "max_breakers", "max_connections", "max_in_flight", "idle_timeout_ms", "dedupe_window_ms", "max_dedupe_keys", "max_metric_series", "threads", "io",
             "log_level", "log_format", "admin_token_file", "shutdown_timeout_ms", "tls_cert", "tls_key", "tls_client_ca", "http_tls",
-            "ui", "default_breaker", "rules",
+            "ui", "postgres_url", "postgres_password_file", "cluster", "advertise", "leader_lease", "default_breaker", "rules",
         ])
         #expect(config["host"] == .string("127.0.0.1"))
         #expect(config["port"] == .int(7420))
@@ -35,9 +35,42 @@ struct ConfigFileTests {
         #expect(config["tls_client_ca"] == .null)
         #expect(config["http_tls"] == .bool(true))
         #expect(config["ui"] == .bool(true))
+        #expect(config["postgres_url"] == .null)
+        #expect(config["cluster"] == .string("default"))
+        #expect(config["advertise"] == .null)
+        #expect(config["leader_lease"] == .int(2000))
         #expect(config["default_breaker"]?["failure_threshold"] == .int(5))
         #expect(config["default_breaker"]?["timeout_ms"] == .int(60000))
         #expect(config["rules"] == .array([]))
+    }
+
+    @Test func postgresSettingsLayerFileThenEnvironmentThenFlagsAndNeverPrintThePassword() throws {
+        let file = NSTemporaryDirectory() + "breakerd-pg-\(UUID().uuidString).json"
+        try #"{"postgres_url":"postgres://file@db/breakers","leader_lease":"1500ms","cluster":"east"}"#
+            .write(toFile: file, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        let fromFile = try runBreakerd(["--print-config", "--config", file])
+        #expect(try JSONParser.parse(fromFile.stdout)["postgres_url"] == .string("postgres://file@db/breakers"))
+        #expect(try JSONParser.parse(fromFile.stdout)["leader_lease"] == .int(1500))
+        #expect(try JSONParser.parse(fromFile.stdout)["cluster"] == .string("east"))
+        // The environment beats the file; a password in it is masked when printed.
+        let fromEnvironment = try runBreakerd(["--print-config", "--config", file],
+                                              environment: ["BREAKERD_POSTGRES_URL": "postgres://env:hunter2@db/breakers,postgres://env@db2/breakers"])
+        #expect(try JSONParser.parse(fromEnvironment.stdout)["postgres_url"]
+                == .string("postgres://env:***@db/breakers,postgres://env@db2/breakers"))
+        #expect(!fromEnvironment.stdout.contains("hunter2"))
+        // The flag beats both; durations take units.
+        let fromFlag = try runBreakerd(["--print-config", "--config", file, "--postgres-url", "postgres://flag@db/breakers",
+                                        "--leader-lease", "3s"], environment: ["BREAKERD_POSTGRES_URL": "postgres://env@db/breakers"])
+        #expect(try JSONParser.parse(fromFlag.stdout)["postgres_url"] == .string("postgres://flag@db/breakers"))
+        #expect(try JSONParser.parse(fromFlag.stdout)["leader_lease"] == .int(3000))
+        // Ranges and the wildcard rule are usage errors.
+        let short = try runBreakerd(["--print-config", "--leader-lease", "100ms"])
+        #expect(short.status == 64)
+        #expect(short.stderr == "breakerd: --leader-lease must be 200ms...1m, got 100ms\n")
+        let wildcard = try runBreakerd(["--print-config", "--host", "0.0.0.0", "--postgres-url", "postgres://u@db/breakers"])
+        #expect(wildcard.status == 64)
+        #expect(wildcard.stderr.contains("advertise is needed with postgres_url when host is 0.0.0.0"), "\(wildcard.stderr)")
     }
 
     @Test func noUIFlagAndUIKeyTurnTheStatusPageOff() throws {
@@ -157,8 +190,10 @@ struct ConfigFileTests {
 }
 }
 
-/// Runs the built executable with exactly `arguments`, to its exit.
-func runBreakerd(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
-    let output = try runProcess(DaemonProcess.executable, arguments)
+/// Runs the built executable with exactly `arguments`, to its exit; `environment` is added to
+/// the test's own.
+func runBreakerd(_ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, stdout: String, stderr: String) {
+    let inherited = ProcessInfo.processInfo.environment.filter { $0.key != "BREAKERD_POSTGRES_URL" }
+    let output = try runProcess(DaemonProcess.executable, arguments, environment: inherited.merging(environment) { $1 })
     return (output.status, output.stdout, output.stderr)
 }

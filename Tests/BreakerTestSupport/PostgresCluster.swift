@@ -1,5 +1,4 @@
 import BreakerSync
-import BreakerTestSupport
 import Foundation
 import struct Synchronization.Atomic
 
@@ -10,18 +9,18 @@ import struct Synchronization.Atomic
 ///
 /// Authentication: `trust` for every role but `PostgresCluster.passwordRole`, which must give
 /// its password (scram-sha-256), so the wrong-password error is real.
-final class PostgresCluster: Sendable {
-    static let passwordRole = "breakerd_pw"
-    static let password = "s3cret-pw"
+public final class PostgresCluster: Sendable {
+    public static let passwordRole = "breakerd_pw"
+    public static let password = "s3cret-pw"
 
-    let folder: String
-    let port: Int
-    let binaries: String
+    public let folder: String
+    public let port: Int
+    public let binaries: String
     private let databases = Atomic<Int>(0)
     private let standby = Mutex<Int?>(nil)
 
     /// The cluster, or the reason there is none (PostgreSQL not installed, failed to start).
-    static let shared: Result<PostgresCluster, ClusterError> = {
+    public static let shared: Result<PostgresCluster, ClusterError> = {
         do {
             let cluster = try PostgresCluster()
             atexit { if case .success(let cluster) = PostgresCluster.shared { cluster.stop() } }
@@ -34,15 +33,16 @@ final class PostgresCluster: Sendable {
     }()
 
     /// The shared cluster; throws the reason there is none, so the test fails saying it.
-    static func get() throws -> PostgresCluster { try shared.get() }
+    public static func get() throws -> PostgresCluster { try shared.get() }
 
-    struct ClusterError: Error, CustomStringConvertible {
-        var message: String
-        var description: String { message }
+    public struct ClusterError: Error, CustomStringConvertible {
+        public var message: String
+        public init(message: String) { self.message = message }
+        public var description: String { message }
     }
 
     /// Where Debian puts a PostgreSQL's binaries; nil when none is installed.
-    static var installedBinaries: String? {
+    public static var installedBinaries: String? {
         let base = "/usr/lib/postgresql"
         let versions = ((try? FileManager.default.contentsOfDirectory(atPath: base)) ?? [])
             .compactMap(Int.init).sorted(by: >)
@@ -50,7 +50,7 @@ final class PostgresCluster: Sendable {
     }
 
     /// Outside CI the suites skip without PostgreSQL; under CI (`CI=true`) they run and fail.
-    static var shouldRun: Bool {
+    public static var shouldRun: Bool {
         installedBinaries != nil || ProcessInfo.processInfo.environment["CI"] == "true"
     }
 
@@ -81,7 +81,7 @@ final class PostgresCluster: Sendable {
 
     /// A hot standby of this cluster (`pg_basebackup -R`), on its own port; started on first use.
     /// Returns its port.
-    func standbyPort() throws -> Int {
+    public func standbyPort() throws -> Int {
         try standby.withLock { port in
             if let port { return port }
             let started = try Self.freePort()
@@ -94,7 +94,7 @@ final class PostgresCluster: Sendable {
         }
     }
 
-    func stop() {
+    public func stop() {
         if standby.withLock({ $0 }) != nil {
             _ = try? Self.spawn(["\(binaries)/pg_ctl", "-D", "\(folder)/standby", "-m", "immediate", "-w", "stop"],
                                 output: "\(folder)/standby.stop.out")
@@ -105,7 +105,7 @@ final class PostgresCluster: Sendable {
     }
 
     /// A new, empty database, and its URL for the trusted superuser.
-    func freshDatabase() throws -> (name: String, url: String) {
+    public func freshDatabase() throws -> (name: String, url: String) {
         let name = "test_\(getpid())_\(databases.add(1, ordering: .relaxed).newValue)"
         try sql("CREATE DATABASE \(name)")
         return (name, "postgres://postgres@127.0.0.1:\(port)/\(name)")
@@ -113,7 +113,7 @@ final class PostgresCluster: Sendable {
 
     /// Runs SQL through psql as the superuser; returns its unaligned output.
     @discardableResult
-    func sql(_ statement: String, database: String = "postgres") throws -> String {
+    public func sql(_ statement: String, database: String = "postgres") throws -> String {
         let output = try runProcess("\(binaries)/psql", ["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1",
                                                          "-p", "\(port)", "-U", "postgres", "-d", database, "-c", statement])
         guard output.status == 0 else {
@@ -122,7 +122,7 @@ final class PostgresCluster: Sendable {
         return output.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
-    static func run(_ command: [String], asPostgres: Bool = true) throws {
+    public static func run(_ command: [String], asPostgres: Bool = true) throws {
         let asRoot = getuid() == 0
         let (executable, arguments) = asPostgres && asRoot
             ? ("/usr/sbin/runuser", ["-u", "postgres", "--"] + command)
@@ -170,7 +170,7 @@ final class PostgresCluster: Sendable {
     }
 
     /// A port nobody listens on now: bind port 0 and read what the kernel chose.
-    static func freePort() throws -> Int {
+    public static func freePort() throws -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(fd) }
         var address = sockaddr_in()
