@@ -60,8 +60,10 @@ extension BreakerClient {
         /// Longest wait for other replies (records, `configure`, `watch`, heartbeats); a
         /// connection that takes longer is considered dead and replaced.
         public var requestTimeout: Duration = .seconds(2)
-        /// An idle connection is pinged this often, so a daemon that hangs is noticed without
-        /// traffic. Nil turns heartbeats off.
+        /// A connection that has heard nothing from the daemon for this long is pinged, so a
+        /// daemon that hangs is noticed without traffic. A connection carrying replies is never
+        /// pinged, nor the watch connection while its heartbeats (`watchHeartbeat`) arrive: it
+        /// is pinged only after twice that interval of silence. Nil turns pings off.
         public var heartbeatInterval: Duration? = .seconds(1)
         /// Delays between reconnection tries.
         public var reconnectBackoff = Backoff()
@@ -77,10 +79,11 @@ extension BreakerClient {
         /// (each record connection then counts as its own anonymous reporter).
         public var clientName: String?
         /// Connections records are pipelined on; each breaker always uses the same one, so its
-        /// outcomes reach the daemon in order.
-        public var recordConnections = 2
+        /// outcomes reach the daemon in order. One carries every breaker's flushed successes in
+        /// one `record-batch` line per `successFlush`; more only spread the lines.
+        public var recordConnections = 1
         /// Successes on a closed breaker are summed per breaker and sent together every
-        /// `successFlush` (as one `record-batch` line per connection), instead of one record per
+        /// `successFlush` (as one `record-batch` line per record connection), instead of one record per
         /// call. A failure is never held: it first sends its breaker's pending successes, then
         /// goes at once, so a breaker never opens late. The delay can change one thing: a
         /// consecutive-failure streak may be reset up to `successFlush` later (the successes
@@ -136,6 +139,15 @@ extension BreakerClient {
 }
 
 extension BreakerClient.Configuration {
+    /// How long the decision (`watch`) connection may be silent before it is pinged: while the
+    /// watch stream heartbeats, a stream silent for two intervals is already stalled (held
+    /// answers end then), so that is when it is pinged.
+    var decisionLinkSilence: Duration? {
+        guard let interval = heartbeatInterval else { return nil }
+        guard watchTransitions, let beat = watchHeartbeat else { return interval }
+        return max(interval, beat * 2)
+    }
+
     /// Turns TLS on from PEM files: `caFile` is trusted instead of the system roots, and the
     /// client certificate with its key is presented when the daemon asks for one.
     public mutating func useTLS(caFile: String?, certificateFile: String? = nil, keyFile: String? = nil) throws {

@@ -66,9 +66,11 @@ public final class BreakerClient: Sendable {
         clock = configuration.clock
         let telemetry = ClientTelemetry(prefix: configuration.metricsPrefix)
         self.telemetry = telemetry
-        control = DaemonLink(label: "decisions", configuration: configuration, tls: tls, telemetry: telemetry)
+        control = DaemonLink(label: "decisions", configuration: configuration, tls: tls, telemetry: telemetry,
+                             silenceBeforePing: configuration.decisionLinkSilence)
         let recordLinks = (0..<configuration.recordConnections).map {
-            DaemonLink(label: "records-\($0)", configuration: configuration, tls: tls, telemetry: telemetry)
+            DaemonLink(label: "records-\($0)", configuration: configuration, tls: tls, telemetry: telemetry,
+                       silenceBeforePing: configuration.heartbeatInterval)
         }
         self.recordLinks = recordLinks
         let epoch = Atomic<UInt64>(1)

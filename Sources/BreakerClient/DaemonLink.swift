@@ -37,8 +37,13 @@ final class DaemonLink: Sendable {
     private let tried = Waiters<Void>()
     private let published = Waiters<DaemonConnection>()
 
-    init(label: String, configuration: BreakerClient.Configuration, tls: LineTLS?, telemetry: ClientTelemetry) {
+    /// How long the connection may be silent before it is pinged (nil: never).
+    private let silenceBeforePing: Duration?
+
+    init(label: String, configuration: BreakerClient.Configuration, tls: LineTLS?, telemetry: ClientTelemetry,
+         silenceBeforePing: Duration?) {
         self.label = label
+        self.silenceBeforePing = silenceBeforePing
         self.configuration = configuration
         self.tls = tls
         self.telemetry = telemetry
@@ -101,7 +106,6 @@ final class DaemonLink: Sendable {
                     connection.close()
                     throw error
                 }
-                let heartbeat = startHeartbeat(connection)
                 current.withLock { $0 = connection }
                 self.published.resumeAll(connection)
                 published = true
@@ -112,8 +116,11 @@ final class DaemonLink: Sendable {
                 triedOnce.store(true, ordering: .sequentiallyConsistent)
                 tried.resumeAll(())
                 hooks.up()
+                if let silence = silenceBeforePing {
+                    connection.keepAlive(silence: MonotonicClock.timeAmount(silence),
+                                         timeout: MonotonicClock.timeAmount(configuration.requestTimeout))
+                }
                 try? await connection.closed.get()
-                heartbeat?.cancel()
                 current.withLock { $0 = nil }
                 hooks.down(stopped.load(ordering: .sequentiallyConsistent))
             } catch let error as TLSHandshakeFailure {
@@ -132,16 +139,5 @@ final class DaemonLink: Sendable {
         }
         current.withLock { $0 }?.close()
         current.withLock { $0 = nil }
-    }
-
-    /// Pings on the connection's own event loop; a ping that is not answered within
-    /// `requestTimeout` closes the connection (the reply handler's timeout does it).
-    private func startHeartbeat(_ connection: DaemonConnection) -> RepeatedTask? {
-        guard let interval = configuration.heartbeatInterval else { return nil }
-        let amount = MonotonicClock.timeAmount(interval)
-        let timeout = MonotonicClock.timeAmount(configuration.requestTimeout)
-        return connection.channel.eventLoop.scheduleRepeatedTask(initialDelay: amount, delay: amount) { _ in
-            _ = connection.send(.ping, timeout: timeout)
-        }
     }
 }

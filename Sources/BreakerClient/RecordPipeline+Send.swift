@@ -26,7 +26,7 @@ extension RecordPipeline {
             let command = record.command(keyPrefix: keyPrefix)
             if case .record(let r) = command {
                 // An upper bound of the entry's size: its name and permit plus every other field
-                // at its longest (op, count, generation, duration, a 30-byte dedupe key, JSON).
+                // at its longest (op, count, generation, duration, a 40-byte dedupe key, JSON).
                 let entryBytes = r.breaker.utf8.count + (r.permit?.utf8.count ?? 0) + 200
                 if lineBytes + entryBytes > Self.maxBatchLineBytes { close() }
                 pending.append((record, r))
