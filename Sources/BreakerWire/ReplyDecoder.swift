@@ -100,7 +100,7 @@ public enum ReplyDecoder {
         let text = try error.string("code")
         let message = try error.string("message")
         guard let code = ErrorCode(rawValue: text) else { throw ReplyDecodingError("unknown error code '\(text.prefix(64))'") }
-        return .error(id: id, WireError(code, message))
+        return .error(id: id, WireError(code, message, leader: try error.optionalString("leader")))
     }
 
     private static func requestID(_ object: JSONObject) throws(ReplyDecodingError) -> JSONValue? {

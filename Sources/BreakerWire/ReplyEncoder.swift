@@ -158,6 +158,7 @@ public enum ReplyEncoder {
         w.beginObject()
         w.field("code", error.code.rawValue)
         w.field("message", error.message)
+        if let leader = error.leader { w.field("leader", leader) }
         w.endObject()
     }
 
