@@ -44,10 +44,21 @@ extension BreakerClient {
     /// Everything a client can be told. The defaults suit a service on the same host or
     /// network as breakerd.
     public struct Configuration: Sendable {
-        /// Where breakerd listens (`--host`).
-        public var host: String
-        /// breakerd's protocol port (`--port`).
-        public var port: Int
+        /// The daemons to talk to, in order: one breakerd, or the daemons of a cluster (one
+        /// leader, standbys). The client follows a `not_leader` answer to the leader it names,
+        /// and when a connection is lost or refused tries the next endpoint (with jittered
+        /// backoff once every one has failed in a row); `fallback` decides only while none answers.
+        public var endpoints: [Endpoint]
+        /// The first endpoint's host (`--host`).
+        public var host: String {
+            get { endpoints.first?.host ?? "" }
+            set { if endpoints.isEmpty { endpoints = [Endpoint(host: newValue, port: 7420)] } else { endpoints[0].host = newValue } }
+        }
+        /// The first endpoint's protocol port (`--port`).
+        public var port: Int {
+            get { endpoints.first?.port ?? 0 }
+            set { if endpoints.isEmpty { endpoints = [Endpoint(host: "127.0.0.1", port: newValue)] } else { endpoints[0].port = newValue } }
+        }
         /// See `FallbackMode`; `.local` by default.
         public var fallback: FallbackMode = .local
         /// Config for `.local` fallback breakers the client never learnt a config for.
@@ -121,7 +132,7 @@ extension BreakerClient {
         /// `tlsServerName`), as a DNS name or an IP address.
         public var tls: TLSConfiguration?
         /// The name the daemon's certificate is checked against (and sent in SNI) when it is not
-        /// `host`, e.g. connecting to an IP address with a certificate for a DNS name.
+        /// the endpoint's host, e.g. connecting to an IP address with a certificate for a DNS name.
         public var tlsServerName: String?
         /// Where the client reads the time (`.system`; tests pass `.manual(_:)`).
         public var clock: Clock = .system
@@ -131,8 +142,12 @@ extension BreakerClient {
         /// The defaults, for breakerd at `host:port`. Pass `eventLoopGroup` to share the
         /// service's own NIO threads instead of NIO's singleton.
         public init(host: String = "127.0.0.1", port: Int = 7420, eventLoopGroup: (any EventLoopGroup)? = nil) {
-            self.host = host
-            self.port = port
+            self.init(endpoints: [Endpoint(host: host, port: port)], eventLoopGroup: eventLoopGroup)
+        }
+
+        /// The defaults, for the daemons at `endpoints` (tried in order; see `endpoints`).
+        public init(endpoints: [Endpoint], eventLoopGroup: (any EventLoopGroup)? = nil) {
+            self.endpoints = endpoints
             self.eventLoopGroup = eventLoopGroup ?? Self.defaultGroup()
         }
     }

@@ -19,10 +19,13 @@ struct OutboundRequest: Sendable {
 final class DaemonConnection: Sendable {
     let channel: any Channel
     private let activity: ReadActivity
+    /// The daemon this connection goes to.
+    let endpoint: BreakerClient.Endpoint
 
-    private init(channel: any Channel, activity: ReadActivity) {
+    private init(channel: any Channel, activity: ReadActivity, endpoint: BreakerClient.Endpoint) {
         self.channel = channel
         self.activity = activity
+        self.endpoint = endpoint
     }
 
     /// Connects (`LineChannel`: with `tls` the handshake completes before this returns), so a
@@ -35,7 +38,7 @@ final class DaemonConnection: Sendable {
             try $0.addHandler(ByteToMessageHandler(LineSplitter(maxLength: maxLineLength)))
             try $0.addHandler(ReplyHandler(onEvent: onEvent, onViolation: onViolation, activity: activity))
         }.get()
-        return DaemonConnection(channel: channel, activity: activity)
+        return DaemonConnection(channel: channel, activity: activity, endpoint: BreakerClient.Endpoint(host: host, port: port))
     }
 
     /// Pings the daemon only after `silence` without a line from it: a connection carrying

@@ -59,6 +59,10 @@ extension RecordPipeline {
                     }
                 case .success:
                     self.telemetry.count(.recordsLost, by: group.count)  // cannot happen: the handler checks the kind
+                case .failure(let error as BreakerClientError) where error.code == .notLeader:
+                    // A standby refused the line: resent, with the same keys, to the leader.
+                    for record in group { requeued = self.requeue(record) || requeued }
+                    self.links[link].redirect(leader: error.leader, from: connection.endpoint, closing: connection)
                 case .failure(let error as BreakerClientError) where !error.isConnectionFailure:
                     self.telemetry.count(.recordsRejected, by: group.count)
                 case .failure:

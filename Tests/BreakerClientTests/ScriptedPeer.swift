@@ -62,7 +62,9 @@ final class ScriptedPeer: Sendable {
         /// Request lines received, all connections.
         let lines = Atomic<Int>(0)
 
-        func count(ping watching: Bool) { (watching ? watchPings : otherPings).add(1, ordering: .relaxed) }
+        func count(ping watching: Bool) {
+            if watching { watchPings.add(1, ordering: .relaxed) } else { otherPings.add(1, ordering: .relaxed) }
+        }
         func countLine() { lines.add(1, ordering: .relaxed) }
     }
 
