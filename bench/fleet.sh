@@ -7,6 +7,8 @@
 #   bench/fleet.sh [REPLICAS BREAKERS RATE SECONDS]      default 50 10 100 10
 #   BIN=DIR bench/fleet.sh ...                            use breakerd and breaker-fleet from DIR
 #   FLEET_ARGS="--break-at 0" bench/fleet.sh ...          steady state only (nothing breaks)
+#   FLEET_ARGS="--break-at 0 --warmup 3" ...              measured after 3 s of calls (first decisions left out)
+#   DAEMON_ARGS="--max-dedupe-keys 0" bench/fleet.sh ...  extra breakerd flags (to see what a part costs)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-50}; B=${2:-10}; R=${3:-100}; T=${4:-10}
@@ -17,7 +19,7 @@ if [ -z "${BIN:-}" ]; then
 fi
 D=$(mktemp -d /tmp/breakerd-fleet.XXXXXX)
 taskset -c 0 "$BIN/breakerd" --host 127.0.0.1 --port 0 --http-host 127.0.0.1 --http-port 0 \
-    --db "$D/db.sqlite3" --log-level warning --max-connections 100000 > "$D/log" 2>&1 &
+    --db "$D/db.sqlite3" --log-level warning --max-connections 100000 ${DAEMON_ARGS:-} > "$D/log" 2>&1 &
 BD=$!
 trap 'kill $BD 2>/dev/null || true; wait $BD 2>/dev/null || true; rm -rf "$D"' EXIT
 PORT=""; HTTP=""

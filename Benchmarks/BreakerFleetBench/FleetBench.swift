@@ -22,6 +22,7 @@ struct FleetBench: AsyncParsableCommand {
     @Option(help: "seconds to run") var seconds = 10.0
     @Option(help: "at this fraction of the run, dependency 0 starts failing (0: never)") var breakAt = 0.5
     @Option(help: "prefix of the breakers' names (fresh names per run keep runs apart)") var prefix = "fleet-"
+    @Option(help: "seconds of calls before the measurement starts (steady state: first decisions and config reads left out)") var warmup = 0.0
 
     func run() async throws {
         LoggingSystem.bootstrap { _ in SwiftLogNoOpLogHandler() }
@@ -37,11 +38,16 @@ struct FleetBench: AsyncParsableCommand {
         for name in names {  // a threshold the broken dependency reaches in a few calls
             _ = try await clients[0].breaker(name).configure(BreakerConfigPatch(failureThreshold: 5))
         }
-        let requests0 = try Self.daemonRequests(httpPort: httpPort), cpu0 = try Self.cpuSeconds(pid: daemonPid)
-        let start = ContinuousClock.now
+        let callsStart = ContinuousClock.now
+        let start = callsStart + .seconds(warmup)
         let end = start + .seconds(seconds)
         let breakTime = breakAt > 0 ? start + .seconds(seconds * breakAt) : nil
         let tally = Tally()
+        let baseline = Task { () throws -> ([String: Double], Double) in
+            try await Task.sleep(until: start, clock: .continuous)
+            tally.calls.store(0, ordering: .relaxed)
+            return (try Self.daemonRequests(httpPort: httpPort), try Self.cpuSeconds(pid: daemonPid))
+        }
         await withTaskGroup(of: Void.self) { group in
             for (replica, client) in clients.enumerated() {
                 for (index, name) in names.enumerated() {
@@ -53,15 +59,21 @@ struct FleetBench: AsyncParsableCommand {
                 }
             }
         }
+        let (requests0, cpu0) = try await baseline.value
+        let requestsEnd = try Self.daemonRequests(httpPort: httpPort), cpuEnd = try Self.cpuSeconds(pid: daemonPid)
         let elapsed = ContinuousClock.now - start
-        for client in clients { _ = await client.flush(timeout: .seconds(5)); await client.shutdown() }
-        let requests = try Self.daemonRequests(httpPort: httpPort) - requests0
-        let cpu = try Self.cpuSeconds(pid: daemonPid) - cpu0
         let calls = tally.calls.load(ordering: .relaxed)
+        for client in clients { _ = await client.flush(timeout: .seconds(5)); await client.shutdown() }
+        let byOp = requestsEnd.mapValues { $0 } .merging(requests0.mapValues { -$0 }, uniquingKeysWith: +)
+        let requests = byOp.values.reduce(0, +)
+        let cpu = cpuEnd - cpu0
         let secondsRun = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         print("fleet: \(replicas) replicas x \(breakers) breakers x \(rate)/s for \(String(format: "%.1f", secondsRun)) s")
         print(String(format: "guarded calls: %d (%.0f/s)", calls, Double(calls) / secondsRun))
         print(String(format: "daemon requests: %.0f (%.0f/s), %.4f per guarded call", requests, requests / secondsRun, requests / Double(max(calls, 1))))
+        for (op, count) in byOp.sorted(by: { $0.value > $1.value }) where count > 0 {
+            print(String(format: "  %@: %.0f (%.1f/s per replica)", op, count, count / secondsRun / Double(replicas)))
+        }
         print(String(format: "daemon CPU: %.2f s (%.2f cores), %.3f µs per guarded call", cpu, cpu / secondsRun, cpu * 1e6 / Double(max(calls, 1))))
         if cpu > 0 {
             print(String(format: "one daemon core at this cost: %.0f guarded calls/s", Double(calls) / cpu))
@@ -107,11 +119,17 @@ struct FleetBench: AsyncParsableCommand {
         }
     }
 
-    /// Everything breakerd counted in `breakerd_requests_total`, from its `/metrics`.
-    static func daemonRequests(httpPort: Int) throws -> Double {
+    /// What breakerd counted in `breakerd_requests_total`, by its labels, from its `/metrics`.
+    static func daemonRequests(httpPort: Int) throws -> [String: Double] {
         let text = try httpGet(port: httpPort, path: "/metrics")
-        return text.split(separator: "\n").filter { $0.hasPrefix("breakerd_requests_total{") }
-            .compactMap { $0.split(separator: " ").last.flatMap { Double($0) } }.reduce(0, +)
+        var byLabels: [String: Double] = [:]
+        for line in text.split(separator: "\n") where line.hasPrefix("breakerd_requests_total{") {
+            let parts = line.split(separator: " ")
+            guard parts.count >= 2, let value = Double(parts[parts.count - 1]) else { continue }
+            let labels = line.dropFirst("breakerd_requests_total".count).prefix { $0 != " " }
+            byLabels[String(labels), default: 0] += value
+        }
+        return byLabels
     }
 
     struct HTTPFailure: Error {}

@@ -44,10 +44,21 @@ extension BreakerClient {
     /// Everything a client can be told. The defaults suit a service on the same host or
     /// network as breakerd.
     public struct Configuration: Sendable {
-        /// Where breakerd listens (`--host`).
-        public var host: String
-        /// breakerd's protocol port (`--port`).
-        public var port: Int
+        /// The daemons to talk to, in order: one breakerd, or the daemons of a cluster (one
+        /// leader, standbys). The client follows a `not_leader` answer to the leader it names,
+        /// and when a connection is lost or refused tries the next endpoint (with jittered
+        /// backoff once every one has failed in a row); `fallback` decides only while none answers.
+        public var endpoints: [Endpoint]
+        /// The first endpoint's host (`--host`).
+        public var host: String {
+            get { endpoints.first?.host ?? "" }
+            set { if endpoints.isEmpty { endpoints = [Endpoint(host: newValue, port: 7420)] } else { endpoints[0].host = newValue } }
+        }
+        /// The first endpoint's protocol port (`--port`).
+        public var port: Int {
+            get { endpoints.first?.port ?? 0 }
+            set { if endpoints.isEmpty { endpoints = [Endpoint(host: "127.0.0.1", port: newValue)] } else { endpoints[0].port = newValue } }
+        }
         /// See `FallbackMode`; `.local` by default.
         public var fallback: FallbackMode = .local
         /// Config for `.local` fallback breakers the client never learnt a config for.
@@ -60,8 +71,10 @@ extension BreakerClient {
         /// Longest wait for other replies (records, `configure`, `watch`, heartbeats); a
         /// connection that takes longer is considered dead and replaced.
         public var requestTimeout: Duration = .seconds(2)
-        /// An idle connection is pinged this often, so a daemon that hangs is noticed without
-        /// traffic. Nil turns heartbeats off.
+        /// A connection that has heard nothing from the daemon for this long is pinged, so a
+        /// daemon that hangs is noticed without traffic. A connection carrying replies is never
+        /// pinged, nor the watch connection while its heartbeats (`watchHeartbeat`) arrive: it
+        /// is pinged only after twice that interval of silence. Nil turns pings off.
         public var heartbeatInterval: Duration? = .seconds(1)
         /// Delays between reconnection tries.
         public var reconnectBackoff = Backoff()
@@ -77,10 +90,11 @@ extension BreakerClient {
         /// (each record connection then counts as its own anonymous reporter).
         public var clientName: String?
         /// Connections records are pipelined on; each breaker always uses the same one, so its
-        /// outcomes reach the daemon in order.
-        public var recordConnections = 2
+        /// outcomes reach the daemon in order. One carries every breaker's flushed successes in
+        /// one `record-batch` line per `successFlush`; more only spread the lines.
+        public var recordConnections = 1
         /// Successes on a closed breaker are summed per breaker and sent together every
-        /// `successFlush` (as one `record-batch` line per connection), instead of one record per
+        /// `successFlush` (as one `record-batch` line per record connection), instead of one record per
         /// call. A failure is never held: it first sends its breaker's pending successes, then
         /// goes at once, so a breaker never opens late. The delay can change one thing: a
         /// consecutive-failure streak may be reset up to `successFlush` later (the successes
@@ -118,7 +132,7 @@ extension BreakerClient {
         /// `tlsServerName`), as a DNS name or an IP address.
         public var tls: TLSConfiguration?
         /// The name the daemon's certificate is checked against (and sent in SNI) when it is not
-        /// `host`, e.g. connecting to an IP address with a certificate for a DNS name.
+        /// the endpoint's host, e.g. connecting to an IP address with a certificate for a DNS name.
         public var tlsServerName: String?
         /// Where the client reads the time (`.system`; tests pass `.manual(_:)`).
         public var clock: Clock = .system
@@ -128,14 +142,27 @@ extension BreakerClient {
         /// The defaults, for breakerd at `host:port`. Pass `eventLoopGroup` to share the
         /// service's own NIO threads instead of NIO's singleton.
         public init(host: String = "127.0.0.1", port: Int = 7420, eventLoopGroup: (any EventLoopGroup)? = nil) {
-            self.host = host
-            self.port = port
+            self.init(endpoints: [Endpoint(host: host, port: port)], eventLoopGroup: eventLoopGroup)
+        }
+
+        /// The defaults, for the daemons at `endpoints` (tried in order; see `endpoints`).
+        public init(endpoints: [Endpoint], eventLoopGroup: (any EventLoopGroup)? = nil) {
+            self.endpoints = endpoints
             self.eventLoopGroup = eventLoopGroup ?? Self.defaultGroup()
         }
     }
 }
 
 extension BreakerClient.Configuration {
+    /// How long the decision (`watch`) connection may be silent before it is pinged: while the
+    /// watch stream heartbeats, a stream silent for two intervals is already stalled (held
+    /// answers end then), so that is when it is pinged.
+    var decisionLinkSilence: Duration? {
+        guard let interval = heartbeatInterval else { return nil }
+        guard watchTransitions, let beat = watchHeartbeat else { return interval }
+        return max(interval, beat * 2)
+    }
+
     /// Turns TLS on from PEM files: `caFile` is trusted instead of the system roots, and the
     /// client certificate with its key is presented when the daemon asks for one.
     public mutating func useTLS(caFile: String?, certificateFile: String? = nil, keyFile: String? = nil) throws {

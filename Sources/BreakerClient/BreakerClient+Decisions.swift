@@ -32,6 +32,9 @@ extension BreakerClient {
                                            retryAfter: .milliseconds(d.retryAfterMs ?? 0), source: .daemon)
                 }
                 return BreakerAttempt(breaker: breaker, token: d.permit.map { .permit($0) } ?? .generation(d.generation), start: now)
+            case .failure(let error as BreakerClientError) where error.code == .notLeader:
+                // A standby: the connections move to the leader; meanwhile the fallback decides.
+                control.redirect(leader: error.leader, from: connection.endpoint, closing: connection)
             case .failure(let error as BreakerClientError) where !error.isTransportFailure:
                 throw error  // the daemon refused the request itself (e.g. invalid_name)
             default:
@@ -251,6 +254,8 @@ extension BreakerClient {
         public var pushedResets: Int
         /// Heartbeats received on the watch connection (they keep held answers valid).
         public var watchHeartbeats: Int
+        /// `not_leader` answers followed to the leader they named (or to the next endpoint).
+        public var leaderRedirects: Int
     }
 }
 

@@ -49,7 +49,14 @@ public final class BreakerClient: Sendable {
     /// `clientName` (see `Configuration.clientName`: breakers with a quorum need it).
     public convenience init(host: String = "127.0.0.1", port: Int = 7420, fallback: FallbackMode = .local,
                             clientName: String? = nil) async throws {
-        var configuration = Configuration(host: host, port: port)
+        try await self.init(endpoints: [Endpoint(host: host, port: port)], fallback: fallback, clientName: clientName)
+    }
+
+    /// Connects to the first answering of `endpoints` (a cluster's daemons; see
+    /// `Configuration.endpoints`) with the default configuration, `fallback` and `clientName`.
+    public convenience init(endpoints: [Endpoint], fallback: FallbackMode = .local,
+                            clientName: String? = nil) async throws {
+        var configuration = Configuration(endpoints: endpoints)
         configuration.fallback = fallback
         configuration.clientName = clientName
         try await self.init(configuration: configuration)
@@ -66,9 +73,12 @@ public final class BreakerClient: Sendable {
         clock = configuration.clock
         let telemetry = ClientTelemetry(prefix: configuration.metricsPrefix)
         self.telemetry = telemetry
-        control = DaemonLink(label: "decisions", configuration: configuration, tls: tls, telemetry: telemetry)
+        let endpoints = DaemonEndpoints(configuration.endpoints)
+        control = DaemonLink(label: "decisions", configuration: configuration, endpoints: endpoints, tls: tls,
+                             telemetry: telemetry, silenceBeforePing: configuration.decisionLinkSilence)
         let recordLinks = (0..<configuration.recordConnections).map {
-            DaemonLink(label: "records-\($0)", configuration: configuration, tls: tls, telemetry: telemetry)
+            DaemonLink(label: "records-\($0)", configuration: configuration, endpoints: endpoints, tls: tls,
+                       telemetry: telemetry, silenceBeforePing: configuration.heartbeatInterval)
         }
         self.recordLinks = recordLinks
         let epoch = Atomic<UInt64>(1)
@@ -130,7 +140,8 @@ public final class BreakerClient: Sendable {
             recordsAcknowledged: t[.recordsAcknowledged], recordsDropped: t[.recordsDropped], recordsLost: t[.recordsLost],
             recordsRejected: t[.recordsRejected], recordsResent: t[.recordsResent], recordsPending: pending.queued + pending.inFlight,
             pushedTransitions: t[.pushedTransitions], connects: t[.connects], resyncs: t[.resyncs],
-            protocolViolations: t[.protocolViolations], pushedResets: t[.pushedResets], watchHeartbeats: t[.watchHeartbeats])
+            protocolViolations: t[.protocolViolations], pushedResets: t[.pushedResets], watchHeartbeats: t[.watchHeartbeats],
+            leaderRedirects: t[.leaderRedirects])
     }
 
     func entry(_ name: String) -> BreakerEntry {
@@ -148,12 +159,12 @@ public final class BreakerClient: Sendable {
 
     func lookup(_ name: String) -> BreakerEntry? { entries.withLock { $0[name] } }
 
-    /// One TLS context for all the client's connections: loading certificates is not free.
+    /// One TLS context for all the client's connections: loading certificates is not free. Each
+    /// connection checks the name of the endpoint it connects to (`DaemonLink`).
     private static func makeTLS(_ c: Configuration) throws -> LineTLS? {
         guard let configuration = c.tls else { return nil }
         do throws(TLSSetupError) {
-            return LineTLS(context: try ClientTLS.makeContext(configuration),
-                                        serverHostname: ClientTLS.serverHostname(host: c.host, override: c.tlsServerName))
+            return LineTLS(context: try ClientTLS.makeContext(configuration), serverHostname: nil)
         } catch {
             throw BreakerClientError(.badRequest, "invalid BreakerClient configuration: \(error.message)")
         }
@@ -163,7 +174,8 @@ public final class BreakerClient: Sendable {
         func check(_ ok: Bool, _ what: String) throws {
             guard ok else { throw BreakerClientError(.badRequest, "invalid BreakerClient configuration: \(what)") }
         }
-        try check((1...65_535).contains(c.port), "port must be 1...65535")
+        try check(!c.endpoints.isEmpty, "endpoints must not be empty")
+        try check(c.endpoints.allSatisfy { (1...65_535).contains($0.port) && !$0.host.isEmpty }, "port must be 1...65535")
         try check(c.connectTimeout > .zero && c.decisionTimeout > .zero && c.requestTimeout > .zero, "timeouts must be positive")
         try check(c.recordConnections >= 1, "recordConnections must be at least 1")
         try check(c.maxQueuedRecords >= 1 && c.maxInFlightRecords >= 1, "queue limits must be at least 1")

@@ -36,6 +36,8 @@ public struct BreakerClientError: Error, Sendable, Hashable, CustomStringConvert
         public static let overloaded = Code(.overloaded)
         /// The daemon could not do it, e.g. could not commit to disk.
         public static let `internal` = Code(.internal)
+        /// The daemon is a standby of a cluster: `leader` names the one that leads, if known.
+        public static let notLeader = Code(.notLeader)
         /// No connection to the daemon right now.
         public static let unavailable = Code(rawValue: "unavailable")
         /// The daemon did not answer within the configured time; the connection was dropped.
@@ -61,7 +63,11 @@ public struct BreakerClientError: Error, Sendable, Hashable, CustomStringConvert
 
     init(_ error: WireError) {
         self.init(Code(error.code), error.message)
+        leader = error.leader
     }
+
+    /// With `notLeader`: the leader's `HOST:PORT` as the standby named it (nil when it knows none).
+    public var leader: String?
 
     /// True for failures of the transport rather than answers from the daemon: the cases in
     /// which the fallback decides.

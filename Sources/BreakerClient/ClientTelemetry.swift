@@ -8,7 +8,7 @@ final class ClientTelemetry: Sendable {
     enum Event: Int, CaseIterable {
         case decisionRequests, fallbackDecisions, recordsSent, outcomesSent, recordsAcknowledged
         case recordsDropped, recordsLost, recordsRejected, recordsResent, pushedTransitions, connects, resyncs, protocolViolations
-        case pushedResets, watchHeartbeats
+        case pushedResets, watchHeartbeats, leaderRedirects
 
         var metricName: String {
             switch self {
@@ -27,6 +27,7 @@ final class ClientTelemetry: Sendable {
             case .protocolViolations: "protocol_violations_total"
             case .pushedResets: "pushed_resets_total"
             case .watchHeartbeats: "watch_heartbeats_total"
+            case .leaderRedirects: "leader_redirects_total"
             }
         }
     }

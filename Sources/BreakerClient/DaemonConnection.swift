@@ -2,6 +2,7 @@ import BreakerCore
 import BreakerLine
 import BreakerWire
 import NIOCore
+import struct Synchronization.Atomic
 
 /// One request on its way out, with the promise its reply fulfils.
 struct OutboundRequest: Sendable {
@@ -17,19 +18,49 @@ struct OutboundRequest: Sendable {
 /// reply, and a fresh one costs a round trip.
 final class DaemonConnection: Sendable {
     let channel: any Channel
+    private let activity: ReadActivity
+    /// The daemon this connection goes to.
+    let endpoint: BreakerClient.Endpoint
 
-    private init(channel: any Channel) { self.channel = channel }
+    private init(channel: any Channel, activity: ReadActivity, endpoint: BreakerClient.Endpoint) {
+        self.channel = channel
+        self.activity = activity
+        self.endpoint = endpoint
+    }
 
     /// Connects (`LineChannel`: with `tls` the handshake completes before this returns), so a
     /// connection is only handed out once requests can be sent on it.
     static func connect(host: String, port: Int, tls: LineTLS?, group: any EventLoopGroup, connectTimeout: TimeAmount,
                         maxLineLength: Int, onEvent: @escaping @Sendable (Event) -> Void,
                         onViolation: @escaping @Sendable (String) -> Void) async throws -> DaemonConnection {
+        let activity = ReadActivity()
         let channel = try await LineChannel.connect(host: host, port: port, tls: tls, on: group.next(), timeout: connectTimeout) {
             try $0.addHandler(ByteToMessageHandler(LineSplitter(maxLength: maxLineLength)))
-            try $0.addHandler(ReplyHandler(onEvent: onEvent, onViolation: onViolation))
+            try $0.addHandler(ReplyHandler(onEvent: onEvent, onViolation: onViolation, activity: activity))
         }.get()
-        return DaemonConnection(channel: channel)
+        return DaemonConnection(channel: channel, activity: activity, endpoint: BreakerClient.Endpoint(host: host, port: port))
+    }
+
+    /// Pings the daemon only after `silence` without a line from it: a connection carrying
+    /// replies, or a watch stream's heartbeats, proves the daemon alive and is never pinged. A
+    /// ping not answered within `timeout` closes the connection (the reply handler's timeout).
+    /// Runs on the connection's event loop until the connection closes.
+    func keepAlive(silence: TimeAmount, timeout: TimeAmount) {
+        keepAlive(at: .now() + silence, silence: UInt64(max(1, silence.nanoseconds)), timeout: timeout)
+    }
+
+    private func keepAlive(at due: NIODeadline, silence: UInt64, timeout: TimeAmount) {
+        channel.eventLoop.scheduleTask(deadline: due) { [self] in
+            guard isActive else { return }
+            let now = NIODeadline.now().uptimeNanoseconds
+            let last = activity.lastRead.load(ordering: .relaxed)
+            if now &- last >= silence {
+                _ = send(.ping, timeout: timeout)
+                keepAlive(at: .uptimeNanoseconds(now &+ silence), silence: silence, timeout: timeout)
+            } else {
+                keepAlive(at: .uptimeNanoseconds(last &+ silence), silence: silence, timeout: timeout)
+            }
+        }
     }
 
     var isActive: Bool { channel.isActive }
@@ -72,6 +103,14 @@ final class DaemonConnection: Sendable {
     var closed: EventLoopFuture<Void> { channel.closeFuture }
 }
 
+/// When a connection last heard from the daemon (`NIODeadline` uptime, ns), written by its
+/// reply handler on every line, read by its keepalive.
+final class ReadActivity: Sendable {
+    let lastRead = Atomic<UInt64>(NIODeadline.now().uptimeNanoseconds)
+
+    func heard() { lastRead.store(NIODeadline.now().uptimeNanoseconds, ordering: .relaxed) }
+}
+
 /// Matches replies to requests and hands events on. Lives on its channel's event loop.
 final class ReplyHandler: ChannelDuplexHandler {
     typealias InboundIn = ByteBuffer
@@ -90,10 +129,13 @@ final class ReplyHandler: ChannelDuplexHandler {
     private var failed = false
     private let onEvent: @Sendable (Event) -> Void
     private let onViolation: @Sendable (String) -> Void
+    private let activity: ReadActivity
 
-    init(onEvent: @escaping @Sendable (Event) -> Void, onViolation: @escaping @Sendable (String) -> Void) {
+    init(onEvent: @escaping @Sendable (Event) -> Void, onViolation: @escaping @Sendable (String) -> Void,
+         activity: ReadActivity) {
         self.onEvent = onEvent
         self.onViolation = onViolation
+        self.activity = activity
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
@@ -117,6 +159,7 @@ final class ReplyHandler: ChannelDuplexHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !failed else { return }
+        activity.heard()
         let line = unwrapInboundIn(data)
         let expected = pending.first?.kind
         let decoded = line.withUnsafeReadableBytes { bytes in

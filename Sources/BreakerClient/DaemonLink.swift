@@ -37,8 +37,18 @@ final class DaemonLink: Sendable {
     private let tried = Waiters<Void>()
     private let published = Waiters<DaemonConnection>()
 
-    init(label: String, configuration: BreakerClient.Configuration, tls: LineTLS?, telemetry: ClientTelemetry) {
+    /// How long the connection may be silent before it is pinged (nil: never).
+    private let silenceBeforePing: Duration?
+
+    let endpoints: DaemonEndpoints
+    /// Set when a `not_leader` answer closed the connection: the next try goes at once.
+    private let redirected = Atomic<Bool>(false)
+
+    init(label: String, configuration: BreakerClient.Configuration, endpoints: DaemonEndpoints, tls: LineTLS?,
+         telemetry: ClientTelemetry, silenceBeforePing: Duration?) {
         self.label = label
+        self.endpoints = endpoints
+        self.silenceBeforePing = silenceBeforePing
         self.configuration = configuration
         self.tls = tls
         self.telemetry = telemetry
@@ -84,11 +94,16 @@ final class DaemonLink: Sendable {
             logger[metadataKey: "connection"] = "\(label)"
             return logger
         }()
+        var redirects = 0
         while !stopped.load(ordering: .sequentiallyConsistent) && !Task.isCancelled {
             var published = false
+            let endpoint = endpoints.current
+            let tls = self.tls.map {
+                LineTLS(context: $0.context, serverHostname: ClientTLS.serverHostname(host: endpoint.host, override: configuration.tlsServerName))
+            }
             do {
                 let connection = try await DaemonConnection.connect(
-                    host: configuration.host, port: configuration.port, tls: tls, group: configuration.eventLoopGroup,
+                    host: endpoint.host, port: endpoint.port, tls: tls, group: configuration.eventLoopGroup,
                     connectTimeout: MonotonicClock.timeAmount(configuration.connectTimeout),
                     maxLineLength: configuration.maxLineLength, onEvent: hooks.onEvent,
                     onViolation: { [telemetry] message in
@@ -101,21 +116,26 @@ final class DaemonLink: Sendable {
                     connection.close()
                     throw error
                 }
-                let heartbeat = startHeartbeat(connection)
                 current.withLock { $0 = connection }
                 self.published.resumeAll(connection)
                 published = true
                 if stopped.load(ordering: .sequentiallyConsistent) { connection.close() }
                 telemetry.count(.connects)
-                logger.debug("connected to breakerd", metadata: ["daemon": "\(configuration.host):\(configuration.port)"])
+                endpoints.worked(endpoint)
+                logger.debug("connected to breakerd", metadata: ["daemon": "\(endpoint)"])
                 failures = 0
                 triedOnce.store(true, ordering: .sequentiallyConsistent)
                 tried.resumeAll(())
                 hooks.up()
+                if let silence = silenceBeforePing {
+                    connection.keepAlive(silence: MonotonicClock.timeAmount(silence),
+                                         timeout: MonotonicClock.timeAmount(configuration.requestTimeout))
+                }
                 try? await connection.closed.get()
-                heartbeat?.cancel()
                 current.withLock { $0 = nil }
                 hooks.down(stopped.load(ordering: .sequentiallyConsistent))
+            } catch let error as BreakerClientError where error.code == .notLeader {
+                redirect(leader: error.leader, from: endpoint)  // `watch` or `hello` refused by a standby
             } catch let error as TLSHandshakeFailure {
                 // Not a daemon that is down: a certificate or configuration problem, which
                 // retrying will not mend. Said loudly once per streak of failures.
@@ -126,7 +146,17 @@ final class DaemonLink: Sendable {
             triedOnce.store(true, ordering: .sequentiallyConsistent)
             tried.resumeAll(())
             if stopped.load(ordering: .sequentiallyConsistent) { break }
-            if !published { failures += 1 }
+            // Straight to the leader a standby named; a chain of redirects without a working
+            // connection backs off like any failure (standbys naming each other, say).
+            if redirected.exchange(false, ordering: .sequentiallyConsistent), redirects < 3 {
+                redirects += 1
+                continue
+            }
+            redirects = 0
+            if !published {
+                failures += 1
+                endpoints.failed(endpoint)
+            }
             let delay = configuration.reconnectBackoff.delay(afterFailures: max(1, failures))
             try? await Task.sleep(for: delay)
         }
@@ -134,14 +164,15 @@ final class DaemonLink: Sendable {
         current.withLock { $0 = nil }
     }
 
-    /// Pings on the connection's own event loop; a ping that is not answered within
-    /// `requestTimeout` closes the connection (the reply handler's timeout does it).
-    private func startHeartbeat(_ connection: DaemonConnection) -> RepeatedTask? {
-        guard let interval = configuration.heartbeatInterval else { return nil }
-        let amount = MonotonicClock.timeAmount(interval)
-        let timeout = MonotonicClock.timeAmount(configuration.requestTimeout)
-        return connection.channel.eventLoop.scheduleRepeatedTask(initialDelay: amount, delay: amount) { _ in
-            _ = connection.send(.ping, timeout: timeout)
-        }
+    /// The daemon answered `not_leader`: the next connection goes to `leader`, or to the next
+    /// endpoint when it named none; `connection`, if given, is closed (its requests fail and
+    /// records are resent on the next one).
+    func redirect(leader: String?, from endpoint: BreakerClient.Endpoint, closing connection: DaemonConnection? = nil) {
+        if leader.map({ endpoints.redirect(to: $0) }) != true { endpoints.failed(endpoint) }
+        telemetry.count(.leaderRedirects)
+        configuration.logger.info("breakerd is not the leader; following it",
+                                  metadata: ["connection": "\(label)", "daemon": "\(endpoint)", "leader": "\(leader ?? "unknown")"])
+        redirected.store(true, ordering: .sequentiallyConsistent)
+        connection?.close()
     }
 }

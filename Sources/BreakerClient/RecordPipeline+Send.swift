@@ -26,7 +26,7 @@ extension RecordPipeline {
             let command = record.command(keyPrefix: keyPrefix)
             if case .record(let r) = command {
                 // An upper bound of the entry's size: its name and permit plus every other field
-                // at its longest (op, count, generation, duration, a 30-byte dedupe key, JSON).
+                // at its longest (op, count, generation, duration, a 40-byte dedupe key, JSON).
                 let entryBytes = r.breaker.utf8.count + (r.permit?.utf8.count ?? 0) + 200
                 if lineBytes + entryBytes > Self.maxBatchLineBytes { close() }
                 pending.append((record, r))
@@ -59,6 +59,10 @@ extension RecordPipeline {
                     }
                 case .success:
                     self.telemetry.count(.recordsLost, by: group.count)  // cannot happen: the handler checks the kind
+                case .failure(let error as BreakerClientError) where error.code == .notLeader:
+                    // A standby refused the line: resent, with the same keys, to the leader.
+                    for record in group { requeued = self.requeue(record) || requeued }
+                    self.links[link].redirect(leader: error.leader, from: connection.endpoint, closing: connection)
                 case .failure(let error as BreakerClientError) where !error.isConnectionFailure:
                     self.telemetry.count(.recordsRejected, by: group.count)
                 case .failure:

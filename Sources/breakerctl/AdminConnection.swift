@@ -14,38 +14,100 @@ struct Reply {
 }
 
 /// One blocking connection to breakerd (BreakerLine's `LineConnection`, plain or with
-/// `--tls`), its failures turned into breakerctl's exit codes and messages.
+/// `--tls`), its failures turned into breakerctl's exit codes and messages. Given several
+/// daemons (a cluster), it connects to the first that answers and follows a `not_leader` reply
+/// to the leader it names (or the next daemon), sending the request again there.
 final class AdminConnection {
-    private let connection: LineConnection
+    private var connection: LineConnection
+    private var addresses: [(host: String, port: Int)]
+    private var index: Int
+    private let tls: TLSOptions.Settings?
+    private let timeoutMs: Int64
+    /// The `auth` line, sent again after following `not_leader` to another daemon.
+    private var authLine: String?
     var address: String { connection.address }
 
-    init(host: String, port: Int, tls: TLSOptions.Settings?, timeoutMs: Int64) throws {
+    init(addresses: [(host: String, port: Int)], tls: TLSOptions.Settings?, timeoutMs: Int64) throws {
+        self.addresses = addresses
+        self.tls = tls
+        self.timeoutMs = timeoutMs
+        var failure: CtlError?
+        for (index, address) in addresses.enumerated() {
+            do {
+                connection = try Self.open(address, tls: tls, timeoutMs: timeoutMs)
+                self.index = index
+                return
+            } catch let error as CtlError {
+                guard error.exitCode == 3 else { throw error }  // a TLS setup problem is the same everywhere
+                failure = error
+            }
+        }
+        throw failure ?? CtlError.unreachable("no address", "none given")
+    }
+
+    private static func open(_ address: (host: String, port: Int), tls: TLSOptions.Settings?, timeoutMs: Int64) throws -> LineConnection {
         let lineTLS: LineTLS?
         do throws(TLSSetupError) {
             lineTLS = try tls.map { s throws(TLSSetupError) in
-                try LineTLS(caFile: s.caFile, certificateFile: s.certificateFile, keyFile: s.keyFile, host: host, serverName: s.serverName)
+                try LineTLS(caFile: s.caFile, certificateFile: s.certificateFile, keyFile: s.keyFile, host: address.host, serverName: s.serverName)
             }
         } catch {
             throw CtlError.usage(error.message)
         }
         do throws(LineConnectionError) {
-            connection = try LineConnection(host: host, port: port, tls: lineTLS, timeout: .milliseconds(timeoutMs))
+            return try LineConnection(host: address.host, port: address.port, tls: lineTLS, timeout: .milliseconds(timeoutMs))
         } catch {
-            throw CtlError.unreachable("\(host):\(port)", error.reason)
+            throw CtlError.unreachable("\(address.host):\(address.port)", error.reason)
         }
     }
 
+    /// Sends `auth` (and again after moving to the leader).
+    func authenticate(_ line: String) throws {
+        authLine = line
+        _ = try request(line)
+    }
+
     /// Sends one request; returns the reply, or throws the daemon's error (exit 1) after
-    /// printing the raw reply when `echo` is set (so `--json` scripts see it too).
+    /// printing the raw reply when `echo` is set (so `--json` scripts see it too). A
+    /// `not_leader` reply is followed (at most 3 times) and the request sent again.
     func request(_ line: String, echoErrors: Bool = false) throws -> Reply {
-        try send(line)
-        let reply = try readReply()
-        if reply["ok"] == .bool(false) {
-            if echoErrors { print(reply.line) }
-            let error = reply["error"]
-            throw CtlError.daemon(code: error?.stringValue("code") ?? "unknown", message: error?.stringValue("message") ?? reply.line)
+        var redirects = 0
+        while true {
+            try send(line)
+            let reply = try readReply()
+            if reply["ok"] == .bool(false) {
+                let error = reply["error"]
+                if error?.stringValue("code") == "not_leader", redirects < 3 {
+                    redirects += 1
+                    try follow(leader: error?.stringValue("leader"))
+                    continue
+                }
+                if echoErrors { print(reply.line) }
+                throw CtlError.daemon(code: error?.stringValue("code") ?? "unknown", message: error?.stringValue("message") ?? reply.line)
+            }
+            return reply
         }
-        return reply
+    }
+
+    /// Connects to `leader` (`HOST:PORT`), or to the next address when it names none, and
+    /// authenticates again there.
+    private func follow(leader: String?) throws {
+        if let leader, let colon = leader.lastIndex(of: ":"), let port = Int(leader[leader.index(after: colon)...]) {
+            let target = (host: String(leader[..<colon]), port: port)
+            if let known = addresses.firstIndex(where: { $0.host == target.host && $0.port == target.port }) {
+                index = known
+            } else {
+                addresses.append(target)
+                index = addresses.count - 1
+            }
+        } else {
+            index = (index + 1) % addresses.count
+        }
+        connection = try Self.open(addresses[index], tls: tls, timeoutMs: timeoutMs)
+        if let authLine {
+            try send(authLine)
+            _ = try readReply()
+        }
     }
 
     func send(_ line: String) throws {

@@ -11,7 +11,8 @@ struct Breakerctl: ParsableCommand {
         commandName: "breakerctl",
         abstract: "Admin CLI for breakerd: list, inspect, reset, configure, force, watch.",
         discussion: """
-            Address: --host/--port, or BREAKERD_ADDR=host:port (default 127.0.0.1:7420).
+            Address: --host/--port, or BREAKERD_ADDR=host:port[,host:port...] (default 127.0.0.1:7420; a
+            standby's not_leader is followed to the leader).
             Admin token for changes: --token-file PATH or BREAKERD_TOKEN.
             Exit codes: 0 ok, 1 the daemon answered an error, 2 usage, 3 cannot reach the daemon.
             """,

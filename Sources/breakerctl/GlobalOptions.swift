@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import BreakerWire
 #if canImport(Glibc)
 import Glibc
@@ -40,30 +41,34 @@ struct GlobalOptions: ParsableArguments {
         if let port, !(1...65_535).contains(port) { throw ValidationError("--port must be 1...65535") }
     }
 
-    /// Flags win over BREAKERD_ADDR, which wins over the defaults.
-    var address: (host: String, port: Int) {
-        var resolved = (host: "127.0.0.1", port: 7420)
-        if let env = getenv("BREAKERD_ADDR").map({ String(cString: $0) }), !env.isEmpty,
-           let colon = env.lastIndex(of: ":"), let port = Int(env[env.index(after: colon)...]) {
-            resolved = (String(env[..<colon]), port)
+    /// The daemons to try, in order. Flags win over BREAKERD_ADDR (`host:port`, or a
+    /// comma-separated list of them for a cluster), which wins over the defaults.
+    var addresses: [(host: String, port: Int)] {
+        var resolved: [(host: String, port: Int)] = []
+        if let env = getenv("BREAKERD_ADDR").map({ String(cString: $0) }) {
+            for item in env.split(separator: ",") {
+                let text = item.trimmingCharacters(in: .whitespaces)
+                if let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]) {
+                    resolved.append((String(text[..<colon]), port))
+                }
+            }
         }
-        if let host { resolved.host = host }
-        if let port { resolved.port = port }
-        return resolved
+        if resolved.isEmpty { resolved = [(host: "127.0.0.1", port: 7420)] }
+        guard host != nil || port != nil else { return resolved }
+        return [(host ?? resolved[0].host, port ?? resolved[0].port)]
     }
 
     var colored: Bool { !noColor && getenv("NO_COLOR") == nil && isatty(STDOUT_FILENO) == 1 }
 
     func connect(timeoutMs: Int64) throws -> AdminConnection {
-        let (host, port) = address
-        return try AdminConnection(host: host, port: port, tls: try tls.settings(), timeoutMs: timeoutMs)
+        try AdminConnection(addresses: addresses, tls: try tls.settings(), timeoutMs: timeoutMs)
     }
 
     /// Connects and, when a token is configured, authenticates first.
     func connectAsAdmin(timeoutMs: Int64) throws -> AdminConnection {
         let connection = try connect(timeoutMs: timeoutMs)
         if let token = try token() {
-            _ = try connection.request(RequestEncoder.line(.auth(token: token)))
+            try connection.authenticate(RequestEncoder.line(.auth(token: token)))
         }
         return connection
     }

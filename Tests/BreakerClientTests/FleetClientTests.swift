@@ -131,3 +131,23 @@ extension BreakerClientTests.FleetScale {
         }
     }
 }
+
+extension BreakerClientTests.FleetScale {
+    /// A connection that hears from the daemon needs no keepalive: the watch connection, whose
+    /// heartbeats arrive, is never pinged; a record connection that hears nothing is.
+    @Test func onlyASilentConnectionIsPinged() async throws {
+        let peer = try await ScriptedPeer()
+        let client = try await BreakerClient(configuration: testConfiguration(port: peer.port) {
+            $0.heartbeatInterval = .milliseconds(100)
+            $0.watchHeartbeat = .milliseconds(100)  // the watch is pinged after 200 ms of silence
+        })
+        // Three pings on the silent record connection take 300 ms: the watch connection would
+        // have had its own by then, were it pinged on a timer rather than after silence.
+        let pinged = await eventually(within: .seconds(5)) { peer.tally.otherPings.load(ordering: .relaxed) >= 3 }
+        let watchPings = peer.tally.watchPings.load(ordering: .relaxed)
+        await client.shutdown()
+        await peer.stop()
+        #expect(pinged)
+        #expect(watchPings == 0)
+    }
+}

@@ -111,6 +111,13 @@ struct BreakerctlTests {
         #expect(try breakerctl(["--host", "127.0.0.1", "--port", String(d.port), "ping"], port: nil).status == 0)
     }
 
+    @Test func aListInBreakerdAddrIsTriedInOrderUntilADaemonAnswers() throws {
+        let d = try AdminDaemon()
+        let list = try breakerctl(["inspect", "missing"], port: nil, environment: ["BREAKERD_ADDR": "127.0.0.1:1, 127.0.0.1:\(d.port)"])
+        #expect(list.status == 1, "the second address answered (not_found), the first was skipped")
+        #expect(list.stderr == "error: not_found: no breaker named 'missing'\n")
+    }
+
     @Test func watchStreamsTransitionsAsTheyHappen() throws {
         let d = try AdminDaemon(tokens: false)
         let process = Process()

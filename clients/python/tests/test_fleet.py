@@ -330,3 +330,36 @@ async def test_a_large_flush_is_split_into_lines_the_daemon_accepts(daemon: Daem
             assert isinstance(metrics, dict) and metrics["successful_calls"] == 1
     finally:
         await client.aclose()
+
+
+async def test_a_steady_fleet_client_sends_one_record_batch_per_flush_and_no_pings(daemon: Daemon) -> None:
+    # Ten breakers busy for 1.2 s, pings after 0.2 s of silence, heartbeats every 0.1 s: the
+    # watch connection hears a heartbeat and the record connection a reply every 0.1 s, so
+    # neither is ever silent for 0.2 s, and every flush of all ten breakers is one line.
+    client = await Client.connect(daemon.address, heartbeat_interval=0.2, watch_heartbeat=0.1)
+    try:
+        names = [f"steady-{i}" for i in range(10)]
+        breakers = [client.breaker(n) for n in names]
+        deadline = time.monotonic() + 1.2
+        while time.monotonic() < deadline:
+            for b in breakers:
+                async with b:
+                    pass
+            await asyncio.sleep(0.005)
+        batches = await asyncio.to_thread(requests_total, daemon, "record-batch")
+        assert await asyncio.to_thread(requests_total, daemon, "ping") == 0
+        assert 6 <= batches <= 14, batches  # one per 0.1 s flush, not one per breaker
+    finally:
+        await client.aclose()
+
+
+async def test_a_silent_record_connection_is_pinged(daemon: Daemon) -> None:
+    client = await Client.connect(daemon.address, heartbeat_interval=0.1, watch_heartbeat=0.1)
+    try:
+        # Nothing recorded: the record connection hears nothing and is pinged; the watch
+        # connection hears its heartbeats and is not.
+        await asyncio.sleep(0.75)
+        pings = await asyncio.to_thread(requests_total, daemon, "ping")
+        assert 3 <= pings <= 8, pings
+    finally:
+        await client.aclose()

@@ -8,7 +8,7 @@ import ssl
 import subprocess
 from pathlib import Path
 
-from breakerd import Client
+from breakerd import BreakerOpen, Client
 from conftest import Daemon, eventually, inspect
 
 
@@ -135,3 +135,39 @@ async def test_not_leader_is_followed(daemon: Daemon) -> None:
     finally:
         await client.aclose()
         server.close()
+
+
+async def test_a_killed_daemons_client_moves_to_the_next_endpoint(tmp_path: Path, daemon_factory: list[Daemon]) -> None:
+    """Two real daemons: when the first is killed, the client's connections go to the second,
+    and its records are counted there."""
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    first, second = Daemon(tmp_path / "a"), Daemon(tmp_path / "b")
+    for d in (first, second):
+        d.start()
+        daemon_factory.append(d)
+    client = await Client.connect(endpoints=[first.address, second.address], fallback="fail_closed")
+    try:
+        await eventually(lambda: client.stats.is_daemon_available)
+        db = client.breaker("moving")
+        async with db:
+            pass
+        assert await client.flush()
+        first.kill()
+
+        async def served() -> bool:
+            try:
+                async with db as attempt:
+                    return not attempt.is_fallback
+            except BreakerOpen:  # the fail-closed fallback, while no daemon answers
+                return False
+
+        deadline = asyncio.get_running_loop().time() + 10
+        while not await served():
+            assert asyncio.get_running_loop().time() < deadline, "never served by the second daemon"
+            await asyncio.sleep(0.01)
+        assert await client.flush()
+        metrics = (await inspect(second.address, "moving"))["metrics"]
+        assert isinstance(metrics, dict) and metrics["successful_calls"] >= 1
+    finally:
+        await client.aclose()

@@ -50,7 +50,7 @@ class Client:
                  connect_timeout: float = 0.25, decision_timeout: float = 0.25, request_timeout: float = 2.0,
                  heartbeat_interval: float | None = 1.0, reconnect_initial: float = 0.02, reconnect_max: float = 2.0,
                  watch: bool = True, watch_prefix: str | None = None, watch_heartbeat: float | None = 1.0,
-                 record_connections: int = 2, success_flush: float = 0.1, fold_window: float | None = None,
+                 record_connections: int = 1, success_flush: float = 0.1, fold_window: float | None = None,
                  max_queued_records: int = 10_000, max_in_flight_records: int = 256,
                  record_retry_limit: float = 60.0, inferred_open_cache: float = 1.0,
                  max_line_length: int = 1 << 20, ssl: _ssl.SSLContext | None = None,
@@ -104,8 +104,11 @@ class Client:
             connect_timeout=connect_timeout, request_timeout=request_timeout, heartbeat_interval=heartbeat_interval,
             backoff_initial=reconnect_initial, backoff_max=reconnect_max, max_line_length=max_line_length,
             stats=self._stats)
+        # While the watch stream heartbeats, it is silent for two intervals only when stalled.
+        control_silence = (max(heartbeat_interval, 2 * self._watch_heartbeat)
+                           if heartbeat_interval is not None and self._watch_heartbeat is not None else None)
         self._control = Link("decisions", settings, prepare=self._prepare_control, up=self._control_up,
-                             down=self._control_down, on_event=self._on_event)
+                             down=self._control_down, on_event=self._on_event, silence_before_ping=control_silence)
         self._record_links = [Link(f"records-{i}", settings, prepare=self._prepare_records, up=self._records_up)
                               for i in range(record_connections)]
         self._records = RecordQueue(self._record_links, self._stats, fold_window=success_flush,

@@ -56,6 +56,9 @@ class Connection:
         loop = asyncio.get_running_loop()
         self._loop = loop
         self.closed: asyncio.Future[None] = loop.create_future()
+        #: When the last line arrived (loop time): a connection that hears from the daemon
+        #: needs no keepalive ping.
+        self.last_read = loop.time()
         self._reader_task = loop.create_task(self._read_loop())
 
     @classmethod
@@ -130,6 +133,7 @@ class Connection:
                     break
                 if not line.endswith(b"\n"):
                     break  # closed in the middle of a line
+                self.last_read = self._loop.time()
                 message = decode(line)
                 if is_event(message):
                     self._on_event(message)

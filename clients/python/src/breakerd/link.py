@@ -78,8 +78,13 @@ class Link:
     def __init__(self, label: str, settings: LinkSettings, *,
                  prepare: Callable[[Connection], Awaitable[None]] | None = None,
                  up: Callable[[], None] | None = None, down: Callable[[], None] | None = None,
-                 on_event: Callable[[Message], None] | None = None) -> None:
+                 on_event: Callable[[Message], None] | None = None,
+                 silence_before_ping: float | None = None) -> None:
         self.label = label
+        #: How long the connection may hear nothing before it is pinged (default: the
+        #: settings' ``heartbeat_interval``; None there turns pings off).
+        self._silence = (settings.heartbeat_interval if silence_before_ping is None or settings.heartbeat_interval is None
+                         else silence_before_ping)
         self.s = settings
         self._prepare = prepare
         self._up = up
@@ -182,16 +187,26 @@ class Link:
         self.connection = None
 
     async def _serve(self, connection: Connection) -> None:
-        """Waits for the connection to close, pinging it while idle so a hung daemon is noticed."""
-        interval = self.s.heartbeat_interval
+        """Waits for the connection to close, pinging it only after ``silence`` without a line
+        from the daemon, so a hung daemon is noticed: a connection carrying replies, or a watch
+        stream's heartbeats, is never pinged."""
+        silence = self._silence
+        if silence is None:
+            await connection.closed
+            return
+        loop = asyncio.get_running_loop()
+        due = loop.time() + silence
         while not connection.closed.done():
-            if interval is None:
-                await connection.closed
+            done, _ = await asyncio.wait([connection.closed], timeout=max(0.0, due - loop.time()))
+            if done or not connection.is_active:
                 return
-            done, _ = await asyncio.wait([connection.closed], timeout=interval)
-            if not done and connection.is_active:
+            now = loop.time()
+            if now - connection.last_read >= silence:
                 ping = connection.send({"op": "ping"}, self.s.request_timeout)
                 ping.add_done_callback(_consume)
+                due = now + silence
+            else:
+                due = connection.last_read + silence
 
 
 def _consume(future: asyncio.Future[Message]) -> None:

@@ -1,0 +1,122 @@
+import BreakerClient
+import BreakerCore
+import BreakerTestSupport
+import BreakerWire
+import Testing
+
+extension BreakerClientTests {
+    /// A client given several endpoints: it follows `not_leader` to the leader a standby names,
+    /// tries the next endpoint when one is lost or names no leader, and its records reach the
+    /// daemon that serves, counted once.
+    @Suite struct Failover {
+        /// A standby as issue 14 describes it: `ping` and `hello` answered, every other op
+        /// refused with `not_leader`, naming `leader` when it knows one.
+        private func standby(naming leader: String?) async throws -> ScriptedPeer {
+            try await ScriptedPeer { _, op, id in
+                op == "ping" || op == "hello" ? nil : ScriptedPeer.notLeader(id: id, leader: leader)
+            }
+        }
+
+        private func successfulCalls(_ daemon: ClientTestDaemon, _ name: String) throws -> JSONValue? {
+            try daemon.inspect(name)["metrics"]?["successful_calls"]
+        }
+
+        @Test func aStandbysNotLeaderIsFollowedToTheLeaderItNames() async throws {
+            let leader = try await ClientTestDaemon.start()
+            let peer = try await standby(naming: "127.0.0.1:\(leader.port)")
+            let client = try await BreakerClient(configuration: testConfiguration(port: peer.port) {
+                $0.clientName = "orders-1"  // record connections say hello, which a standby answers
+            })
+            try await withCleanup({
+                #expect(await eventually(within: .seconds(10)) { client.statistics.isDaemonAvailable })
+                let db = client.breaker("db")
+                for _ in 0..<7 { try await db.attempt().succeeded() }
+                #expect(await client.flush())
+                #expect(try successfulCalls(leader, "db") == .int(7))
+                #expect(client.statistics.leaderRedirects >= 1)
+                #expect(client.statistics.decisionRequests >= 1)
+            }, cleanup: {
+                await client.shutdown()
+                await peer.stop()
+                await leader.stop()
+            })
+        }
+
+        @Test func recordsAStandbyRefusedAreResentToTheLeaderAndCountedOnce() async throws {
+            let leader = try await ClientTestDaemon.start()
+            // Both connections start at the standby, which answers the record connection's
+            // hello: records written there before it moves are refused with not_leader and
+            // resent with their keys (which connection reaches which daemon first varies).
+            let peer = try await standby(naming: "127.0.0.1:\(leader.port)")
+            var configuration = testConfiguration(port: leader.port) { $0.clientName = "orders-2" }
+            configuration.endpoints = [.init(host: "127.0.0.1", port: peer.port), .init(host: "127.0.0.1", port: leader.port)]
+            let client = try await BreakerClient(configuration: configuration)
+            try await withCleanup({
+                #expect(await eventually(within: .seconds(10)) { client.statistics.isDaemonAvailable })
+                let db = client.breaker("db")
+                for _ in 0..<3 { try await db.attempt().succeeded() }
+                try await db.attempt().failed()  // goes at once, after the three successes
+                #expect(await client.flush())
+                let metrics = try leader.inspect("db")["metrics"]
+                #expect(metrics?["successful_calls"] == .int(3))
+                #expect(metrics?["failed_calls"] == .int(1))
+                let stats = client.statistics
+                #expect(stats.recordsLost == 0 && stats.recordsRejected == 0)
+            }, cleanup: {
+                await client.shutdown()
+                await peer.stop()
+                await leader.stop()
+            })
+        }
+
+        @Test func aNotLeaderNamingNoLeaderSendsTheClientToTheNextEndpoint() async throws {
+            let daemon = try await ClientTestDaemon.start()
+            let peer = try await standby(naming: nil)
+            var configuration = testConfiguration(port: peer.port)
+            configuration.endpoints = [.init(host: "127.0.0.1", port: peer.port), .init(host: "127.0.0.1", port: daemon.port)]
+            let client = try await BreakerClient(configuration: configuration)
+            try await withCleanup({
+                #expect(await eventually(within: .seconds(10)) { client.statistics.isDaemonAvailable })
+                try await client.breaker("db").attempt().succeeded()
+                #expect(await client.flush())
+                #expect(try successfulCalls(daemon, "db") == .int(1))
+            }, cleanup: {
+                await client.shutdown()
+                await peer.stop()
+                await daemon.stop()
+            })
+        }
+
+        @Test func aKilledDaemonsClientMovesToTheNextEndpoint() async throws {
+            let first = try await ClientTestDaemon.start(), second = try await ClientTestDaemon.start()
+            var configuration = testConfiguration(port: first.port, fallback: .failClosed)
+            configuration.endpoints = [.init(host: "127.0.0.1", port: first.port), .init(host: "127.0.0.1", port: second.port)]
+            let client = try await BreakerClient(configuration: configuration)
+            try await withCleanup({
+                #expect(await eventually(within: .seconds(10)) { client.statistics.isDaemonAvailable })
+                let db = client.breaker("db")
+                try await db.attempt().succeeded()
+                #expect(await client.flush())
+                #expect(try successfulCalls(first, "db") == .int(1))
+                await first.kill()
+                // Served again (by the second daemon), not by the fail-closed fallback.
+                #expect(await eventually(within: .seconds(10)) { client.statistics.isDaemonAvailable })
+                #expect(await eventually(within: .seconds(10)) {
+                    do {
+                        let attempt = try await db.attempt()
+                        attempt.succeeded()
+                        return true
+                    } catch {
+                        return false
+                    }
+                })
+                #expect(await client.flush())
+                #expect(try successfulCalls(second, "db") != nil)
+            }, cleanup: {
+                await client.shutdown()
+                await first.stop()
+                await second.stop()
+            })
+        }
+    }
+}
