@@ -2,15 +2,15 @@ import BreakerLine
 import BreakerTLS
 import BreakerWire
 
-/// A parsed reply and the line it came from (printed as-is with `--json`).
-struct Reply {
+/// One reply: the line as it came (printed as-is with `--json`), its JSON, and what
+/// `ReplyDecoder` (the decoder BreakerClient uses) makes of it. A reply breakerctl cannot read
+/// fails at the edge, before anything is printed.
+struct DaemonReply {
     var line: String
     var value: JSONValue
+    var reply: Reply
 
-    subscript(key: String) -> JSONValue? {
-        if case .object(let o) = value { return o[key] }
-        return nil
-    }
+    subscript(key: String) -> JSONValue? { value[key] }
 }
 
 /// One blocking connection to breakerd (BreakerLine's `LineConnection`, plain or with
@@ -62,30 +62,35 @@ final class AdminConnection {
     }
 
     /// Sends `auth` (and again after moving to the leader).
-    func authenticate(_ line: String) throws {
-        authLine = line
-        _ = try request(line)
+    func authenticate(token: String) throws {
+        authLine = RequestEncoder.line(.auth(token: token))
+        _ = try request(.auth(token: token))
     }
 
     /// Sends one request; returns the reply, or throws the daemon's error (exit 1) after
-    /// printing the raw reply when `echo` is set (so `--json` scripts see it too). A
+    /// printing the raw reply when `echoErrors` is set (so `--json` scripts see it too). A
     /// `not_leader` reply is followed (at most 3 times) and the request sent again.
-    func request(_ line: String, echoErrors: Bool = false) throws -> Reply {
+    func request(_ command: Command, echoErrors: Bool = false) throws -> DaemonReply {
+        let line = RequestEncoder.line(command)
         var redirects = 0
         while true {
             try send(line)
-            let reply = try readReply()
-            if reply["ok"] == .bool(false) {
-                let error = reply["error"]
-                if error?.stringValue("code") == "not_leader", redirects < 3 {
+            let (text, value, message) = try read(expecting: command.replyKind)
+            switch message {
+            case .reply(_, let reply):
+                return DaemonReply(line: text, value: value, reply: reply)
+            case .error(_, let error):
+                if error.code == .notLeader, redirects < 3 {
                     redirects += 1
-                    try follow(leader: error?.stringValue("leader"))
+                    try follow(leader: error.leader)
                     continue
                 }
-                if echoErrors { print(reply.line) }
-                throw CtlError.daemon(code: error?.stringValue("code") ?? "unknown", message: error?.stringValue("message") ?? reply.line)
+                if echoErrors { print(text) }
+                throw CtlError.daemon(code: error.code.rawValue, message: error.message)
+            case .event, .unknownEvent:
+                throw CtlError(message: "error: breakerd at \(address) sent an event where a reply was due: \(text.prefix(200))",
+                               exitCode: 1)
             }
-            return reply
         }
     }
 
@@ -106,7 +111,9 @@ final class AdminConnection {
         connection = try Self.open(addresses[index], tls: tls, timeoutMs: timeoutMs)
         if let authLine {
             try send(authLine)
-            _ = try readReply()
+            if case .error(_, let error) = try read(expecting: .authenticated).message {
+                throw CtlError.daemon(code: error.code.rawValue, message: error.message)
+            }
         }
     }
 
@@ -118,8 +125,9 @@ final class AdminConnection {
         }
     }
 
-    /// The next line; `waitForever` is for `watch`, which idles until an event comes.
-    func readReply(waitForever: Bool = false) throws -> Reply {
+    /// The next line, decoded as `expecting` (nil: an event); `waitForever` is for `watch`,
+    /// which idles until an event comes.
+    func read(expecting: ReplyKind?, waitForever: Bool = false) throws -> (line: String, value: JSONValue, message: DaemonMessage) {
         let line: String
         do throws(LineConnectionError) {
             line = try connection.readLine(waitForever: waitForever)
@@ -129,7 +137,12 @@ final class AdminConnection {
         guard let value = try? JSONParser.parse(line) else {
             throw CtlError(message: "error: breakerd at \(address) sent a line that is not JSON: \(line.prefix(200))", exitCode: 1)
         }
-        return Reply(line: line, value: value)
+        do throws(ReplyDecodingError) {
+            return (line, value, try ReplyDecoder.decode(value, expecting: expecting))
+        } catch {
+            throw CtlError(message: "error: breakerd at \(address) sent a reply breakerctl cannot read (\(error.message)): \(line.prefix(200))",
+                           exitCode: 1)
+        }
     }
 }
 

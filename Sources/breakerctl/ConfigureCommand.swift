@@ -56,9 +56,8 @@ struct ConfigureCommand: ParsableCommand {
     }
 
     func run() throws {
-        let line = RequestEncoder.line(.configure(breaker: name, patch: patch))
-        let reply = try global.connectAsAdmin(timeoutMs: requestTimeout).request(line, echoErrors: global.json)
-        global.emit(reply) { print(describe(breaker: $0["breaker"] ?? .null, colored: global.colored)) }
+        let reply = try global.connectAsAdmin(timeoutMs: requestTimeout).request(.configure(breaker: name, patch: patch), echoErrors: global.json)
+        global.emit(reply) { print(describe(breaker: $0, colored: global.colored)) }
     }
 }
 

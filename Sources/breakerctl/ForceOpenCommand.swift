@@ -16,8 +16,7 @@ struct ForceOpenCommand: ParsableCommand {
     var reason: String?
 
     func run() throws {
-        let line = RequestEncoder.line(.forceOpen(breaker: name, reason: reason))
-        let reply = try global.connectAsAdmin(timeoutMs: wait.timeout).request(line, echoErrors: global.json)
-        global.emit(reply) { print(describe(breaker: $0["breaker"] ?? .null, colored: global.colored)) }
+        let reply = try global.connectAsAdmin(timeoutMs: wait.timeout).request(.forceOpen(breaker: name, reason: reason), echoErrors: global.json)
+        global.emit(reply) { print(describe(breaker: $0, colored: global.colored)) }
     }
 }

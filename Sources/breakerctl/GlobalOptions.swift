@@ -68,7 +68,7 @@ struct GlobalOptions: ParsableArguments {
     func connectAsAdmin(timeoutMs: Int64) throws -> AdminConnection {
         let connection = try connect(timeoutMs: timeoutMs)
         if let token = try token() {
-            try connection.authenticate(RequestEncoder.line(.auth(token: token)))
+            try connection.authenticate(token: token)
         }
         return connection
     }
@@ -86,7 +86,7 @@ struct GlobalOptions: ParsableArguments {
     }
 
     /// Prints a reply the way `--json` asks for, or hands it to `human`.
-    func emit(_ reply: Reply, human: (JSONValue) throws -> Void) rethrows {
-        if json { print(reply.line) } else { try human(reply.value) }
+    func emit(_ reply: DaemonReply, human: (DaemonReply) throws -> Void) rethrows {
+        if json { print(reply.line) } else { try human(reply) }
     }
 }

@@ -19,18 +19,20 @@ struct HistoryCommand: ParsableCommand {
     }
 
     func run() throws {
-        let reply = try global.connect(timeoutMs: wait.timeout).request(RequestEncoder.line(.history(breaker: name, limit: limit)), echoErrors: global.json)
-        global.emit(reply) { value in
+        let reply = try global.connect(timeoutMs: wait.timeout).request(.history(breaker: name, limit: limit), echoErrors: global.json)
+        global.emit(reply) { reply in
+            guard case .history(let entries) = reply.reply else { return print(reply.line) }
             var table = Table(["TIME", "FROM", "TO", "REASON", "GENERATION", "BY", "NOTE"])
-            for t in (value["transitions"] ?? .array([])).arrayValue {
+            for entry in entries {
+                let t = entry.transition
                 table.add([
-                    .init(text: t.stringValue("at") ?? "?"),
-                    stateCell(t.stringValue("from") ?? "?"),
-                    stateCell(t.stringValue("to") ?? "?"),
-                    .init(text: t.stringValue("reason") ?? "?"),
-                    .init(text: String(t.intValue("generation") ?? 0)),
-                    .init(text: t.stringValue("actor") ?? "-"),
-                    .init(text: t.stringValue("note") ?? ""),
+                    .init(text: RFC3339.format(t.at)),
+                    stateCell(t.from.wireName),
+                    stateCell(t.to.wireName),
+                    .init(text: t.reason.wireName),
+                    .init(text: String(t.generation)),
+                    .init(text: entry.actor ?? "-"),
+                    .init(text: entry.note ?? ""),
                 ])
             }
             print(table.render(colored: global.colored))

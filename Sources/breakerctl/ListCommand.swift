@@ -24,27 +24,28 @@ struct ListCommand: ParsableCommand {
 
     func run() throws {
         let connection = try global.connect(timeoutMs: wait.timeout)
-        let reply = try connection.request(RequestEncoder.line(.list(prefix: prefix)), echoErrors: global.json)
-        let breakers = (reply["breakers"] ?? .array([])).arrayValue.filter { b in state.map { b.stringValue("state") == $0 } ?? true }
+        let reply = try connection.request(.list(prefix: prefix), echoErrors: global.json)
         if global.json {
             // The daemon's reply, narrowed to the --state filter when one was given.
             guard state != nil else { return print(reply.line) }
+            let kept = (reply["breakers"] ?? .array([])).arrayValue.filter { $0.stringValue("state") == state }
             var out = JSONWriter()
-            out.beginObject(); out.field("ok", true); out.key("breakers"); out.value(.array(breakers)); out.endObject()
+            out.beginObject(); out.field("ok", true); out.key("breakers"); out.value(.array(kept)); out.endObject()
             return print(String(decoding: out.bytes, as: UTF8.self))
         }
+        guard case .list(let views) = reply.reply else { return print(reply.line) }
+        let breakers = views.filter { view in state.map { view.breaker.state.wireName == $0 } ?? true }
         let now = wallClockMs()
         var table = Table(["NAME", "STATE", "FAILURES", "CALLS", "REJECTED", "LAST CHANGE"])
-        for b in breakers {
-            let metrics = b["metrics"]
-            let changed = metrics?.stringValue("last_state_change").flatMap(RFC3339.parse)
+        for view in breakers {
+            let b = view.breaker
             table.add([
-                .init(text: b.stringValue("name") ?? "?"),
-                stateCell(b.stringValue("state") ?? "?"),
-                .init(text: String(b.intValue("failure_count") ?? 0)),
-                .init(text: String(metrics?.intValue("total_calls") ?? 0)),
-                .init(text: String(metrics?.intValue("rejected_calls") ?? 0)),
-                .init(text: changed.map { formatAgo(now - $0.millisecondsSinceEpoch) } ?? "-"),
+                .init(text: view.name),
+                stateCell(b.state.wireName),
+                .init(text: String(b.failureCount)),
+                .init(text: String(b.metrics.totalCalls)),
+                .init(text: String(b.metrics.rejectedCalls)),
+                .init(text: formatAgo(now - b.metrics.lastStateChange.millisecondsSinceEpoch)),
             ])
         }
         print(table.render(colored: global.colored))

@@ -12,7 +12,7 @@ struct ReleaseCommand: ParsableCommand {
     var name: String
 
     func run() throws {
-        let reply = try global.connectAsAdmin(timeoutMs: wait.timeout).request(RequestEncoder.line(.release(breaker: name)), echoErrors: global.json)
-        global.emit(reply) { print(describe(breaker: $0["breaker"] ?? .null, colored: global.colored)) }
+        let reply = try global.connectAsAdmin(timeoutMs: wait.timeout).request(.release(breaker: name), echoErrors: global.json)
+        global.emit(reply) { print(describe(breaker: $0, colored: global.colored)) }
     }
 }

@@ -16,19 +16,30 @@ struct WatchCommand: ParsableCommand {
 
     func run() throws {
         let connection = try global.connect(timeoutMs: wait.timeout)
-        _ = try connection.request(RequestEncoder.line(.watch(prefix: prefix)), echoErrors: global.json)
+        _ = try connection.request(.watch(prefix: prefix), echoErrors: global.json)
         if !global.json { printError("watching \(connection.address)\(prefix.map { " for \($0)*" } ?? ""); Ctrl-C to stop") }
         while true {
-            let event = try connection.readReply(waitForever: true)
+            let (line, _, message) = try connection.read(expecting: nil, waitForever: true)
             if global.json {
-                print(event.line)
-            } else {
-                let v = event.value
-                let to = v.stringValue("to") ?? "?"
-                let colored = global.colored ? "\u{1B}[\(stateCell(to).color ?? "0")m\(to)\u{1B}[0m" : to
-                print("\(v.stringValue("at") ?? "?")  \(v.stringValue("breaker") ?? "?")  \(v.stringValue("from") ?? "?") -> \(colored)  (\(v.stringValue("reason") ?? "?"), generation \(v.intValue("generation") ?? 0))")
+                print(line)
+            } else if case .event(let event) = message {
+                print(describe(event, colored: global.colored))
             }
             fflush(nil)
         }
+    }
+}
+
+/// One event as `watch` prints it.
+func describe(_ event: Event, colored: Bool) -> String {
+    switch event {
+    case .transition(let breaker, let t):
+        let to = t.to.wireName
+        let shown = colored ? "\u{1B}[\(stateCell(to).color ?? "0")m\(to)\u{1B}[0m" : to
+        return "\(RFC3339.format(t.at))  \(breaker)  \(t.from.wireName) -> \(shown)  (\(t.reason.wireName), generation \(t.generation))"
+    case .reset(let breaker, let generation, let at):
+        return "\(RFC3339.format(at))  \(breaker)  reset (generation \(generation))"
+    case .heartbeat(let at):
+        return "\(RFC3339.format(at))  heartbeat"
     }
 }

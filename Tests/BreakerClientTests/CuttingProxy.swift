@@ -1,3 +1,4 @@
+import BreakerTestSupport
 import NIOCore
 import NIOPosix
 import BreakerSync

@@ -1,3 +1,4 @@
+import BreakerTestSupport
 import NIOCore
 import NIOPosix
 
@@ -68,16 +69,4 @@ func unusedPort() async throws -> Int {
     try await channel.close()
     try await group.shutdownGracefully()
     return port
-}
-
-/// Lines of text, for the test servers here (no length limit: they only meet our own client).
-struct TextLines: ByteToMessageDecoder {
-    typealias InboundOut = String
-    mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
-        guard let newline = buffer.readableBytesView.firstIndex(of: UInt8(ascii: "\n")) else { return .needMoreData }
-        let line = buffer.readString(length: newline - buffer.readerIndex)!
-        buffer.moveReaderIndex(forwardBy: 1)
-        context.fireChannelRead(wrapInboundOut(line))
-        return .continue
-    }
 }

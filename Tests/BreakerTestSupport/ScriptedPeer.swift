@@ -8,17 +8,17 @@ import Synchronization
 /// interval. It counts the pings it got on watch connections and on the others, so tests can
 /// see which connections a client keeps alive. A peer speaking the wire protocol, not a
 /// stand-in for one of our components.
-final class ScriptedPeer: Sendable {
+public final class ScriptedPeer: Sendable {
     /// How to answer one line: `(line, op, id)` → the reply line, or nil for `defaultReply`.
-    typealias Answer = @Sendable (_ line: String, _ op: String, _ id: String) -> String?
+    public typealias Answer = @Sendable (_ line: String, _ op: String, _ id: String) -> String?
 
     let group: MultiThreadedEventLoopGroup
     let channel: any Channel
-    let tally = Tally()
-    var port: Int { channel.localAddress!.port! }
-    var address: String { "127.0.0.1:\(port)" }
+    public let tally = Tally()
+    public var port: Int { channel.localAddress!.port! }
+    public var address: String { "127.0.0.1:\(port)" }
 
-    init(answer: @escaping Answer = { _, _, _ in nil }) async throws {
+    public init(answer: @escaping Answer = { _, _, _ in nil }) async throws {
         group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let counts = tally
         let bound = try await ServerBootstrap(group: group)
@@ -34,13 +34,13 @@ final class ScriptedPeer: Sendable {
         channel = bound
     }
 
-    func stop() async {
+    public func stop() async {
         try? await channel.close()
         try? await group.shutdownGracefully()
     }
 
     /// The reply of a healthy daemon with one closed breaker at generation 1.
-    static func defaultReply(op: String, id: String) -> String {
+    public static func defaultReply(op: String, id: String) -> String {
         switch op {
         case "ping": #"{"ok":true,"id":\#(id),"version":"0.1.0"}"#
         case "should-attempt": #"{"ok":true,"id":\#(id),"allow":true,"state":"closed","generation":1,"cache_ms":100}"#
@@ -50,17 +50,17 @@ final class ScriptedPeer: Sendable {
     }
 
     /// The `not_leader` error a standby sends, naming `leader` when it knows one.
-    static func notLeader(id: String, leader: String?) -> String {
+    public static func notLeader(id: String, leader: String?) -> String {
         let named = leader.map { #","leader":"\#($0)""# } ?? ""
         return #"{"ok":false,"id":\#(id),"error":{"code":"not_leader","message":"this daemon is a standby"\#(named)}}"#
     }
 
     /// What the peer received.
-    final class Tally: Sendable {
+    public final class Tally: Sendable {
         /// Pings received on connections that sent `watch`, and on the others.
-        let watchPings = Atomic<Int>(0), otherPings = Atomic<Int>(0)
+        public let watchPings = Atomic<Int>(0), otherPings = Atomic<Int>(0)
         /// Request lines received, all connections.
-        let lines = Atomic<Int>(0)
+        public let lines = Atomic<Int>(0)
 
         func count(ping watching: Bool) {
             if watching { watchPings.add(1, ordering: .relaxed) } else { otherPings.add(1, ordering: .relaxed) }
@@ -110,5 +110,18 @@ final class ScriptedPeer: Sendable {
             heartbeat?.cancel()
             context.fireChannelInactive()
         }
+    }
+}
+
+/// Lines of text, for the test servers (no length limit: they only meet our own clients).
+public struct TextLines: ByteToMessageDecoder {
+    public typealias InboundOut = String
+    public init() {}
+    public mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
+        guard let newline = buffer.readableBytesView.firstIndex(of: UInt8(ascii: "\n")) else { return .needMoreData }
+        let line = buffer.readString(length: newline - buffer.readerIndex)!
+        buffer.moveReaderIndex(forwardBy: 1)
+        context.fireChannelRead(wrapInboundOut(line))
+        return .continue
     }
 }
