@@ -57,7 +57,9 @@ public final class PostgresStore: BreakerStorage {
     public internal(set) var lastConfirmed: Duration?
     /// Log rows per breaker, learned on first append and kept exact afterwards: only the lease
     /// holder writes, so nobody else changes them while this store lives.
-    private var logCounts: [String: Int] = [:]
+    var logCounts: [String: Int] = [:]
+    /// Inside `importing`: writes join its transaction instead of making their own.
+    var inOuterTransaction = false
 
     /// Connects to the first primary of `urls` (in order; standbys and unreachable servers are
     /// skipped), sets the session's timeouts and migrates the schema. Wrong password, unknown
@@ -170,6 +172,13 @@ public final class PostgresStore: BreakerStorage {
                     "this store does not hold the lease of cluster \"\(options.cluster)\"")
             }
             guard !batch.isEmpty else { return }
+            if inOuterTransaction {
+                // The outer transaction commits or rolls back; its failure resets the counts.
+                let countsAfter = try PostgresBatchWriter(session: session, limit: transitionLogLimit, logCounts: logCounts)
+                    .write(batch)
+                logCounts.merge(countsAfter) { $1 }
+                return
+            }
             let countsAfter: [String: Int]
             try session.query("BEGIN", "begin transaction")
             do throws(PostgresStoreError) {
