@@ -11,8 +11,9 @@
   bench/postgres_bench.py BINDIR takeover [--rounds 12] [--breakers N]
       Three daemons on one database; each round kill -9 the leader and time until another
       daemon answers a decision; the killed one comes back as a standby. With --breakers N the
-      leader first gets N breakers (breaker-bench --populate), and the new leader's own
-      "breakers loaded" log line gives the load time.
+      database first gets N breakers through the stores (a SQLite daemon populated by
+      breaker-bench --populate, then `breakerd migrate`), and each new leader's own "breakers
+      loaded" log line gives its load time.
 
 Starts its own throwaway PostgreSQL (Debian's binaries, initdb as the postgres user, defaults:
 fsync and synchronous_commit on) in a temp folder and removes it at exit.
@@ -175,12 +176,24 @@ def takeover(args):
     if not wait_for(lambda: leader() is not None, 30):
         raise SystemExit("no leader")
     if args.breakers:
+        # Written through the stores: a SQLite daemon creates them, `breakerd migrate` copies them.
+        for d in daemons:
+            d.kill()
+        sqlite = Daemon(args.bindir, ["--db", f"{folder}/source.sqlite3", "--log-level", "warning"])
+        out = subprocess.run([f"{args.bindir}/breaker-bench", "--target", f"127.0.0.1:{sqlite.port}", "-c", "8",
+                              "--breakers", str(args.breakers), "--populate", "--mix", "should-attempt=100", "--name-prefix",
+                              "b-", "--warmup", "0s", "--duration", "1s", "--json"], capture_output=True, text=True)
+        if out.returncode != 0:
+            raise SystemExit(f"populating failed: {out.stdout} {out.stderr}")
+        sqlite.kill(signal.SIGTERM)
         start = time.monotonic()
-        subprocess.run([f"{args.bindir}/breaker-bench", "--target", f"127.0.0.1:{daemons[leader()].port}", "-c", "8",
-                        "--breakers", str(args.breakers), "--populate", "--mix", "should-attempt=100", "--name-prefix",
-                        "b-", "--warmup", "0s", "--duration", "1s", "--json"], check=True, capture_output=True)
+        subprocess.run([f"{args.bindir}/breakerd", "migrate", "--from", f"{folder}/source.sqlite3", "--postgres-url", url,
+                        "--cluster", "bench", "--force"], check=True)
         count = int(pg.sql("SELECT count(*) FROM breakers", "bench_takeover"))
-        print(json.dumps({"populated": count, "seconds": round(time.monotonic() - start, 1)}), flush=True)
+        print(json.dumps({"migrated": count, "migrate_s": round(time.monotonic() - start, 1)}), flush=True)
+        daemons = [Daemon(args.bindir, flags(i), log=f"{folder}/log-{i}-0") for i in range(3)]
+        if not wait_for(lambda: leader() is not None, 120):
+            raise SystemExit("no leader")
     times = []
     for round_ in range(args.rounds):
         old = leader()
