@@ -116,5 +116,61 @@ else
     skip "$bin not built: run swift build first (metric names and the example config not checked)"
 fi
 
+echo "== the PostgreSQL unit and Deployment start as written"
+pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
+if [ ! -x "$bin" ]; then
+    skip "$bin not built: run swift build first (the PostgreSQL command lines not started)"
+elif [ -z "$pg_bin" ]; then
+    skip "PostgreSQL not installed (apt-get install postgresql): the PostgreSQL command lines not started"
+else
+    # A throwaway server, as the tests start one: initdb into $work, as postgres when we are root.
+    as_pg=(); [ "$(id -u)" = 0 ] && as_pg=(runuser -u postgres --)
+    pg_dir=$(mktemp -d); chmod 755 "$pg_dir"; [ "$(id -u)" = 0 ] && chown postgres: "$pg_dir"
+    pg_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    "${as_pg[@]}" "$pg_bin/initdb" -D "$pg_dir/data" -U postgres -A trust > /dev/null
+    "${as_pg[@]}" "$pg_bin/pg_ctl" -D "$pg_dir/data" -l "$pg_dir/log" -w \
+        -o "-p $pg_port -k $pg_dir -c listen_addresses=127.0.0.1" start > /dev/null
+    echo unused > "$work/pg-password"
+    python3 check_deploy.py postgres-argv "$bin" "$work/pg-password" > "$work/pg-argv.jsonl"
+    n=0
+    while IFS= read -r line; do
+        n=$((n + 1))
+        name=$(python3 -c 'import json, sys; print(json.loads(sys.argv[1])["name"])' "$line")
+        mapfile -t argv < <(python3 -c 'import json, sys; print("\n".join(json.loads(sys.argv[1])["argv"]))' "$line")
+        "${as_pg[@]}" "$pg_bin/psql" -X -q -h 127.0.0.1 -p "$pg_port" -U postgres -c "CREATE DATABASE deploy_$n" postgres
+        mkdir -p "$work/cwd-$n"
+        (cd "$work/cwd-$n" && BREAKERD_POSTGRES_URL="postgres://postgres@127.0.0.1:$pg_port/deploy_$n" \
+            exec "${argv[@]}" > "$work/pg-$n.out" 2> "$work/pg-$n.err") &
+        pid=$!
+        for _ in $(seq 100); do grep -q "listening on" "$work/pg-$n.out" && break; sleep 0.1; done
+        listen=$(sed -n 's/^breakerd listening on \(.*\):[0-9]*$/\1/p' "$work/pg-$n.out")
+        http=$(sed -n 's/^breakerd http on .*:\([0-9]*\)$/\1/p' "$work/pg-$n.out")
+        ready=""
+        if [ -n "$http" ]; then
+            for _ in $(seq 200); do
+                ready=$(python3 -c "import urllib.request
+try: print(urllib.request.urlopen('http://127.0.0.1:$http/readyz').status)
+except Exception as e: print(getattr(e, 'code', ''))")
+                [ "$ready" = 200 ] && break
+                sleep 0.1
+            done
+        fi
+        kill -TERM $pid 2>/dev/null; wait $pid 2>/dev/null
+        if [ -z "$listen" ]; then
+            fail "$name: breakerd did not start: $(cat "$work/pg-$n.err")"
+        elif [ "$ready" != 200 ]; then
+            fail "$name: started but never led (/readyz $ready): $(tail -3 "$work/pg-$n.err")"
+        elif [ "$listen" = 127.0.0.1 ] || [ "$listen" = ::1 ]; then
+            fail "$name: leads, but listens on $listen only: daemons on other hosts and their clients cannot reach it"
+        elif [ -n "$(ls -A "$work/cwd-$n")" ]; then
+            fail "$name: wrote into its working folder on PostgreSQL: $(ls -A "$work/cwd-$n")"
+        else
+            pass "$name: starts on PostgreSQL, leads (/readyz 200), listens on $listen, writes nothing locally"
+        fi
+    done < "$work/pg-argv.jsonl"
+    "${as_pg[@]}" "$pg_bin/pg_ctl" -D "$pg_dir/data" -m immediate -w stop > /dev/null
+    rm -rf "$pg_dir"
+fi
+
 echo "deploy/check.sh: $failures failed, $skipped skipped"
 [ "$failures" -eq 0 ]

@@ -7,6 +7,10 @@
   check_deploy.py dashboard RULES_OUT     Grafana JSON is well-formed; its queries are written to
                                           RULES_OUT as recording rules for `promtool check rules`
   check_deploy.py names SCRAPE            every metric the alerts and dashboard use is in SCRAPE
+  check_deploy.py postgres-argv BIN PASSWORD_FILE
+                                          prints, one JSON object a line, the command lines the
+                                          PostgreSQL systemd unit and Deployment run (placeholders
+                                          filled in for this machine, ports 0), for check.sh to start
 
 Exits 1 with one line per problem.
 """
@@ -209,6 +213,28 @@ def names(scrape_path):
     print(f"{len({m for _, m in used})} metric names used by alerts and dashboard, all exposed" if not problems else "")
 
 
+def postgres_argv(binary, password_file):
+    """The daemon command lines of systemd/breakerd-postgres.service and
+    kubernetes-postgres/deployment.yaml, as they would run, for check.sh to start against a
+    throwaway PostgreSQL: what the unit or pod would fill in is filled in for this machine (the
+    config file from deploy/, the advertised address, the password file), and `--port 0
+    --http-port 0` are appended (the last of a flag wins) so nothing here collides."""
+    unit = (HERE / "systemd" / "breakerd-postgres.service").read_text()
+    exec_start = next(line for line in unit.splitlines() if line.startswith("ExecStart="))[len("ExecStart="):]
+    argv = exec_start.replace("/etc/breakerd/breakerd.json", str(HERE / "breakerd.json")) \
+        .replace("${BREAKERD_ADVERTISE}", "127.0.0.1:7420") \
+        .replace("${CREDENTIALS_DIRECTORY}/postgres-password", password_file).split()
+    argv[0] = binary
+    print(json.dumps({"name": "systemd/breakerd-postgres.service", "argv": argv + ["--port", "0", "--http-port", "0"]}))
+    deployment = next(iter(load("kubernetes-postgres").get("Deployment", [])))
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    mounted = {m["mountPath"] for m in container.get("volumeMounts", [])}
+    args = [a.replace("$(POD_IP)", "127.0.0.1") for a in container.get("args", [])]
+    args = [password_file if any(a.startswith(m + "/") for m in mounted) else a for a in args]
+    print(json.dumps({"name": "kubernetes-postgres/deployment.yaml",
+                      "argv": [binary] + args + ["--port", "0", "--http-port", "0"]}))
+
+
 if __name__ == "__main__":
     command = sys.argv[1] if len(sys.argv) > 1 else ""
     if command == "manifests":
@@ -217,6 +243,8 @@ if __name__ == "__main__":
         dashboard(sys.argv[2])
     elif command == "names" and len(sys.argv) == 3:
         names(sys.argv[2])
+    elif command == "postgres-argv" and len(sys.argv) == 4:
+        postgres_argv(sys.argv[2], sys.argv[3])
     else:
         sys.exit(__doc__)
     for message in problems:

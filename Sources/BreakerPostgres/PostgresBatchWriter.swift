@@ -1,26 +1,63 @@
 import BreakerStore
 import PostgresNIO
 
-/// The statements of one `WriteBatch`, inside the transaction `PostgresStore.write` opened:
-/// one round trip per kind of row (snapshots, log rows, log trimming, dedupe keys, pruning),
+/// The statements of one `WriteBatch`: one per kind of row (snapshots, log rows, dedupe keys),
 /// whatever the batch size, because each kind's rows are bound as arrays and `unnest`ed.
+///
+/// Most batches are one statement, one round trip (`oneStatement`): the kinds of row joined as
+/// data-modifying CTEs, committed on their own (autocommit makes a single statement its own
+/// transaction, all or nothing). A network round trip is the daemon's cost per commit on top of
+/// PostgreSQL's own, so BEGIN and COMMIT of their own cost two more for nothing. Batches that
+/// must read first or delete (the log of a breaker this store has not counted yet, a log over
+/// its limit, pruning dedupe keys) take `write`, inside a transaction the caller opened.
 struct PostgresBatchWriter {
     let session: PostgresSession
     let limit: Int
     let logCounts: [String: Int]
 
-    /// Writes everything and returns the log sizes afterwards of the breakers it appended to.
+    /// The whole batch as one statement, and the log sizes afterwards of the breakers it appends
+    /// to; nil when the batch needs `write` (see the type's comment).
+    func oneStatement(_ batch: WriteBatch) -> (query: PostgresQuery, countsAfter: [String: Int])? {
+        guard batch.pruneDedupeBefore == nil else { return nil }
+        var countsAfter: [String: Int] = [:]
+        for entry in batch.transitions {
+            guard let known = countsAfter[entry.breaker] ?? logCounts[entry.breaker], known < limit else { return nil }
+            countsAfter[entry.breaker] = known + 1
+        }
+        var binds = PostgresBindings(capacity: PostgresBreakerRow.columns.count + 14)
+        var parts: [String] = []
+        if !batch.breakers.isEmpty {
+            parts.append(PostgresBreakerRow.upsertSQL(first: binds.count + 1))
+            PostgresBreakerRow.bindUpsert(batch.breakers, into: &binds)
+        }
+        if !batch.transitions.isEmpty { parts.append(Self.appendLog(batch.transitions, into: &binds)) }
+        if !batch.dedupes.isEmpty { parts.append(Self.remember(batch.dedupes, into: &binds)) }
+        guard !parts.isEmpty else { return nil }
+        let sql = parts.count == 1
+            ? parts[0]
+            : "WITH " + parts.enumerated().map { "w\($0.offset) AS (\($0.element))" }.joined(separator: ", ") + " SELECT 1"
+        return (PostgresQuery(unsafeSQL: sql, binds: binds), countsAfter)
+    }
+
+    /// Writes everything, a statement per kind of row, inside the caller's transaction; returns
+    /// the log sizes afterwards of the breakers it appended to.
     func write(_ batch: WriteBatch) throws(PostgresStoreError) -> [String: Int] {
         if !batch.breakers.isEmpty {
-            try session.query(PostgresBreakerRow.upsert(batch.breakers), "upsert breakers")
+            var binds = PostgresBindings(capacity: PostgresBreakerRow.columns.count)
+            PostgresBreakerRow.bindUpsert(batch.breakers, into: &binds)
+            try session.query(PostgresQuery(unsafeSQL: PostgresBreakerRow.upsertSQL(first: 1), binds: binds), "upsert breakers")
         }
         var countsAfter: [String: Int] = [:]
         if !batch.transitions.isEmpty {
-            try appendLog(batch.transitions)
+            var binds = PostgresBindings(capacity: 8)
+            let sql = Self.appendLog(batch.transitions, into: &binds)
+            try session.query(PostgresQuery(unsafeSQL: sql, binds: binds), "append transitions")
             countsAfter = try trimLog(batch.transitions)
         }
         if !batch.dedupes.isEmpty {
-            try remember(batch.dedupes)
+            var binds = PostgresBindings(capacity: 6)
+            let sql = Self.remember(batch.dedupes, into: &binds)
+            try session.query(PostgresQuery(unsafeSQL: sql, binds: binds), "remember dedupe keys")
         }
         if let before = batch.pruneDedupeBefore {
             try session.query("DELETE FROM record_dedupe WHERE expires_ms <= \(before.millisecondsSinceEpoch)",
@@ -29,9 +66,10 @@ struct PostgresBatchWriter {
         return countsAfter
     }
 
-    /// Appends in batch order: ids follow `WITH ORDINALITY`.
-    private func appendLog(_ entries: [LoggedTransition]) throws(PostgresStoreError) {
-        var binds = PostgresBindings(capacity: 8)
+    /// Appends in batch order: ids follow `WITH ORDINALITY`. Binds its 8 arrays after those in
+    /// `binds` and returns the statement naming them.
+    private static func appendLog(_ entries: [LoggedTransition], into binds: inout PostgresBindings) -> String {
+        let first = binds.count + 1
         binds.append(entries.map(\.breaker))
         binds.append(entries.map(\.transition.from.wireName))
         binds.append(entries.map(\.transition.to.wireName))
@@ -40,12 +78,13 @@ struct PostgresBatchWriter {
         binds.append(entries.map(\.transition.reason.wireName))
         binds.append(NullableArray(elements: entries.map(\.actor)))
         binds.append(NullableArray(elements: entries.map(\.note)))
-        try session.query(PostgresQuery(unsafeSQL: """
+        let p = (first..<first + 8).map { "$\($0)" }
+        return """
             INSERT INTO transitions (breaker, from_state, to_state, generation, at_ms, reason, actor, note)
-            SELECT b, f, t, g, a, r, ac, n FROM unnest($1::text[], $2::text[], $3::text[], $4::int8[], $5::int8[],
-                $6::text[], $7::text[], $8::text[]) WITH ORDINALITY AS u(b, f, t, g, a, r, ac, n, ord)
+            SELECT b, f, t, g, a, r, ac, n FROM unnest(\(p[0])::text[], \(p[1])::text[], \(p[2])::text[], \(p[3])::int8[],
+                \(p[4])::int8[], \(p[5])::text[], \(p[6])::text[], \(p[7])::text[]) WITH ORDINALITY AS u(b, f, t, g, a, r, ac, n, ord)
             ORDER BY ord
-            """, binds: binds), "append transitions")
+            """
     }
 
     /// Trims each appended-to breaker's log to the newest `limit` rows, oldest first through the
@@ -79,22 +118,24 @@ struct PostgresBatchWriter {
     }
 
     /// Upserts keys; a key twice in one batch keeps its last row (as SQLite's INSERT OR REPLACE).
-    private func remember(_ rows: [DedupeRow]) throws(PostgresStoreError) {
+    /// Binds its 6 arrays after those in `binds` and returns the statement naming them.
+    private static func remember(_ rows: [DedupeRow], into binds: inout PostgresBindings) -> String {
         var last: [String: Int] = [:]
         for (index, row) in rows.enumerated() { last["\(row.breaker)\u{0}\(row.key)"] = index }
         let kept = rows.indices.filter { last["\(rows[$0].breaker)\u{0}\(rows[$0].key)"] == $0 }.map { rows[$0] }
-        var binds = PostgresBindings(capacity: 6)
+        let first = binds.count + 1
         binds.append(kept.map(\.breaker))
         binds.append(kept.map(\.key))
         binds.append(kept.map(\.state.wireName))
         binds.append(kept.map { Int64(bitPattern: $0.generation) })
         binds.append(kept.map(\.stale))
         binds.append(kept.map(\.expiresMs))
-        try session.query(PostgresQuery(unsafeSQL: """
+        let p = (first..<first + 6).map { "$\($0)" }
+        return """
             INSERT INTO record_dedupe (breaker, key, state, generation, stale, expires_ms)
-            SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int8[], $5::bool[], $6::int8[])
+            SELECT * FROM unnest(\(p[0])::text[], \(p[1])::text[], \(p[2])::text[], \(p[3])::int8[], \(p[4])::bool[], \(p[5])::int8[])
             ON CONFLICT (breaker, key) DO UPDATE SET state = excluded.state, generation = excluded.generation,
                 stale = excluded.stale, expires_ms = excluded.expires_ms
-            """, binds: binds), "remember dedupe keys")
+            """
     }
 }

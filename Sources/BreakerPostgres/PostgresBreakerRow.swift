@@ -20,12 +20,14 @@ enum PostgresBreakerRow {
         ("min_reporters", .int8), ("mode", .text), ("reopen_count", .int8),
     ]
 
-    static let upsertSQL: String = {
-        let arrays = columns.enumerated().map { "$\($0.offset + 1)::\($0.element.kind.rawValue)[]" }.joined(separator: ", ")
-        let updates = columns.dropFirst().map { "\($0.name) = excluded.\($0.name)" }.joined(separator: ", ")
-        return "INSERT INTO breakers (\(columns.map(\.name).joined(separator: ", "))) SELECT * FROM unnest(\(arrays)) "
-            + "ON CONFLICT (name) DO UPDATE SET \(updates)"
-    }()
+    /// The upsert, its column arrays bound from parameter `$first` on.
+    static func upsertSQL(first: Int) -> String {
+        let arrays = columns.enumerated().map { "$\($0.offset + first)::\($0.element.kind.rawValue)[]" }.joined(separator: ", ")
+        return "INSERT INTO breakers (\(columnList)) SELECT * FROM unnest(\(arrays)) ON CONFLICT (name) DO UPDATE SET \(updates)"
+    }
+
+    private static let columnList = columns.map(\.name).joined(separator: ", ")
+    private static let updates = columns.dropFirst().map { "\($0.name) = excluded.\($0.name)" }.joined(separator: ", ")
 
     static let selectAllSQL = "SELECT \(columns.map(\.name).joined(separator: ", ")) FROM breakers ORDER BY name"
 
@@ -59,8 +61,8 @@ enum PostgresBreakerRow {
         ]
     }
 
-    /// The upsert for a whole batch: each column bound as one array.
-    static func upsert(_ breakers: [StoredBreaker]) -> PostgresQuery {
+    /// Binds a whole batch's snapshots, each column as one array (`upsertSQL`'s parameters).
+    static func bindUpsert(_ breakers: [StoredBreaker], into binds: inout PostgresBindings) {
         var texts = Array(repeating: [String?](), count: columns.count)
         var ints = Array(repeating: [Int64?](), count: columns.count)
         var doubles = Array(repeating: [Double?](), count: columns.count)
@@ -73,7 +75,6 @@ enum PostgresBreakerRow {
                 }
             }
         }
-        var binds = PostgresBindings(capacity: columns.count)
         for (index, column) in columns.enumerated() {
             switch column.kind {
             case .text: binds.append(NullableArray(elements: texts[index]))
@@ -81,6 +82,5 @@ enum PostgresBreakerRow {
             case .float8: binds.append(NullableArray(elements: doubles[index]))
             }
         }
-        return PostgresQuery(unsafeSQL: upsertSQL, binds: binds)
     }
 }

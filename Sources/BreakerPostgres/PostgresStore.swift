@@ -57,7 +57,9 @@ public final class PostgresStore: BreakerStorage {
     public internal(set) var lastConfirmed: Duration?
     /// Log rows per breaker, learned on first append and kept exact afterwards: only the lease
     /// holder writes, so nobody else changes them while this store lives.
-    private var logCounts: [String: Int] = [:]
+    var logCounts: [String: Int] = [:]
+    /// Inside `importing`: writes join its transaction instead of making their own.
+    var inOuterTransaction = false
 
     /// Connects to the first primary of `urls` (in order; standbys and unreachable servers are
     /// skipped), sets the session's timeouts and migrates the schema. Wrong password, unknown
@@ -160,8 +162,9 @@ public final class PostgresStore: BreakerStorage {
 
     // MARK: Writing
 
-    /// One transaction, one statement per kind of row in the batch (each kind's rows bound as
-    /// arrays), or nothing. Refused without the lease, and on a session that ended.
+    /// One transaction, or nothing: most batches are one statement (`PostgresBatchWriter`), the
+    /// rest a statement per kind of row between BEGIN and COMMIT. Refused without the lease, and
+    /// on a session that ended.
     public func write(_ batch: WriteBatch) throws(StoreError) {
         do throws(PostgresStoreError) {
             try session.checkOpen()
@@ -170,11 +173,21 @@ public final class PostgresStore: BreakerStorage {
                     "this store does not hold the lease of cluster \"\(options.cluster)\"")
             }
             guard !batch.isEmpty else { return }
+            let writer = PostgresBatchWriter(session: session, limit: transitionLogLimit, logCounts: logCounts)
+            if inOuterTransaction {
+                // The outer transaction commits or rolls back; its failure resets the counts.
+                logCounts.merge(try writer.write(batch)) { $1 }
+                return
+            }
+            if let (statement, countsAfter) = writer.oneStatement(batch) {
+                try session.query(statement, "write batch")  // its own transaction
+                logCounts.merge(countsAfter) { $1 }
+                return
+            }
             let countsAfter: [String: Int]
             try session.query("BEGIN", "begin transaction")
             do throws(PostgresStoreError) {
-                countsAfter = try PostgresBatchWriter(session: session, limit: transitionLogLimit, logCounts: logCounts)
-                    .write(batch)
+                countsAfter = try writer.write(batch)
                 try session.query("COMMIT", "commit")
             } catch {
                 if session.isOpen { _ = try? session.query("ROLLBACK", "roll back") }

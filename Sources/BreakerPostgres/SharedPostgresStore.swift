@@ -42,11 +42,18 @@ public final class SharedPostgresStore: BreakerStorage, Sendable {
         try store.withLock { store throws(PostgresStoreError) in try store.currentLeader(cluster: store.options.cluster) }
     }
 
-    /// The heartbeat (see `PostgresStore.renew`): `elapsed` is read just before the call and
-    /// becomes the last confirmation on success.
-    public func renew(elapsed: Duration) throws(PostgresStoreError) {
+    /// The heartbeat (see `PostgresStore.renew`). The clock is read once the session is ours,
+    /// just before the round trip, and that reading, returned, is the confirmation on success:
+    /// a reading taken before waiting for the session would date the confirmation as early as a
+    /// long commit ahead of it began, and a leader whose batch outlasted the lease would step
+    /// down although its very next round trip proved the lease.
+    public func renew(elapsed: () -> Duration) throws(PostgresStoreError) -> Duration {
         try checkFence()
-        try store.withLock { store throws(PostgresStoreError) in try store.renew(elapsed: elapsed) }
+        return try store.withLock { store throws(PostgresStoreError) in
+            let before = elapsed()
+            try store.renew(elapsed: before)
+            return before
+        }
     }
 
     /// Publishes `address` as the cluster's leader (`PostgresStore.publishLeader`).

@@ -1,15 +1,27 @@
 import ArgumentParser
 import BreakerServer
+import Logging
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// The executable: reads the command line with the settings table (`DaemonCommandLine`), then
 /// runs the daemon. Exit codes: 0, 64 for a command line or config that cannot be used (the
-/// problem on stderr), 1 when the daemon cannot start or fails.
+/// problem on stderr), 1 when the daemon cannot start or fails. `breakerd migrate …` is
+/// `MigrateCommand`, with exit codes of its own.
 @main
 enum Breakerd {
     static func main() async {
+        if CommandLine.arguments.dropFirst().first == "migrate" {
+            do throws(UsageError) {
+                let migrate = try MigrateCommand(Array(CommandLine.arguments.dropFirst(2)))
+                LoggingSystem.bootstrap { ConsoleLogHandler(label: $0, format: .text, level: .warning) }
+                exit(migrate.run().rawValue)
+            } catch {
+                printError("Error: \(error.message)\nUsage: \(MigrateCommand.usage)\n  See 'breakerd migrate --help' for more information.")
+                exit(MigrateCommand.Exit.usage.rawValue)
+            }
+        }
         let commandLine: DaemonCommandLine
         do throws(UsageError) {
             commandLine = try DaemonCommandLine(Array(CommandLine.arguments.dropFirst()))

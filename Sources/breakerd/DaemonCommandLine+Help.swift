@@ -20,7 +20,7 @@ extension DaemonCommandLine {
             let text = wrap(help, indent: 26)
             return padded.count < 26 ? padded + String(text.dropFirst(padded.count)) : padded + "\n" + text
         }
-        return wrap("OVERVIEW: \(abstract)", indent: 0) + "\n\nUSAGE: \(usage)\n\nOPTIONS:\n" + options.joined(separator: "\n")
+        return wrap("OVERVIEW: \(abstract)", indent: 0) + "\n\nUSAGE: \(usage)\n       \(MigrateCommand.usage)\n\nOPTIONS:\n" + options.joined(separator: "\n")
     }
 
     /// README's table of flags and config keys ("Running it").

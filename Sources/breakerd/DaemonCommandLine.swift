@@ -52,7 +52,7 @@ struct DaemonCommandLine {
                                                     "--print-config": .printConfig, "--print-settings-markdown": .printSettingsMarkdown]
 
     /// `--port=1` is `--port` with the value `1` attached.
-    private static func split(_ argument: String) -> (flag: String, attached: String?) {
+    static func split(_ argument: String) -> (flag: String, attached: String?) {
         guard argument.hasPrefix("--"), let equals = argument.firstIndex(of: "=") else { return (argument, nil) }
         return (String(argument[..<equals]), String(argument[argument.index(after: equals)...]))
     }

@@ -56,10 +56,9 @@ final class ElectionLoop {
         case .load: return load()
         case .renew:
             guard let term else { return machine.renewFailed(now: now) }
-            let before = now
             do {
-                try term.store.renew(elapsed: before)
-                return machine.renewed(confirmed: before)
+                let confirmed = try term.store.renew(elapsed: { election.clock.elapsed() })
+                return machine.renewed(confirmed: confirmed)
             } catch {
                 logger.error("leader lease lost; stepping down", metadata: ["code": "\(error.code.rawValue)", "error": "\(error.message)"])
                 return machine.renewFailed(now: now)

@@ -15,10 +15,13 @@ final class DaemonCluster {
     /// real address: the published address is only ever compared, never dialled, in such tests.
     let documentedAddresses: Bool
 
-    init(count: Int, name: String = "test", arguments: [String] = [], documentedAddresses: Bool = false) throws {
-        let (databaseName, url) = try PostgresCluster.get().freshDatabase()
+    /// `urls` makes the URL list from the database's name (several servers); by default the
+    /// one URL of `postgres` (the shared throwaway cluster unless given).
+    init(count: Int, name: String = "test", arguments: [String] = [], documentedAddresses: Bool = false,
+         postgres: PostgresCluster? = nil, urls: ((String) -> String)? = nil) throws {
+        let (databaseName, url) = try (postgres ?? PostgresCluster.get()).freshDatabase()
         self.databaseName = databaseName
-        self.url = url
+        self.url = urls?(databaseName) ?? url
         self.name = name
         self.extraArguments = arguments
         self.documentedAddresses = documentedAddresses

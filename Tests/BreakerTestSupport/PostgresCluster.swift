@@ -75,9 +75,11 @@ public final class PostgresCluster: Sendable {
             host all all ::1/128 trust
             """
         try hba.write(toFile: "\(folder)/data/pg_hba.conf", atomically: false, encoding: .utf8)
-        try startServer(data: "\(folder)/data", port: port, settings: "-c max_connections=200")
+        try startServer(data: "\(folder)/data", port: port, settings: Self.primarySettings)
         try sql("CREATE ROLE \(Self.passwordRole) LOGIN SUPERUSER PASSWORD '\(Self.password)'")
     }
+
+    private static let primarySettings = "-c max_connections=200"
 
     /// A hot standby of this cluster (`pg_basebackup -R`), on its own port; started on first use.
     /// Returns its port.
@@ -92,6 +94,39 @@ public final class PostgresCluster: Sendable {
             port = started
             return started
         }
+    }
+
+    /// A cluster of the caller's own (not `shared`), for a test that stops, restarts or fails
+    /// over PostgreSQL itself; the caller `stop()`s it.
+    public static func dedicated() throws -> PostgresCluster { try PostgresCluster() }
+
+    /// Stops the primary server (`pg_ctl stop -m MODE`: `fast` ends sessions and checkpoints,
+    /// `immediate` is a crash). Returns once it is down.
+    public func stopServer(mode: String = "fast") throws {
+        try Self.spawn(["\(binaries)/pg_ctl", "-D", "\(folder)/data", "-m", mode, "-w", "stop"], output: "\(folder)/data.stop.out")
+    }
+
+    /// Starts the primary server again after `stopServer`; returns once it accepts connections.
+    public func startServer() throws {
+        try startServer(data: "\(folder)/data", port: port, settings: Self.primarySettings)
+    }
+
+    /// Makes the standby (`standbyPort()`) synchronous: the primary's commits wait for it
+    /// (`synchronous_standby_names = '*'`). Returns once `pg_stat_replication` says `sync`.
+    public func makeStandbySynchronous() throws {
+        _ = try standbyPort()
+        try sql("ALTER SYSTEM SET synchronous_standby_names = '*'")
+        try sql("SELECT pg_reload_conf()")
+        let deadline = ContinuousClock.now + .seconds(30)
+        while try sql("SELECT count(*) FROM pg_stat_replication WHERE sync_state = 'sync'") != "1" {
+            guard ContinuousClock.now < deadline else { throw ClusterError(message: "the standby did not become synchronous") }
+            usleep(20_000)
+        }
+    }
+
+    /// Promotes the standby to primary (`pg_ctl promote -w`: returns once it accepts writes).
+    public func promoteStandby() throws {
+        try Self.spawn(["\(binaries)/pg_ctl", "-D", "\(folder)/standby", "-w", "promote"], output: "\(folder)/standby.promote.out")
     }
 
     public func stop() {
