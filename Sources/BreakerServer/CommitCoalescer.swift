@@ -21,7 +21,7 @@ final class CommitCoalescer {
     private let timing: Timing
     private var scope = CommitScope.empty
     private var waiting: [(ConnectionHandler, [PendingReply])] = []
-    /// The registry of the connections waiting (a loop's connections all serve one server).
+    /// The registry of the connections waiting.
     private var registry: BreakerRegistry?
     /// The thread the connections waiting belong to.
     private var executor: (any ConnectionExecutor)?
@@ -31,6 +31,9 @@ final class CommitCoalescer {
     /// `replies` of `handler`, which runs on `executor`, wait for `scope` to be committed.
     func add(_ handler: ConnectionHandler, _ replies: [PendingReply], scope: CommitScope,
              executor: any ConnectionExecutor) {
+        // A scope means something only to its registry: a daemon that changes leader terms may
+        // briefly have connections of two registries on one loop; each group asks its own.
+        if let registry, registry !== handler.registry { submit() }
         waiting.append((handler, replies))
         self.scope.formUnion(scope)
         registry = handler.registry
