@@ -1,43 +1,13 @@
 import BreakerStore
 import PostgresNIO
 
-/// The statements of one `WriteBatch`: one per kind of row (snapshots, log rows, dedupe keys),
-/// whatever the batch size, because each kind's rows are bound as arrays and `unnest`ed.
-///
-/// Most batches are one statement, one round trip (`oneStatement`): the kinds of row joined as
-/// data-modifying CTEs, committed on their own (autocommit makes a single statement its own
-/// transaction, all or nothing). A network round trip is the daemon's cost per commit on top of
-/// PostgreSQL's own, so BEGIN and COMMIT of their own cost two more for nothing. Batches that
-/// must read first or delete (the log of a breaker this store has not counted yet, a log over
-/// its limit, pruning dedupe keys) take `write`, inside a transaction the caller opened.
+/// The statements of one `WriteBatch`, inside the transaction `PostgresStore.write` opened: one
+/// per kind of row (snapshots, log rows, log trimming, dedupe keys, pruning), whatever the batch
+/// size, because each kind's rows are bound as arrays and `unnest`ed.
 struct PostgresBatchWriter {
     let session: PostgresSession
     let limit: Int
     let logCounts: [String: Int]
-
-    /// The whole batch as one statement, and the log sizes afterwards of the breakers it appends
-    /// to; nil when the batch needs `write` (see the type's comment).
-    func oneStatement(_ batch: WriteBatch) -> (query: PostgresQuery, countsAfter: [String: Int])? {
-        guard batch.pruneDedupeBefore == nil else { return nil }
-        var countsAfter: [String: Int] = [:]
-        for entry in batch.transitions {
-            guard let known = countsAfter[entry.breaker] ?? logCounts[entry.breaker], known < limit else { return nil }
-            countsAfter[entry.breaker] = known + 1
-        }
-        var binds = PostgresBindings(capacity: PostgresBreakerRow.columns.count + 14)
-        var parts: [String] = []
-        if !batch.breakers.isEmpty {
-            parts.append(PostgresBreakerRow.upsertSQL(first: binds.count + 1))
-            PostgresBreakerRow.bindUpsert(batch.breakers, into: &binds)
-        }
-        if !batch.transitions.isEmpty { parts.append(Self.appendLog(batch.transitions, into: &binds)) }
-        if !batch.dedupes.isEmpty { parts.append(Self.remember(batch.dedupes, into: &binds)) }
-        guard !parts.isEmpty else { return nil }
-        let sql = parts.count == 1
-            ? parts[0]
-            : "WITH " + parts.enumerated().map { "w\($0.offset) AS (\($0.element))" }.joined(separator: ", ") + " SELECT 1"
-        return (PostgresQuery(unsafeSQL: sql, binds: binds), countsAfter)
-    }
 
     /// Writes everything, a statement per kind of row, inside the caller's transaction; returns
     /// the log sizes afterwards of the breakers it appended to.

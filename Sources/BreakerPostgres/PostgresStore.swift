@@ -162,9 +162,8 @@ public final class PostgresStore: BreakerStorage {
 
     // MARK: Writing
 
-    /// One transaction, or nothing: most batches are one statement (`PostgresBatchWriter`), the
-    /// rest a statement per kind of row between BEGIN and COMMIT. Refused without the lease, and
-    /// on a session that ended.
+    /// One transaction, or nothing: a statement per kind of row (`PostgresBatchWriter`) between
+    /// BEGIN and COMMIT. Refused without the lease, and on a session that ended.
     public func write(_ batch: WriteBatch) throws(StoreError) {
         do throws(PostgresStoreError) {
             try session.checkOpen()
@@ -179,11 +178,9 @@ public final class PostgresStore: BreakerStorage {
                 logCounts.merge(try writer.write(batch)) { $1 }
                 return
             }
-            if let (statement, countsAfter) = writer.oneStatement(batch) {
-                try session.query(statement, "write batch")  // its own transaction
-                logCounts.merge(countsAfter) { $1 }
-                return
-            }
+            // Always BEGIN … COMMIT, never one autocommitted statement: in the extended protocol
+            // a lone statement's CommandComplete comes before its implicit commit (at Sync),
+            // so its success would be acknowledged before it is durable.
             let countsAfter: [String: Int]
             try session.query("BEGIN", "begin transaction")
             do throws(PostgresStoreError) {
