@@ -233,7 +233,9 @@ extension BreakerClient {
         public var recordsDropped: Int
         /// Records given up on `recordRetryLimit` after their first write, every connection
         /// they were written on having failed before the reply: the daemon may have counted
-        /// them (once at most, thanks to the dedupe key) or not.
+        /// them (once at most, thanks to the dedupe key) or not. Also the success aggregates
+        /// whose one write's connection failed before the reply: sent at most once, never
+        /// resent (their successes are in `successesLost`).
         public var recordsLost: Int
         /// Records the daemon answered with an error reply (never resent).
         public var recordsRejected: Int
@@ -256,6 +258,10 @@ extension BreakerClient {
         public var watchHeartbeats: Int
         /// `not_leader` answers followed to the leader they named (or to the next endpoint).
         public var leaderRedirects: Int
+        /// Successes in aggregates (a closed breaker's summed successes, no permit) whose
+        /// connection failed before the reply: the daemon may have counted them or not, and
+        /// they are not resent (see `RecordPipeline`, "Successes at most once").
+        public var successesLost: Int
     }
 }
 

@@ -141,7 +141,7 @@ public final class BreakerClient: Sendable {
             recordsRejected: t[.recordsRejected], recordsResent: t[.recordsResent], recordsPending: pending.queued + pending.inFlight,
             pushedTransitions: t[.pushedTransitions], connects: t[.connects], resyncs: t[.resyncs],
             protocolViolations: t[.protocolViolations], pushedResets: t[.pushedResets], watchHeartbeats: t[.watchHeartbeats],
-            leaderRedirects: t[.leaderRedirects])
+            leaderRedirects: t[.leaderRedirects], successesLost: t[.successesLost])
     }
 
     func entry(_ name: String) -> BreakerEntry {

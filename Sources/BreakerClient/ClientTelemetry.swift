@@ -8,7 +8,7 @@ final class ClientTelemetry: Sendable {
     enum Event: Int, CaseIterable {
         case decisionRequests, fallbackDecisions, recordsSent, outcomesSent, recordsAcknowledged
         case recordsDropped, recordsLost, recordsRejected, recordsResent, pushedTransitions, connects, resyncs, protocolViolations
-        case pushedResets, watchHeartbeats, leaderRedirects
+        case pushedResets, watchHeartbeats, leaderRedirects, successesLost
 
         var metricName: String {
             switch self {
@@ -28,6 +28,7 @@ final class ClientTelemetry: Sendable {
             case .pushedResets: "pushed_resets_total"
             case .watchHeartbeats: "watch_heartbeats_total"
             case .leaderRedirects: "leader_redirects_total"
+            case .successesLost: "successes_lost_total"
             }
         }
     }

@@ -46,12 +46,19 @@ extension RecordPipeline {
             returnsPermit = true
         }
 
-        /// The request, with the same `dedupe` key on every write of this record (a
-        /// `return-permit` needs none: returning a permit twice finds it gone, `stale`).
+        /// A closed breaker's summed successes (a success without a permit: not a half-open
+        /// trial): sent at most once, without a `dedupe` key, and never resent after its
+        /// connection failed (`RecordPipeline`, "Successes at most once").
+        var isSuccessAggregate: Bool { outcome == .success && permit == nil && !returnsPermit }
+
+        /// The request, with the same `dedupe` key on every write of this record; none for a
+        /// success aggregate (written once) or a `return-permit` (returning a permit twice finds
+        /// it gone, `stale`).
         func command(keyPrefix: String) -> Command {
             if returnsPermit, let permit { return .returnPermit(breaker: entry.name, permit: permit) }
+            let dedupe = isSuccessAggregate ? nil : DedupeKeys.key(second: keySecond, prefix: keyPrefix, sequence: sequence)
             return .record(RecordCommand(breaker: entry.name, outcome: outcome, count: count, permit: permit,
-                                  generation: generation, dedupe: DedupeKeys.key(second: keySecond, prefix: keyPrefix, sequence: sequence)))
+                                         generation: generation, dedupe: dedupe))
         }
     }
 }

@@ -65,8 +65,8 @@ extension RecordPipeline {
                     self.links[link].redirect(leader: error.leader, from: connection.endpoint, closing: connection)
                 case .failure(let error as BreakerClientError) where !error.isConnectionFailure:
                     self.telemetry.count(.recordsRejected, by: group.count)
-                case .failure:
-                    for record in group { requeued = self.requeue(record) || requeued }
+                case .failure:  // the connection failed before the reply: counted or not
+                    for record in group { requeued = self.connectionFailed(record) || requeued }
                 }
                 let more = self.state.withLock { st -> Bool in
                     st.inFlight[link] -= group.count

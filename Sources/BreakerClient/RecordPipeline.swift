@@ -20,15 +20,26 @@ import BreakerSync
 ///   and unacknowledged. Memory stays bounded however long the daemon is away.
 /// - **Ordered per breaker.** A breaker's records always use the same connection, and a fold is
 ///   always newer than everything of its breaker already queued.
-/// - **Resent, counted once.** Every record carries a `dedupe` key of its own (see
-///   `DedupeKeys`). A record whose connection fails (closed, timed out, garbled) before its
-///   reply came may or may not have been counted, so it is queued again, back in its place by
+/// - **Resent, counted once.** Every record but a success aggregate (below) carries a `dedupe`
+///   key of its own (see `DedupeKeys`). A record whose connection fails (closed, timed out,
+///   garbled) before its reply came may or may not have been counted, so it is queued again, back in its place by
 ///   `sequence`, and written again with the same key on the next connection; the daemon counts
 ///   a key once and answers a repeat as it answered the first. A link writes nothing on a new
 ///   connection until every record still in flight on the old one has come back, so a resend
 ///   can never be overtaken by its breaker's later records. A record is resent for at most
 ///   `recordRetryLimit` after its first write (well inside the daemon's dedupe window, past which a
 ///   resend would count twice), then counted as lost. An error reply is an answer: never resent.
+///   A `not_leader` refusal counted nothing: every record of it goes to the leader.
+/// - **Successes at most once.** A closed breaker's summed successes (a success record without
+///   a permit; not a half-open trial) carry no `dedupe` key, and when their connection fails
+///   before the reply they are dropped (`recordsLost`, their successes in `successesLost`),
+///   never resent. Such a loss can only make a breaker trip sooner (a consecutive-failure
+///   streak not reset, a failure rate a little higher for one window), never later, and only
+///   while a connection fails. A remembered key costs the daemon about 7 µs (its table, a row
+///   in the commit's transaction, pruning), most of a healthy fleet's daemon CPU, and one key
+///   per breaker and replica every `successFlush` does not fit its `--max-dedupe-keys` at
+///   fleet scale (BENCHMARKS.md, fleet). On a healthy connection order is kept as before: a
+///   breaker's failure is queued after its successes and goes on the same connection.
 ///
 /// Lock order is entry → pipeline, never the reverse.
 final class RecordPipeline: Sendable {
@@ -224,6 +235,15 @@ final class RecordPipeline: Sendable {
             send(batch, on: connection, link: link)
         }
         wakeWaitersIfIdle()
+    }
+
+    /// A record whose connection failed before its reply: a success aggregate is given up
+    /// (lost, never resent), anything else queued again (`requeue`). True if queued again.
+    func connectionFailed(_ record: Record) -> Bool {
+        guard record.isSuccessAggregate else { return requeue(record) }
+        telemetry.count(.recordsLost)
+        telemetry.count(.successesLost, by: record.count)
+        return false
     }
 
     /// Puts a record whose connection failed back in the queue, in its place; counts it lost

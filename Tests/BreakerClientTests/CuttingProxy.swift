@@ -25,6 +25,8 @@ final class CuttingProxy: Sendable {
         let swallowed = Atomic<Int>(0)
         /// Where new connections go.
         let upstreamPort: Atomic<Int>
+        /// Every request line passed to the daemon, in the order passed (all connections).
+        let forwarded = Mutex<[String]>([])
 
         init(upstreamPort: Int) { self.upstreamPort = Atomic(upstreamPort) }
 
@@ -46,6 +48,8 @@ final class CuttingProxy: Sendable {
     private let channel: any Channel
     var port: Int { channel.localAddress!.port! }
     var swallowed: Int { control.swallowed.load(ordering: .sequentiallyConsistent) }
+    /// The request lines passed to the daemon so far.
+    var forwarded: [String] { control.forwarded.withLock { $0 } }
 
     init(upstreamPort: Int) async throws {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
@@ -145,6 +149,7 @@ private final class ClientSide: ChannelInboundHandler {
     }
 
     func send(_ line: String, to channel: any Channel) {
+        if channel === upstream { control.forwarded.withLock { $0.append(line) } }
         channel.writeAndFlush(channel.allocator.buffer(string: line + "\n"), promise: nil)
     }
 

@@ -4,7 +4,7 @@ import Testing
 
 /// Runs `body` with a real daemon, a `CuttingProxy` in front of it and a client that talks to
 /// the daemon only through the proxy (tests configure and inspect the daemon directly).
-private func withProxiedClient(_ adjust: (inout BreakerClient.Configuration) -> Void = { _ in },
+func withProxiedClient(_ adjust: (inout BreakerClient.Configuration) -> Void = { _ in },
                                _ body: (ClientTestDaemon, CuttingProxy, BreakerClient) async throws -> Void) async throws {
     let daemon = try await ClientTestDaemon.start(cacheMs: 60_000)
     let proxy: CuttingProxy

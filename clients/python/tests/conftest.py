@@ -168,7 +168,9 @@ async def eventually(condition, timeout: float = 10.0, interval: float = 0.01) -
 
 
 class Proxy:
-    """A TCP proxy to a daemon that can cut every connection through it (``cut()``)."""
+    """A TCP proxy to a daemon that can cut every connection through it (``cut()``), keep the
+    daemon's replies from the clients (``swallow_replies``: the daemon has answered, the client
+    never hears so) and shows what the clients sent (``lines()``)."""
 
     def __init__(self, target_port: int) -> None:
         self.target_port = target_port
@@ -176,6 +178,9 @@ class Proxy:
         self.server: asyncio.AbstractServer | None = None
         self.writers: set[asyncio.StreamWriter] = set()
         self.cuts = 0
+        self.swallow_replies = False
+        #: Per connection, the bytes the client sent through it.
+        self.sent: list[bytearray] = []
 
     async def start(self) -> None:
         self.server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
@@ -192,10 +197,16 @@ class Proxy:
             writer.close()
             return
         self.writers.update((writer, up_writer))
+        sent = bytearray()
+        self.sent.append(sent)
 
         async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
             try:
                 while data := await src.read(65536):
+                    if dst is up_writer:
+                        sent.extend(data)
+                    elif self.swallow_replies:
+                        continue
                     dst.write(data)
                     await dst.drain()
             except (OSError, asyncio.CancelledError):
@@ -206,6 +217,10 @@ class Proxy:
         await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
         self.writers.discard(writer)
         self.writers.discard(up_writer)
+
+    def lines(self) -> list[dict[str, object]]:
+        """Every request line the clients sent through the proxy (connection by connection)."""
+        return [json.loads(line) for sent in self.sent for line in bytes(sent).splitlines() if line.strip()]
 
     def cut(self) -> None:
         """Resets every connection through the proxy at once (replies in flight are lost)."""

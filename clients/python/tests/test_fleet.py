@@ -250,6 +250,8 @@ async def test_several_breakers_flush_as_one_record_batch(daemon: Daemon) -> Non
 
 async def test_batched_records_of_many_breakers_survive_cut_connections(daemon: Daemon,
                                                                        proxy_factory: list[Proxy]) -> None:
+    # Failures are resent with their keys and counted exactly once; success aggregates in flight
+    # at a cut are not resent (at most once, no key): counted in successes_lost, maybe counted.
     proxy = Proxy(daemon.port)
     await proxy.start()
     proxy_factory.append(proxy)
@@ -280,13 +282,18 @@ async def test_batched_records_of_many_breakers_survive_cut_connections(daemon: 
             if i % 499 == 0:
                 proxy.cut()
         assert await client.flush(timeout=60)
+        s = client.stats
+        counted = 0
         for n in names:
             metrics = (await inspect(daemon.address, n))["metrics"]
             assert isinstance(metrics, dict)
-            assert [metrics["successful_calls"], metrics["failed_calls"]] == sent[n], n
-        s = client.stats
+            assert metrics["failed_calls"] == sent[n][1], n
+            assert sent[n][0] - s.successes_lost <= metrics["successful_calls"] <= sent[n][0], n
+            counted += metrics["successful_calls"]
+        successes = sum(a for a, _ in sent.values())
+        assert successes - s.successes_lost <= counted <= successes, s
         assert s.record_batches_sent > 0 and s.records_resent > 0 and proxy.cuts >= 5, s
-        assert s.records_lost == 0 and s.records_dropped == 0 and s.records_rejected == 0
+        assert s.records_lost <= s.successes_lost and s.records_dropped == 0 and s.records_rejected == 0
     finally:
         await client.aclose()
 

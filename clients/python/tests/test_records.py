@@ -1,4 +1,4 @@
-"""No record lost or double counted across reconnects."""
+"""No failure lost or double counted across reconnects; successes at most once."""
 
 from __future__ import annotations
 
@@ -9,6 +9,9 @@ from conftest import Daemon, Proxy, configure, eventually, inspect
 
 
 async def test_ten_thousand_outcomes_across_cut_connections(daemon: Daemon, proxy_factory: list[Proxy]) -> None:
+    # Failures are resent with their keys and counted exactly once. Success aggregates are sent
+    # at most once (no key): those in flight at a cut may or may not have been counted, and are
+    # not resent but counted in successes_lost, so the daemon's successes lie in between.
     proxy = Proxy(daemon.port)
     await proxy.start()
     proxy_factory.append(proxy)
@@ -42,11 +45,12 @@ async def test_ten_thousand_outcomes_across_cut_connections(daemon: Daemon, prox
         assert await client.flush(timeout=60)
         metrics = (await inspect(daemon.address, "ledger"))["metrics"]
         assert isinstance(metrics, dict)
-        assert (metrics["successful_calls"], metrics["failed_calls"]) == (successes, failures)
-        assert metrics["total_calls"] == 10_000
         s = client.stats
+        assert metrics["failed_calls"] == failures
+        assert successes - s.successes_lost <= metrics["successful_calls"] <= successes, (metrics, s)
         assert proxy.cuts >= 10 and s.records_resent > 0, s
-        assert s.records_lost == 0 and s.records_dropped == 0 and s.records_rejected == 0
+        assert s.records_lost <= s.successes_lost and (s.records_lost == 0) == (s.successes_lost == 0), s
+        assert s.records_dropped == 0 and s.records_rejected == 0
         assert s.outcomes_sent == 10_000
     finally:
         await client.aclose()
@@ -66,7 +70,11 @@ async def test_records_survive_a_daemon_restart(daemon: Daemon) -> None:
         assert await client.flush(timeout=30)
         metrics = (await inspect(daemon.address, "restart"))["metrics"]
         assert isinstance(metrics, dict)
-        assert (metrics["successful_calls"], metrics["failed_calls"]) == (100, 100)
+        # Failures are resent after the restart. A success aggregate written on the dead
+        # connection before the client noticed it is not (at most once: successes_lost); the
+        # killed daemon never read it, so exactly the others are counted.
+        s = client.stats
+        assert (metrics["successful_calls"], metrics["failed_calls"]) == (100 - s.successes_lost, 100), s
     finally:
         await client.aclose()
 

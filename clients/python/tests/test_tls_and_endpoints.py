@@ -9,7 +9,7 @@ import subprocess
 from pathlib import Path
 
 from breakerd import BreakerOpen, Client
-from conftest import Daemon, eventually, inspect
+from conftest import Daemon, eventually, inspect, raw_request
 
 
 def _openssl(*args: str) -> None:
@@ -162,12 +162,15 @@ async def test_a_killed_daemons_client_moves_to_the_next_endpoint(tmp_path: Path
             except BreakerOpen:  # the fail-closed fallback, while no daemon answers
                 return False
 
-        deadline = asyncio.get_running_loop().time() + 10
-        while not await served():
-            assert asyncio.get_running_loop().time() < deadline, "never served by the second daemon"
-            await asyncio.sleep(0.01)
-        assert await client.flush()
-        metrics = (await inspect(second.address, "moving"))["metrics"]
-        assert isinstance(metrics, dict) and metrics["successful_calls"] >= 1
+        async def counted_there() -> bool:
+            # A success aggregate written on the connection to the killed daemon before the
+            # client noticed is lost, not resent (at most once): a later one reaches the second.
+            if not await served() or not await client.flush():
+                return False
+            reply = await raw_request(second.address, {"op": "inspect", "breaker": "moving"})
+            breaker = reply.get("breaker")
+            return isinstance(breaker, dict) and breaker["metrics"]["successful_calls"] >= 1
+
+        await eventually(counted_there)
     finally:
         await client.aclose()

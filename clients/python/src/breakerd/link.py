@@ -147,6 +147,11 @@ class Link:
                     raise
                 self.connection = connection
                 published = True
+                if self._stopped:
+                    # Stopped while connecting: the cancellation can be lost (Python 3.11's
+                    # wait_for returns a result that arrives with it), and nothing else would
+                    # ever close this connection.
+                    connection.close()
                 self.s.stats.connects += 1
                 self.s.endpoints.worked(endpoint)
                 failures = 0

@@ -13,13 +13,22 @@
 - **Bounded.** At most ``max_queued`` records wait; when full the oldest is dropped (counted in
   ``records_dropped``). At most ``max_in_flight`` per connection are written and unanswered.
 - **Ordered per breaker.** A breaker's records always use the same connection.
-- **Resent, counted once.** Every record carries a ``dedupe`` key of its own. A record whose
+- **Resent, counted once.** Every record but a success aggregate (below) carries a ``dedupe`` key of its own. A record whose
   connection fails before its reply is queued again in its place and written again with the
   same key on the next connection, which writes nothing until every record still in flight on
   the old one has come back, so a resend is never overtaken by its breaker's later records.
   Resends stop ``retry_limit`` seconds after the first write (well inside the daemon's dedupe
   window); the record is then counted in ``records_lost``. An error reply is an answer: never
-  resent (except ``not_leader``, which sends it to the leader).
+  resent (except ``not_leader``, which counted nothing and sends it to the leader).
+- **Successes at most once.** A closed breaker's summed successes (``record-success`` without a
+  permit; not a half-open trial) carry no ``dedupe`` key, and when their connection fails before
+  the reply they are dropped (``records_lost``, their successes in ``successes_lost``), never
+  resent. Such a loss can only make a breaker trip sooner (a consecutive-failure streak not
+  reset, a failure rate a little higher for one window), never later, and only while a
+  connection fails; a remembered key costs the daemon about 7 µs, most of a healthy fleet's
+  daemon CPU, and one per breaker and replica every flush does not fit its ``--max-dedupe-keys``
+  at fleet scale (BENCHMARKS.md, fleet). On a healthy connection a breaker's failure still
+  follows its successes.
 """
 
 from __future__ import annotations
@@ -88,8 +97,14 @@ class Record:
     def __lt__(self, other: Record) -> bool:
         return self.sequence < other.sequence
 
+    @property
+    def is_success_aggregate(self) -> bool:
+        """A closed breaker's successes (no permit): written once, without a ``dedupe`` key."""
+        return self.op == "record-success" and self.permit is None
+
     def command(self, prefix: str) -> Message:
-        """The request, with the same ``dedupe`` key on every write of this record."""
+        """The request, with the same ``dedupe`` key on every write of this record (none for a
+        success aggregate, written once)."""
         c: Message = {"op": self.op, "breaker": self.entry.name}
         if self.permit is not None:
             c["permit"] = self.permit
@@ -101,6 +116,8 @@ class Record:
             c["count"] = self.count
         if self.duration_ms is not None:
             c["duration_ms"] = self.duration_ms
+        if self.is_success_aggregate:
+            return c
         # The leading second (8 hex digits, so keys sort by it) only orders keys: the daemon
         # keeps remembered keys sorted by breaker and key, and keys starting with about the
         # same time are added at the end of each breaker's range, a few pages per commit,
@@ -342,7 +359,7 @@ class RecordQueue:
         exc = None if future.cancelled() else future.exception()
         if future.cancelled() or exc is not None:
             for record in group:
-                requeued = self._requeue(record) or requeued
+                requeued = self._connection_failed(record) or requeued
         else:
             reply = future.result()
             if len(group) == 1:
@@ -352,13 +369,14 @@ class RecordQueue:
                 results = reply.get("results")
                 if error is None and (not isinstance(results, list) or len(results) != len(group)
                                       or not all(isinstance(r, dict) for r in results)):
-                    # Each entry's fate is unknown: resent with the same keys on a new connection.
+                    # Each entry's fate is unknown: resent with the same keys on a new connection
+                    # (success aggregates are not: at most once).
                     self._stats.protocol_violations += 1
                     log.warning("breakerd answered a record-batch of %d without as many results; reconnecting",
                                 len(group))
                     connection.close("record-batch reply without a result per entry")
                     for record in group:
-                        requeued = self._requeue(record) or requeued
+                        requeued = self._connection_failed(record) or requeued
                 elif error is None:
                     assert isinstance(results, list)
                     for record, result in zip(group, results, strict=True):
@@ -391,6 +409,15 @@ class RecordQueue:
             return requeued
         self._stats.records_rejected += 1
         log.warning("breakerd refused a record for %r: %s", record.entry.name, error)
+        return False
+
+    def _connection_failed(self, record: Record) -> bool:
+        """A record whose connection failed before its reply: a success aggregate is lost, never
+        resent; anything else queued again (``_requeue``). True if queued again."""
+        if not record.is_success_aggregate:
+            return self._requeue(record)
+        self._stats.records_lost += 1
+        self._stats.successes_lost += record.count
         return False
 
     def _requeue(self, record: Record) -> bool:

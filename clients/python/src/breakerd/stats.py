@@ -29,7 +29,8 @@ class Stats:
     #: Records dropped because the queue was full (oldest first).
     records_dropped: int = 0
     #: Records given up after ``record_retry_limit`` with every write's connection failed
-    #: before the reply: the daemon counted them once at most (dedupe key), or not at all.
+    #: before the reply: the daemon counted them once at most (dedupe key), or not at all. Also
+    #: success aggregates whose one write's connection failed before the reply (never resent).
     records_lost: int = 0
     #: ``record-batch`` lines written (each carries several records; resends included).
     record_batches_sent: int = 0
@@ -56,6 +57,9 @@ class Stats:
     permits_returned: int = 0
     #: ``not_leader`` answers followed to the leader they named.
     leader_redirects: int = 0
+    #: Successes in aggregates (a closed breaker's summed successes, no permit) whose connection
+    #: failed before the reply: counted by the daemon or not, never resent (at most once).
+    successes_lost: int = 0
 
     def snapshot(self) -> dict[str, int | bool]:
         """The counters as a plain dict (for health pages and logs)."""
