@@ -233,6 +233,7 @@ def takeover(args):
 
 
 if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # so atexit stops the daemons and PostgreSQL
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("bindir")
     parser.add_argument("what", choices=["throughput", "takeover"])

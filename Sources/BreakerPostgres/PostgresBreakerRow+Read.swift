@@ -3,7 +3,7 @@ import BreakerStore
 import PostgresNIO
 
 extension PostgresBreakerRow {
-    /// Decodes one row of `selectAllSQL`. Anything `values` could not have written (wrong type,
+    /// Decodes one row of `selectFirstPageSQL` or `selectNextPageSQL`. Anything `values` could not have written (wrong type,
     /// unknown state, configuration out of range) is `.corrupt`, naming the breaker: restoring a
     /// guess would silently change how a dependency is protected.
     static func read(_ row: PostgresRow, location: String) throws(PostgresStoreError) -> StoredBreaker {

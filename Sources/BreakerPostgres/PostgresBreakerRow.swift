@@ -29,7 +29,14 @@ enum PostgresBreakerRow {
     private static let columnList = columns.map(\.name).joined(separator: ", ")
     private static let updates = columns.dropFirst().map { "\($0.name) = excluded.\($0.name)" }.joined(separator: ", ")
 
-    static let selectAllSQL = "SELECT \(columns.map(\.name).joined(separator: ", ")) FROM breakers ORDER BY name"
+    /// Breakers read per query at load: each page is a short statement well inside the query
+    /// timeout, and memory holds one page of raw rows at a time, not the whole table.
+    static let pageSize = 20_000
+
+    /// The first page (no parameter) and the page after `$1` (by name, through the primary key).
+    static let selectFirstPageSQL = "SELECT \(columns.map(\.name).joined(separator: ", ")) FROM breakers ORDER BY name LIMIT \(pageSize)"
+    static let selectNextPageSQL = "SELECT \(columns.map(\.name).joined(separator: ", ")) FROM breakers WHERE name > $1 "
+        + "ORDER BY name LIMIT \(pageSize)"
 
     enum Value {
         case text(String?), int8(Int64?), float8(Double?)

@@ -99,11 +99,20 @@ public final class PostgresStore: BreakerStorage {
 
     public func loadAll() throws(StoreError) -> [StoredBreaker] {
         do throws(PostgresStoreError) {
-            let rows = try session.query(PostgresQuery(unsafeSQL: PostgresBreakerRow.selectAllSQL), "load breakers")
+            // Page by page (keyset on the primary key): one query for a million rows outlasted the
+            // query timeout, so a new leader could never finish loading.
             var result: [StoredBreaker] = []
-            result.reserveCapacity(rows.count)
-            for row in rows { result.append(try PostgresBreakerRow.read(row, location: location)) }
-            return result
+            var last: String?
+            while true {
+                var binds = PostgresBindings(capacity: 1)
+                if let last { binds.append(last) }
+                let sql = last == nil ? PostgresBreakerRow.selectFirstPageSQL : PostgresBreakerRow.selectNextPageSQL
+                let rows = try session.query(PostgresQuery(unsafeSQL: sql, binds: binds), "load breakers")
+                result.reserveCapacity(result.count + rows.count)
+                for row in rows { result.append(try PostgresBreakerRow.read(row, location: location)) }
+                guard rows.count == PostgresBreakerRow.pageSize, let tail = result.last else { return result }
+                last = tail.name
+            }
         } catch { throw error.storeError }
     }
 

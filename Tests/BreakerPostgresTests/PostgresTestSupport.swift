@@ -12,16 +12,17 @@ let quietLogger = Logger(label: "breakerpostgres-tests") { _ in SwiftLogNoOpLogH
 /// A store on `url` (one URL or a comma-separated list); the session timeouts are long unless a
 /// test is about them.
 func openStore(_ url: String, cluster: String = "test", transitionLogLimit: Int = 1000,
-               sessionTimeout: Duration? = .seconds(60)) throws(PostgresStoreError) -> PostgresStore {
+               sessionTimeout: Duration? = .seconds(60), queryTimeout: Duration = .seconds(3)) throws(PostgresStoreError) -> PostgresStore {
     try PostgresStore.connect(PostgresURL.parseList(url),
                               options: .init(cluster: cluster, transitionLogLimit: transitionLogLimit,
-                                             sessionTimeout: sessionTimeout, queryTimeout: .seconds(3)),
+                                             sessionTimeout: sessionTimeout, queryTimeout: queryTimeout),
                               logger: quietLogger)
 }
 
 /// A store that holds its cluster's lease, so it may write.
-func leaderStore(_ url: String, cluster: String = "test", transitionLogLimit: Int = 1000) throws -> PostgresStore {
-    let store = try openStore(url, cluster: cluster, transitionLogLimit: transitionLogLimit)
+func leaderStore(_ url: String, cluster: String = "test", transitionLogLimit: Int = 1000,
+                 queryTimeout: Duration = .seconds(3)) throws -> PostgresStore {
+    let store = try openStore(url, cluster: cluster, transitionLogLimit: transitionLogLimit, queryTimeout: queryTimeout)
     // A store closed just before (a reopen, as a restart does) leaves its session's lock to the
     // server, which frees it a moment later: ask again for a while, as a standby would.
     for _ in 0..<250 {
