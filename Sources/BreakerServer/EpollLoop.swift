@@ -27,6 +27,9 @@ final class EpollLoop: ConnectionExecutor {
 
     private struct Inbox {
         var controls: [Control] = []
+        /// The loop's own thread, once it runs: what it sends itself needs no wake-up (it runs
+        /// its inbox before it waits again).
+        var thread: pthread_t?
         /// An eventfd write is already on its way; later sends need not make another.
         var wakePending = false
         /// The thread has ended: controls are answered at once (there is nothing left to act
@@ -65,6 +68,7 @@ final class EpollLoop: ConnectionExecutor {
         let wake = inbox.withLock { inbox -> Bool? in
             guard !inbox.ended else { return nil }
             inbox.controls.append(control)
+            if let thread = inbox.thread, pthread_equal(thread, pthread_self()) != 0 { return false }
             guard !inbox.wakePending else { return false }
             inbox.wakePending = true
             return true
@@ -96,6 +100,7 @@ final class EpollLoop: ConnectionExecutor {
     }
 
     private func run(_ state: EpollLoopState) {
+        inbox.withLock { $0.thread = pthread_self() }
         let capacity = 256
         let events = UnsafeMutablePointer<epoll_event>.allocate(capacity: capacity)
         defer { events.deallocate() }
@@ -114,12 +119,15 @@ final class EpollLoop: ConnectionExecutor {
                 case let token: state.connection(token)?.ready(event.events)
                 }
             }
-            // One commit request for every reply this pass's reads wait for (`CommitCoalescer`),
-            // and again for lines the inbox's work ran (a connection reading again).
-            state.commits.submit()
-            runInbox(state)
-            state.commits.submit()
             state.sweepIdleConnections()
+            // One commit request for every reply this pass's reads wait for (`CommitCoalescer`),
+            // and again for lines the inbox's work ran (a connection reading again). A commit
+            // made here, inline, queues its replies on this inbox without a wake-up (as does
+            // anything else this thread sends itself): run both until neither has anything
+            // left, so nothing waits for the next event.
+            repeat {
+                state.commits.submit()
+            } while runInbox(state)
         }
         _ = state.closeAll()
         let left = inbox.withLock { inbox -> [Control] in
@@ -144,14 +152,18 @@ final class EpollLoop: ConnectionExecutor {
 
     /// Runs what other threads (and this one) sent, until nothing is left: work sent while the
     /// inbox runs (a flush queued behind a batch of commit completions) runs in the same pass.
-    private func runInbox(_ state: EpollLoopState) {
+    /// Returns whether it ran anything.
+    @discardableResult
+    private func runInbox(_ state: EpollLoopState) -> Bool {
+        var ran = false
         while true {
             // Swapped with the inbox's array, so neither side allocates in the steady state.
             inbox.withLock { inbox in
                 inbox.wakePending = false
                 swap(&inbox.controls, &state.taken)
             }
-            if state.taken.isEmpty { return }
+            if state.taken.isEmpty { return ran }
+            ran = true
             defer { state.taken.removeAll(keepingCapacity: true) }
             for control in state.taken {
                 switch control {

@@ -33,6 +33,10 @@ public final class BreakerDatabase: BreakerStorage {
     public let path: String
     public var location: String { path }
     public let synchronous: SynchronousMode
+    /// At `synchronous=NORMAL` a commit is a write to the WAL (microseconds, no fsync), cheap
+    /// enough for the event loop waiting for it to make; at `FULL` each commit fsyncs, which
+    /// stays on the writer thread.
+    public var commitsInline: Bool { synchronous == .normal }
     /// Rows of transition log kept per breaker; older rows are pruned as new ones arrive.
     public let transitionLogLimit: Int
     /// The schema version found on disk before any migration ran (0 for a new file).

@@ -34,7 +34,18 @@ public protocol BreakerStorage: AnyObject {
     /// Bytes the store takes up, for the daemon's metrics.
     func sizeBytes() -> Int64
 
+    /// Whether a commit is cheap and local enough to be made on an event loop (SQLite without a
+    /// per-commit fsync: microseconds), so that the loop whose replies wait for it commits
+    /// itself instead of handing the batch to the writer thread (see `StorageOwnership`).
+    /// A store whose commits cross the network (PostgreSQL) keeps the default, false: its
+    /// commits stay on the writer thread.
+    var commitsInline: Bool { get }
+
     /// Releases the store (and whatever keeps other daemons out of it). Idempotent; calls after
     /// it fail with a `StoreError`.
     func close()
+}
+
+extension BreakerStorage {
+    public var commitsInline: Bool { false }
 }
