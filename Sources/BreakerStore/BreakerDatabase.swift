@@ -42,8 +42,11 @@ public final class BreakerDatabase: BreakerStorage {
     /// The schema version found on disk before any migration ran (0 for a new file).
     public let openedAtVersion: Int
 
-    private let logger: Logger
+    let logger: Logger
     private var db: OpaquePointer?
+    var connection: OpaquePointer? { db }
+    /// Notes the WAL's size after each commit; the writer thread checkpoints (see the type).
+    let walHook = WALCheckpointHook()
     private var lock: DatabaseFileLock?
     private var statements: CachedStatements?
     var cachedStatements: CachedStatements? { statements }
@@ -88,6 +91,7 @@ public final class BreakerDatabase: BreakerStorage {
         self.logger = logger
         self.db = db
         self.lock = lock
+        walHook.install(on: db)
         logger.info("opened database", metadata: [
             "path": "\(path)", "schema_version": "\(migrations.last?.version ?? 0)",
             "found_version": "\(version)", "synchronous": "\(synchronous.rawValue)",

@@ -41,6 +41,14 @@ public protocol BreakerStorage: AnyObject {
     /// commits stay on the writer thread.
     var commitsInline: Bool { get }
 
+    /// Asked by whoever just committed, holding the storage: housekeeping is due that must not
+    /// run on an event loop (SQLite: a WAL checkpoint, which fsyncs). The writer thread then
+    /// runs `maintain`.
+    var needsMaintenance: Bool { get }
+
+    /// Does the housekeeping `needsMaintenance` asked for (on the writer thread).
+    func maintain()
+
     /// Releases the store (and whatever keeps other daemons out of it). Idempotent; calls after
     /// it fail with a `StoreError`.
     func close()
@@ -48,4 +56,6 @@ public protocol BreakerStorage: AnyObject {
 
 extension BreakerStorage {
     public var commitsInline: Bool { false }
+    public var needsMaintenance: Bool { false }
+    public func maintain() {}
 }

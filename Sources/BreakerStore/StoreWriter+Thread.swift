@@ -31,6 +31,7 @@ extension StoreWriter {
             }
             let result = outcome?.result ?? .success(())
             for completion in taken.completions { completion(result) }
+            if outcome != nil, storage.needsMaintenance { storage.maintain() }
             for job in taken.jobs { job(storage) }
             let next = state.withLock { state in
                 state.ownership.writerFinished(failed: outcome?.failed == true ? retained(writes) : nil)

@@ -210,8 +210,11 @@ public final class StoreWriter: Sendable {
         // The completions only queue work for event loops, which runs after this returns and
         // so after the stats are recorded (with handing the storage back, in one lock).
         for completion in taken.completions { completion(result) }
+        // Housekeeping that may fsync (a WAL checkpoint) goes to the writer thread.
+        let maintain = handoff.storage.needsMaintenance
         let next = state.withLock { state in
             if let outcome { state.stats.record(outcome, inline: true) }
+            if maintain { _ = state.ownership.enqueue { $0.maintain() } }
             return state.ownership.inlineFinished(failed: outcome?.failed == true ? retained(writes) : nil)
         }
         if case .wakeWriter = next { wakeUp.signal() }

@@ -100,4 +100,68 @@ import Testing
         #expect(RawSQLite.column(path, "SELECT name FROM breakers") == ["a"])
         #expect(RawSQLite.column(path, "SELECT failed_calls FROM breakers") == ["2"])
     }
+
+    /// A storage that asks for housekeeping after every write and notes where it ran.
+    final class MaintenanceProbe: BreakerStorage {
+        final class Threads: Sendable {
+            let list = Mutex<[pthread_t]>([])
+        }
+        let maintainedOn: Threads
+        private var due = false
+        init(_ maintainedOn: Threads) { self.maintainedOn = maintainedOn }
+        var location: String { "probe" }
+        var commitsInline: Bool { true }
+        var needsMaintenance: Bool { due }
+        func maintain() {
+            guard due else { return }
+            due = false
+            maintainedOn.list.withLock { $0.append(pthread_self()) }
+        }
+        func loadAll() throws(StoreError) -> [StoredBreaker] { [] }
+        func loadDedupe(notExpiredAt now: Timestamp, limit: Int) throws(StoreError) -> [DedupeRow] { [] }
+        func write(_ batch: WriteBatch) throws(StoreError) { due = true }
+        func history(breaker: String, limit: Int) throws(StoreError) -> [LoggedTransition] { [] }
+        func sizeBytes() -> Int64 { 0 }
+        func close() {}
+    }
+
+    @Test func housekeepingAfterAnInlineCommitRunsOnTheWriterThreadNotTheCommittingOne() throws {
+        let maintainedOn = MaintenanceProbe.Threads()
+        let writer = StoreWriter(storage: MaintenanceProbe(maintainedOn), elapsed: { .zero }, logger: quietLogger)
+        let answer = Answer()
+        writer.submit(Self.snapshot("a"), mayCommitInline: true, completion: answer.record)
+        #expect(answer.onThisThread)
+        writer.flushSync()
+        let threads = maintainedOn.list.withLock { $0 }
+        #expect(threads.count == 1)
+        #expect(threads.allSatisfy { pthread_equal($0, pthread_self()) == 0 })
+        writer.shutdown()
+    }
+
+    /// SQLite's automatic checkpoint (an fsync at `synchronous=NORMAL`) would run inside the
+    /// commit that passes 1,000 WAL pages, on an event loop committing inline: it is off, and
+    /// the database asks for the checkpoint instead.
+    @Test func aWALPastOneThousandPagesIsCheckpointedOnlyWhenAsked() throws {
+        let folder = try TempFolder()
+        defer { folder.remove() }
+        let path = folder.file("db.sqlite3")
+        let database = try openDatabase(path)
+        defer { database.close() }
+        func mainFileSize() throws -> Int {
+            (try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+        }
+        let empty = try mainFileSize()
+        var written = 0
+        while !database.needsMaintenance {
+            let names = (written..<written + 500).map { "wal-\($0)" }
+            try database.write(WriteBatch(breakers: names.map { StoredBreaker(name: $0, breaker: CircuitBreaker(createdAt: at(0))) }))
+            written += 500
+            #expect(written < 100_000, "the WAL never asked for a checkpoint")
+            if written >= 100_000 { return }
+        }
+        #expect(try mainFileSize() == empty, "checkpointed during a commit")
+        database.maintain()
+        #expect(!database.needsMaintenance)
+        #expect(try mainFileSize() > empty)
+    }
 }
