@@ -40,6 +40,9 @@ final class CommitCoalescer {
         if timing == .immediate { submit() }
     }
 
+    /// Replies wait for the next `submit`.
+    var hasWaiting: Bool { !waiting.isEmpty }
+
     /// Asks for the commit of everything added since the last call.
     func submit() {
         guard !waiting.isEmpty, let registry, let executor else { return }
