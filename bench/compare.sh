@@ -6,9 +6,11 @@
 #   bench/compare.sh --out DIR  keep logs and results.jsonl in DIR (default: a temp dir)
 #   bench/compare.sh --bin DIR  use breakerd and breaker-bench from DIR instead of building
 #
-# Starts redis-server twice (no persistence; appendonly yes + appendfsync everysec) and a
-# release-built breakerd, all on 127.0.0.1 with free ports, bounds every run with `timeout`,
-# and stops exactly what it started. Headline ratios are pinned: server and client on CPU 0
+# Starts redis-server twice (no persistence; appendonly yes + appendfsync everysec), a
+# release-built breakerd and the loopback limit (bench/limit-server.c: a plain C epoll server
+# answering every line with a fixed reply), all on 127.0.0.1 with free ports, bounds every run
+# with `timeout`, and stops exactly what it started. Every shape prints breakerd/Redis and
+# breakerd/limit. Headline ratios are pinned: server and client on CPU 0
 # (`taskset -c 0`), because cross-CPU wake-ups on small VMs are slow and bimodal.
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
@@ -36,6 +38,7 @@ else
 fi
 
 need=()
+command -v cc >/dev/null 2>&1 || need+=(gcc)
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 command -v redis-benchmark >/dev/null 2>&1 || need+=(redis-tools)
 command -v taskset >/dev/null 2>&1 || need+=(util-linux)
@@ -85,6 +88,22 @@ start_redis() {  # start_redis NAME PIN [extra args...] → sets REDIS_PORT, RED
     wait_port "$REDIS_PORT"
 }
 
+start_limit() {  # start_limit PIN → sets LIMIT_PORT, LIMIT_PID
+    local pin=$1
+    cc -O2 -o "$OUT/limit-server" "$HERE/limit-server.c"
+    # The reply breakerd gives a should-attempt on a closed breaker, byte for byte in length.
+    $pin "$OUT/limit-server" 0 '{"ok":true,"decision":"attempt","state":"closed","generation":1,"cache_ms":100}' \
+        > "$OUT/limit.log" 2>&1 &
+    LIMIT_PID=$!
+    PIDS+=("$LIMIT_PID")
+    for _ in $(seq 100); do
+        LIMIT_PORT=$(sed -n 's/^limit listening on 127.0.0.1:\([0-9]*\)$/\1/p' "$OUT/limit.log")
+        [ -n "$LIMIT_PORT" ] && return 0
+        sleep 0.05
+    done
+    echo "the limit server did not start; see $OUT/limit.log" >&2; return 1
+}
+
 start_breakerd() {  # start_breakerd NAME PIN [extra args...] → sets BD_PORT, BD_PID
     local name=$1 pin=$2; shift 2
     local log="$OUT/$name.log"
@@ -132,14 +151,17 @@ start_redis redis-aof "$PIN" --appendonly yes --appendfsync everysec
 RA_PORT=$REDIS_PORT; RA_PID=$REDIS_PID
 start_breakerd breakerd "$PIN" --threads 1
 B_PORT=$BD_PORT; B_PID=$BD_PID
+start_limit "$PIN"
+L_PORT=$LIMIT_PORT
 
-echo "== pinned to CPU $CPU, 10 breakers, interleaved A B A B"
+echo "== pinned to CPU $CPU, 10 breakers, interleaved A B A B (Redis, breakerd, limit)"
 for shape in $SHAPES; do
     c=${shape%:*}; p=${shape#*:}
     # Decisions on closed breakers (names sa-*), failures on their own names (rf-*, which open).
     for round in 1 2; do
         bench "redis-get" "$PIN" "redis://127.0.0.1:$R_PORT" -c "$c" -P "$p" --breakers 10 --mix should-attempt=100 --name-prefix sa-
         bench "breakerd-should-attempt" "$PIN" "127.0.0.1:$B_PORT" -c "$c" -P "$p" --breakers 10 --mix should-attempt=100 --name-prefix sa-
+        bench "limit" "$PIN" "127.0.0.1:$L_PORT" -c "$c" -P "$p" --breakers 10 --mix should-attempt=100 --name-prefix sa-
     done
     for round in 1 2; do
         bench "redis-aof-incr" "$PIN" "redis://127.0.0.1:$RA_PORT" -c "$c" -P "$p" --breakers 10 --mix record-failure=100 --name-prefix rf-

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Turns bench/compare.sh's results.jsonl into one Markdown table with ratios breakerd/Redis."""
+"""Turns bench/compare.sh's results.jsonl into one Markdown table with ratios breakerd/Redis and
+breakerd/limit (the loopback limit: a C server answering each line with a fixed reply)."""
 import json
 import re
 import sys
@@ -44,8 +45,11 @@ def fmt(v, unit=""):
 
 
 shapes = sorted({shape(r) for r in rows if shape(r)})
-out = ["| load shape | C×P | Redis req/s | breakerd req/s | breakerd/Redis | Redis p99 µs | breakerd p99 µs | errors |",
-       "|---|---|---:|---:|---:|---:|---:|---:|"]
+out = ["| load shape | C×P | Redis req/s | breakerd req/s | limit req/s | breakerd/Redis | breakerd/limit | Redis/limit "
+       "| Redis p99 µs | breakerd p99 µs | errors |",
+       "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+# The limit server answers any line the same way: one measurement per shape serves every pair.
+LIMITED = {"redis-get", "redis-aof-incr"}
 pairs = [
     ("decision: GET vs should-attempt (pinned)", "redis-get", "breakerd-should-attempt"),
     ("failure: INCR (AOF everysec) vs record-failure (pinned)", "redis-aof-incr", "breakerd-record-failure"),
@@ -61,8 +65,11 @@ for title, a, b in pairs:
         if ra is None and rb is None:
             continue
         ratio = f"{rb / ra:.2f}×" if ra and rb else "–"
+        rl = tput("limit", s) if a in LIMITED else None
+        to_limit = f"{rb / rl:.2f}×" if rl and rb else "–"
+        redis_to_limit = f"{ra / rl:.2f}×" if rl and ra else "–"
         pa, pb = p99(a, s), p99(b, s)
-        out.append(f"| {title} | {s[0]}×{s[1]} | {fmt(ra)} | {fmt(rb)} | **{ratio}** | "
+        out.append(f"| {title} | {s[0]}×{s[1]} | {fmt(ra)} | {fmt(rb)} | {fmt(rl)} | **{ratio}** | **{to_limit}** | {redis_to_limit} | "
                    f"{'–' if pa is None else f'{pa:.0f}'} | {'–' if pb is None else f'{pb:.0f}'} | "
                    f"{errors(a, s) + errors(b, s)} |")
 

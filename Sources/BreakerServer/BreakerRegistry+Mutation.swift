@@ -12,8 +12,12 @@ extension BreakerRegistry {
     /// released, so watchers and the store see one breaker's changes in order. `remember` may
     /// return a dedupe key for the body's result: it is committed with the same snapshot.
     /// `shard` is `name`'s shard index when the caller has it already (see `shardIndex(of:)`).
+    /// `commitFollows`: the caller's reply asks for the commit of this breaker's shard
+    /// (`replyAfterCommit`), so a change with transitions can wait in the journal for that
+    /// request (and an event loop can then commit it inline) instead of waking the writer.
     @inline(__always)
-    func mutate<R>(_ name: String, shard index: Int? = nil, create: Bool, actor: String? = nil, note: String? = nil,
+    func mutate<R>(_ name: String, shard index: Int? = nil, create: Bool, commitFollows: Bool = false,
+                   actor: String? = nil, note: String? = nil,
                    remember: (R) -> DedupeRow? = { _ in nil },
                    _ body: (inout CircuitBreaker, Timestamp) -> (R, [Transition])) -> R? {
         let shard = shards[index ?? shardIndex(of: name)]
@@ -37,7 +41,7 @@ extension BreakerRegistry {
             let rescheduled = before.deadline != after.deadline
             if created || !transitions.isEmpty {
                 afterChange(name, slot.breaker, transitions, journal: shard.journal, rescheduled: rescheduled,
-                            actor: actor, note: note, dedupe: dedupe)
+                            handOver: !commitFollows, actor: actor, note: note, dedupe: dedupe)
                 return result
             }
             if before.counts != after.counts || dedupe != nil {
@@ -67,9 +71,10 @@ extension BreakerRegistry {
 
     /// Publishes, logs and hands to the writer a change with transitions (or a new breaker),
     /// with everything this shard journaled before it. Must be called with `name`'s shard lock
-    /// held, `breaker` being its state after the change, `journal` its shard's.
+    /// held, `breaker` being its state after the change, `journal` its shard's. Without
+    /// `handOver` the change stays journaled for the commit the caller's reply asks for.
     func afterChange(_ name: String, _ breaker: CircuitBreaker, _ transitions: [Transition], journal: ShardJournal,
-                     rescheduled: Bool = true,
+                     rescheduled: Bool = true, handOver: Bool = true,
                      actor: String? = nil, note: String? = nil, dedupe: DedupeRow? = nil) {
         hub.publish(name, transitions)
         for transition in transitions {
@@ -86,20 +91,24 @@ extension BreakerRegistry {
             return LoggedTransition(breaker: name, transition: transition, actor: byAdmin ? actor : nil, note: byAdmin ? note : nil)
         }
         journal.add(StoredBreaker(name: name, breaker: breaker.storedValue), transitions: logged, dedupe: dedupe)
-        journal.handOver(to: writer)
+        if handOver { journal.handOver(to: writer) }
         if rescheduled { schedule(name, breaker.nextDeadline) }
     }
 
-    /// Calls `completion` (on the writer's thread) once every breaker in `scope`'s shards,
-    /// changed before the call, is committed: takes the snapshots their journals hold (one lock
-    /// per shard) and hands them to the writer together with the request, in one submit.
-    public func whenCommitted(_ scope: CommitScope, _ completion: @escaping @Sendable (Result<Void, StoreError>) -> Void) {
-        var changes = WriteBatch()
+    /// Calls `completion` once every breaker in `scope`'s shards, changed before the call, is
+    /// committed: hands each shard's journal to the writer under that shard's lock (so two
+    /// threads' snapshots of one breaker reach the writer in the order they were taken, and a
+    /// snapshot is with the writer before anyone can find the journal empty), then asks for the
+    /// commit. With `mayCommitInline` (an event loop holding no lock) the commit may be made on
+    /// the calling thread, and `completion` called before this returns (see
+    /// `StoreWriter.submit`); otherwise `completion` runs on the writer's thread.
+    public func whenCommitted(_ scope: CommitScope, mayCommitInline: Bool = false,
+                              _ completion: @escaping @Sendable (Result<Void, StoreError>) -> Void) {
         for index in scope.indexes {
             let shard = shards[index]
-            shard.breakers.withLock { _ in shard.journal.take(into: &changes) }
+            shard.breakers.withLock { _ in shard.journal.handOver(to: writer, .quietly) }
         }
-        writer.submit(changes, completion: completion)
+        writer.whenCommitted(mayCommitInline: mayCommitInline, completion)
     }
 
     /// Hands over every shard's journal (at shutdown: nothing acknowledged is left behind).

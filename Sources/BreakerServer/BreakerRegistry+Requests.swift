@@ -104,7 +104,7 @@ extension BreakerRegistry {
             token = record.generation.map { .generation($0) } ?? .none
         }
         let shard = shard ?? shardIndex(of: record.breaker)
-        let recorded = mutate(record.breaker, shard: shard, create: true, remember: remember) { breaker, now -> (Recorded, [Transition]) in
+        let recorded = mutate(record.breaker, shard: shard, create: true, commitFollows: true, remember: remember) { breaker, now -> (Recorded, [Transition]) in
             let result = breaker.record(record.outcome, count: record.count, token: token, durationMs: record.durationMs,
                                         reporter: reporter, at: now)
             return (Recorded(state: breaker.state, generation: breaker.generation, stale: result.stale), result.transitions)
@@ -142,7 +142,7 @@ extension BreakerRegistry {
     private func returnPermit(_ name: String, _ text: String) -> RequestAction {
         guard let token = outcomeToken(text) else { return .error(Self.foreignPermit) }
         let shard = shardIndex(of: name)
-        let returned = mutate(name, shard: shard, create: false) { breaker, now -> (Reply, [Transition]) in
+        let returned = mutate(name, shard: shard, create: false, commitFollows: true) { breaker, now -> (Reply, [Transition]) in
             let result = breaker.returnPermit(token, at: now)
             return (.recorded(state: breaker.state, generation: breaker.generation, stale: result.stale), result.transitions)
         }

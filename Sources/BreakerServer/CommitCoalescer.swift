@@ -9,7 +9,9 @@ import BreakerStore
 ///
 /// Owned by one thread: the epoll loop's, which calls `submit` after each pass over ready
 /// sockets and over its inbox (`.endOfTurn`); or, on a NIO channel, the connection's, submitting
-/// as soon as a read's lines have run (`.immediate`).
+/// as soon as a read's lines have run (`.immediate`). `submit` may commit on that thread
+/// (when the storage commits inline and nobody else is committing) and then answers before
+/// it returns, through the executor.
 final class CommitCoalescer {
     enum Timing {
         /// The owner calls `submit` at the end of each turn of its loop.
@@ -41,6 +43,9 @@ final class CommitCoalescer {
         if timing == .immediate { submit() }
     }
 
+    /// Replies wait for the next `submit`.
+    var hasWaiting: Bool { !waiting.isEmpty }
+
     /// Asks for the commit of everything added since the last call.
     func submit() {
         guard !waiting.isEmpty, let registry, let executor else { return }
@@ -48,7 +53,10 @@ final class CommitCoalescer {
         let scope = self.scope
         waiting = []
         self.scope = .empty
-        registry.whenCommitted(scope) { result in
+        // The loop holds no lock here: if nobody is committing, it commits itself (leader/
+        // follower group commit, see `StorageOwnership`), and the completion queues the fill
+        // on this very loop, which runs it in the same turn without a wake-up.
+        registry.whenCommitted(scope, mayCommitInline: true) { result in
             executor.execute { group.fill(result) }
         }
     }

@@ -29,6 +29,9 @@ final class EpollLoop: ConnectionExecutor {
 
     private struct Inbox {
         var controls: [Control] = []
+        /// The loop's own thread, once it runs: what it sends itself needs no wake-up (it runs
+        /// its inbox before it waits again).
+        var thread: pthread_t?
         /// An eventfd write is already on its way; later sends need not make another.
         var wakePending = false
         /// The thread has ended: controls are answered at once (there is nothing left to act
@@ -41,6 +44,8 @@ final class EpollLoop: ConnectionExecutor {
     private let inbox = Mutex(Inbox())
 
     static let wakeToken: UInt64 = 0
+    /// At most this many passes over ready sockets share one commit (see `run`).
+    static let passesPerCommit = 4
     static let listenerToken: UInt64 = 1
 
     init() throws {
@@ -67,6 +72,7 @@ final class EpollLoop: ConnectionExecutor {
         let wake = inbox.withLock { inbox -> Bool? in
             guard !inbox.ended else { return nil }
             inbox.controls.append(control)
+            if let thread = inbox.thread, pthread_equal(thread, pthread_self()) != 0 { return false }
             guard !inbox.wakePending else { return false }
             inbox.wakePending = true
             return true
@@ -99,11 +105,15 @@ final class EpollLoop: ConnectionExecutor {
     }
 
     private func run(_ state: EpollLoopState) {
+        inbox.withLock { $0.thread = pthread_self() }
         let capacity = 256
         let events = UnsafeMutablePointer<epoll_event>.allocate(capacity: capacity)
         defer { events.deallocate() }
+        var passes = 0
         while !state.exiting {
-            let ready = epoll_wait(epollFD, events, Int32(capacity), state.waitTimeoutMilliseconds())
+            // While replies wait for a commit, only look for more ready input (see below).
+            let timeout = state.commits.hasWaiting ? 0 : state.waitTimeoutMilliseconds()
+            let ready = epoll_wait(epollFD, events, Int32(capacity), timeout)
             if ready < 0 {
                 if errno == EINTR { continue }
                 state.logger.critical("epoll_wait failed; the protocol listener stops", metadata: ["errno": "\(errno)"])
@@ -117,12 +127,21 @@ final class EpollLoop: ConnectionExecutor {
                 case let token: state.connection(token)?.ready(event.events)
                 }
             }
-            // One commit request for every reply this pass's reads wait for (`CommitCoalescer`),
-            // and again for lines the inbox's work ran (a connection reading again).
-            state.commits.submit()
-            runInbox(state)
-            state.commits.submit()
             state.sweepIdleConnections()
+            // Under load (several sockets ready at once) up to `passesPerCommit` passes share
+            // one commit, so a busy loop commits (and writes each connection's replies) in
+            // bigger groups; with one socket ready, or nothing more ready, it commits now.
+            passes += 1
+            if ready > 1, passes < Self.passesPerCommit, state.commits.hasWaiting { continue }
+            passes = 0
+            // One commit request for every reply this pass's reads wait for (`CommitCoalescer`),
+            // and again for lines the inbox's work ran (a connection reading again). A commit
+            // made here, inline, queues its replies on this inbox without a wake-up (as does
+            // anything else this thread sends itself): run both until neither has anything
+            // left, so nothing waits for the next event.
+            repeat {
+                state.commits.submit()
+            } while runInbox(state)
         }
         _ = state.closeAll()
         let left = inbox.withLock { inbox -> [Control] in
@@ -147,14 +166,18 @@ final class EpollLoop: ConnectionExecutor {
 
     /// Runs what other threads (and this one) sent, until nothing is left: work sent while the
     /// inbox runs (a flush queued behind a batch of commit completions) runs in the same pass.
-    private func runInbox(_ state: EpollLoopState) {
+    /// Returns whether it ran anything.
+    @discardableResult
+    private func runInbox(_ state: EpollLoopState) -> Bool {
+        var ran = false
         while true {
             // Swapped with the inbox's array, so neither side allocates in the steady state.
             inbox.withLock { inbox in
                 inbox.wakePending = false
                 swap(&inbox.controls, &state.taken)
             }
-            if state.taken.isEmpty { return }
+            if state.taken.isEmpty { return ran }
+            ran = true
             defer { state.taken.removeAll(keepingCapacity: true) }
             for control in state.taken {
                 switch control {

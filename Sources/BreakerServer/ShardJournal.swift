@@ -7,9 +7,10 @@ import BreakerStore
 /// of each changed breaker is taken when the commit is asked for, under the shard lock, once per
 /// breaker however many records changed it; an event loop asks once per turn for all the
 /// replies its connections wait for (`CommitCoalescer`).
-/// Changes with transitions are handed over at once (`afterChange`), and a counted rejection
-/// lazily; every hand-over takes what the journal holds, so the writer always receives a
-/// breaker's snapshots in the order of its changes (and keeps the last one).
+/// Changes with transitions are handed over at once (`afterChange`) unless the reply asks for
+/// the commit anyway (a record's trip), and a counted rejection lazily; every hand-over takes
+/// what the journal holds, under the shard lock, so the writer always receives a breaker's
+/// snapshots in the order of its changes (and keeps the last one).
 ///
 /// `@unchecked Sendable` is sound because the shard's `breakers` mutex is this journal's lock:
 /// every read and write of its properties (and of `BreakerSlot.journaled`) happens inside
@@ -40,6 +41,8 @@ final class ShardJournal: @unchecked Sendable {
         case now
         /// The commit may wait a moment for company (see `StoreWriter.submitLazily`).
         case lazily
+        /// For the commit the caller asks for next (see `StoreWriter.stage`).
+        case quietly
     }
 
     /// Submits everything noted to the writer.
@@ -49,15 +52,8 @@ final class ShardJournal: @unchecked Sendable {
         switch urgency {
         case .now: writer.submit(changes)
         case .lazily: writer.submitLazily(changes)
+        case .quietly: writer.stage(changes)
         }
-        clearChanges()
-    }
-
-    /// Appends a snapshot of every breaker noted, then the rows, to `batch`, and forgets them.
-    func take(into batch: inout WriteBatch) {
-        guard !changed.isEmpty || !changes.isEmpty else { return }
-        batch.absorb(changes)
-        snapshotChanged(into: &batch.breakers)
         clearChanges()
     }
 

@@ -33,13 +33,20 @@ public final class BreakerDatabase: BreakerStorage {
     public let path: String
     public var location: String { path }
     public let synchronous: SynchronousMode
+    /// At `synchronous=NORMAL` a commit is a write to the WAL (microseconds, no fsync), cheap
+    /// enough for the event loop waiting for it to make; at `FULL` each commit fsyncs, which
+    /// stays on the writer thread.
+    public var commitsInline: Bool { synchronous == .normal }
     /// Rows of transition log kept per breaker; older rows are pruned as new ones arrive.
     public let transitionLogLimit: Int
     /// The schema version found on disk before any migration ran (0 for a new file).
     public let openedAtVersion: Int
 
-    private let logger: Logger
+    let logger: Logger
     private var db: OpaquePointer?
+    var connection: OpaquePointer? { db }
+    /// Notes the WAL's size after each commit; the writer thread checkpoints (see the type).
+    let walHook = WALCheckpointHook()
     private var lock: DatabaseFileLock?
     private var statements: CachedStatements?
     var cachedStatements: CachedStatements? { statements }
@@ -84,6 +91,7 @@ public final class BreakerDatabase: BreakerStorage {
         self.logger = logger
         self.db = db
         self.lock = lock
+        walHook.install(on: db)
         logger.info("opened database", metadata: [
             "path": "\(path)", "schema_version": "\(migrations.last?.version ?? 0)",
             "found_version": "\(version)", "synchronous": "\(synchronous.rawValue)",

@@ -34,7 +34,28 @@ public protocol BreakerStorage: AnyObject {
     /// Bytes the store takes up, for the daemon's metrics.
     func sizeBytes() -> Int64
 
+    /// Whether a commit is cheap and local enough to be made on an event loop (SQLite without a
+    /// per-commit fsync: microseconds), so that the loop whose replies wait for it commits
+    /// itself instead of handing the batch to the writer thread (see `StorageOwnership`).
+    /// A store whose commits cross the network (PostgreSQL) keeps the default, false: its
+    /// commits stay on the writer thread.
+    var commitsInline: Bool { get }
+
+    /// Asked by whoever just committed, holding the storage: housekeeping is due that must not
+    /// run on an event loop (SQLite: a WAL checkpoint, which fsyncs). The writer thread then
+    /// runs `maintain`.
+    var needsMaintenance: Bool { get }
+
+    /// Does the housekeeping `needsMaintenance` asked for (on the writer thread).
+    func maintain()
+
     /// Releases the store (and whatever keeps other daemons out of it). Idempotent; calls after
     /// it fail with a `StoreError`.
     func close()
+}
+
+extension BreakerStorage {
+    public var commitsInline: Bool { false }
+    public var needsMaintenance: Bool { false }
+    public func maintain() {}
 }

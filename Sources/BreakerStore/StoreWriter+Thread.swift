@@ -2,101 +2,95 @@ import BreakerCore
 import Dispatch
 import Logging
 
-/// The writer thread: take what is pending, commit it, answer, repeat.
+/// The writer thread: wait to be needed, take what is pending, commit it, answer, run jobs,
+/// hand the storage back (see `StorageOwnership` for when it is needed).
 extension StoreWriter {
     func run(_ storage: any BreakerStorage) {
-        var retry = PendingWrites()
         var backoff: Duration?
+        var afterLazyHold = false
         while true {
-            if let backoff {
+            if afterLazyHold {
+                _ = wakeUp.wait(timeout: .now() + .nanoseconds(Int(Self.lazyDelay.nanoseconds)))
+            } else if let backoff {
                 _ = wakeUp.wait(timeout: .now() + .nanoseconds(Int(backoff.nanoseconds)))
             } else {
                 wakeUp.wait()
             }
-            var (taken, stopping) = take()
-            if !taken.urgent && !stopping && retry.writes.isEmpty && !taken.writes.isEmpty {
-                // Only lazy snapshots: give other work `lazyDelay` to come and share the commit.
-                state.withLock { $0.holdingLazy = true }
-                _ = wakeUp.wait(timeout: .now() + .nanoseconds(Int(Self.lazyDelay.nanoseconds)))
-                let (more, stop) = take()
-                taken.absorb(more)
-                stopping = stop
+            let action = state.withLock { $0.ownership.writerWoke(afterLazyHold: afterLazyHold) }
+            afterLazyHold = false
+            guard case .run(let taken, let stopping) = action else {
+                if case .holdLazy = action { afterLazyHold = true }
+                continue
             }
-            retry.absorb(taken.writesOnly)
-            var result: Result<Void, StoreError> = .success(())
-            let size = retry.writes.breakers.count
-            if !retry.writes.isEmpty {
-                result = commit(&retry.writes, to: storage)
-                switch result {
-                case .success:
-                    retry = PendingWrites()
-                    backoff = nil
-                case .failure:
-                    retry.writes.transitions = retained(retry.writes.transitions)
-                    backoff = min((backoff ?? Self.firstBackoff / 2) * 2, Self.maxBackoff)
-                }
+            var writes = taken.writes
+            let outcome = writes.isEmpty ? nil : commit(&writes, to: storage)
+            if let outcome {
+                backoff = outcome.failed ? min((backoff ?? Self.firstBackoff / 2) * 2, Self.maxBackoff) : nil
+                // Before the completions and jobs: a flush sees the stats of what it waited for.
+                state.withLock { $0.stats.record(outcome) }
             }
+            let result = outcome?.result ?? .success(())
             for completion in taken.completions { completion(result) }
+            if outcome != nil, storage.needsMaintenance { storage.maintain() }
             for job in taken.jobs { job(storage) }
-            if size >= Self.trimAfterBatch { releaseFreeHeap() }
+            let next = state.withLock { state in
+                state.ownership.writerFinished(failed: outcome?.failed == true ? retained(writes) : nil)
+            }
+            if case .wakeWriter = next { wakeUp.signal() }
+            if writes.breakers.count >= Self.trimAfterBatch { releaseFreeHeap() }
             if stopping { break }
         }
-        if !retry.writes.isEmpty, case .failure = commit(&retry.writes, to: storage) {
+        var leftover = state.withLock { $0.ownership.takeLeftoverWrites() }
+        if !leftover.isEmpty, commit(&leftover, to: storage).failed {
             logger.error("shutting down with unsaved changes", metadata: [
-                "store": "\(location)", "breakers": "\(retry.writes.breakers.count)",
-                "transitions": "\(retry.writes.transitions.count)",
+                "store": "\(location)", "breakers": "\(leftover.breakers.count)",
+                "transitions": "\(leftover.transitions.count)",
             ])
         }
         storage.close()
     }
 
-    /// Everything pending, leaving the queue empty (and ready to be signalled again).
-    private func take() -> (PendingWrites, stopping: Bool) {
-        state.withLock { state in
-            defer {
-                state.pending = PendingWrites()
-                state.signalled = false
-                state.holdingLazy = false
-            }
-            return (state.pending, state.stopping)
-        }
+    /// What one `BreakerStorage.write` did, for the stats (recorded under the state lock by
+    /// whoever holds the storage, together with handing it back).
+    struct CommitOutcome {
+        var error: StoreError?
+        var breakers = 0
+        var transitions = 0
+        var nanoseconds: UInt64 = 0
+
+        var failed: Bool { error != nil }
+        var result: Result<Void, StoreError> { error.map { .failure($0) } ?? .success(()) }
     }
 
     /// Writes `batch` (first reduced to the latest snapshot per breaker, which a retry keeps).
-    private func commit(_ batch: inout WriteBatch, to storage: any BreakerStorage) -> Result<Void, StoreError> {
+    /// Called only by the storage's current holder.
+    func commit(_ batch: inout WriteBatch, to storage: any BreakerStorage) -> CommitOutcome {
         batch.keepLatestSnapshots()
         let start = elapsed()
         do {
             try storage.write(batch)
         } catch {
-            state.withLock { $0.stats.batchesFailed += 1; $0.stats.lastError = error }
             metrics.recordFailure()
             logger.error("store write failed; will retry", metadata: [
                 "store": "\(location)", "code": "\(error.code.rawValue)", "error": "\(error.message)",
                 "breakers": "\(batch.breakers.count)", "transitions": "\(batch.transitions.count)",
             ])
-            return .failure(error)
+            return CommitOutcome(error: error)
         }
         let nanoseconds = UInt64(max(0, (elapsed() - start).nanoseconds))
         let (breakers, transitions) = (batch.breakers.count, batch.transitions.count)
-        state.withLock { state in
-            state.stats.batchesCommitted += 1
-            state.stats.breakersWritten += UInt64(breakers)
-            state.stats.transitionsWritten += UInt64(transitions)
-            state.stats.lastBatchSize = breakers
-            state.stats.lastCommitNanoseconds = nanoseconds
-            state.stats.totalCommitNanoseconds += nanoseconds
-            state.stats.lastError = nil
-        }
         metrics.recordCommit(breakers: breakers, transitions: transitions, nanoseconds: nanoseconds)
-        return .success(())
+        return CommitOutcome(breakers: breakers, transitions: transitions, nanoseconds: nanoseconds)
     }
 
-    private func retained(_ transitions: [LoggedTransition]) -> [LoggedTransition] {
-        let excess = transitions.count - Self.maxRetainedTransitions
-        guard excess > 0 else { return transitions }
+    /// A failed batch's writes as kept for the retry: at most `maxRetainedTransitions` log rows.
+    func retained(_ failed: WriteBatch) -> WriteBatch {
+        let excess = failed.transitions.count - Self.maxRetainedTransitions
+        guard excess > 0 else { return failed }
         logger.error("dropping unsaved transition log rows", metadata: ["store": "\(location)", "dropped": "\(excess)"])
-        return Array(transitions.dropFirst(excess))
+        var kept = failed
+        kept.transitions = Array(failed.transitions.dropFirst(excess))
+        return kept
     }
 }
 

@@ -4,48 +4,53 @@ import Foundation
 import Logging
 import BreakerSync
 
-/// The only user of a `BreakerStorage` once the daemon runs, on a thread of its own, so that no
-/// event loop ever waits for the disk or the network. It knows nothing of SQLite.
+/// The only user of a `BreakerStorage` once the daemon runs. It knows nothing of SQLite.
 ///
 /// Group commit: callers change a breaker in memory and, under the lock they changed it under,
-/// `submit` a snapshot of it (a value). The thread takes everything pending at once and writes
-/// it in one `BreakerStorage.write`; a newer snapshot of a breaker supersedes an older one in
-/// the same batch. A completion (`whenCommitted`, or one passed to `submit`) is answered with
+/// `submit` a snapshot of it (a value). Whoever commits takes everything pending at once and
+/// writes it in one `BreakerStorage.write`; a newer snapshot of a breaker supersedes an older one
+/// in the same batch. A completion (`whenCommitted`, or one passed to `submit`) is answered with
 /// the result of the batch it was taken with, which holds every snapshot submitted before it:
 /// `.success` means those changes are committed. While one commit runs, new submits pile up and
 /// become the next batch: the busier the daemon, the bigger the batches, with no timer anywhere.
 ///
-/// A failed batch fails its completions, but its writes stay and go into the next batch (or a
-/// retry after a growing backoff), so memory and storage converge once writes succeed again.
+/// Who commits (leader/follower, see `StorageOwnership`): for a storage that `commitsInline`
+/// (SQLite at `synchronous=NORMAL`), an event loop asking with `mayCommitInline` while nobody
+/// uses the storage commits on its own thread; everything else — other callers, work arriving
+/// during a commit, lazy snapshots, jobs, retries, every commit of a storage over the network —
+/// goes to the writer's own thread, so that no event loop ever waits for the network or for
+/// another thread's commit. One thread at a time uses the storage.
 ///
-/// Completions and history callbacks run on the writer thread: keep them short (hop back to an
-/// event loop), and never call `flushSync` or `shutdown` from them (they would wait for
-/// themselves). The thread holds a strong reference to the writer until `shutdown`, which the
-/// daemon must call.
+/// A failed batch fails its completions, but its writes stay and go into the next batch (or a
+/// retry on the writer thread after a growing backoff), so memory and storage converge once
+/// writes succeed again.
+///
+/// Completions run on whichever thread committed (an event loop's, or the writer's) and history
+/// callbacks on the writer thread: keep them short (hop back to an event loop), and never call
+/// `flushSync` or `shutdown` from them (they would wait for themselves). The thread holds a
+/// strong reference to the writer until `shutdown`, which the daemon must call.
 public final class StoreWriter: Sendable {
     public typealias Completion = @Sendable (Result<Void, StoreError>) -> Void
     typealias Job = @Sendable (any BreakerStorage) -> Void
 
     struct State {
-        var pending = PendingWrites()
-        /// A wake-up is already on its way; keeps the semaphore's count at most one.
-        var signalled = false
-        /// The writer is holding lazy snapshots for `lazyDelay`; lazy submits need not wake it.
-        var holdingLazy = false
-        var stopping = false
+        var ownership: StorageOwnership
         var stats = StoreWriterStats()
     }
 
-    /// Moves the storage onto the writer thread. `@unchecked Sendable` is sound: `init` takes
-    /// the storage as `sending`, so no other reference to it exists, and after `init` only the
-    /// writer thread reads `storage`.
+    /// Carries the storage to whoever holds it. `@unchecked Sendable` is sound: `init` takes the
+    /// storage as `sending`, so no other reference to it exists; after `init` it is used only by
+    /// the holder `StorageOwnership` names — the writer thread, or one event loop committing
+    /// inline — and the holder changes only under `state`'s lock, so one holder's last use
+    /// happens before the next holder's first.
     private final class Handoff: @unchecked Sendable {
         let storage: any BreakerStorage
         init(_ storage: sending any BreakerStorage) { self.storage = storage }
     }
 
     public let location: String
-    let state = Mutex(State())
+    let state: Mutex<State>
+    private let handoff: Handoff
     let wakeUp = DispatchSemaphore(value: 0)
     private let finished = DispatchGroup()
     let logger: Logger
@@ -68,9 +73,11 @@ public final class StoreWriter: Sendable {
     /// `elapsed` is a monotonic reading of the daemon's clock (only differences are used).
     public init(storage: sending any BreakerStorage, elapsed: @escaping @Sendable () -> Duration, logger: Logger) {
         self.location = storage.location
+        self.state = Mutex(State(ownership: StorageOwnership(commitsInline: storage.commitsInline)))
         self.elapsed = elapsed
         self.logger = logger
         let handoff = Handoff(storage)
+        self.handoff = handoff
         finished.enter()
         let thread = Thread { [self] in
             run(handoff.storage)
@@ -84,59 +91,42 @@ public final class StoreWriter: Sendable {
 
     /// Queues snapshots, log rows and dedupe keys for the next batch; they are committed in one
     /// transaction. Call it under the lock the snapshots were taken under, so two submits of one
-    /// breaker arrive in the order of its changes. Never waits for storage. `completion` is
-    /// answered once a commit holds everything submitted so far.
-    public func submit(_ changes: WriteBatch, completion: Completion? = nil) {
-        let wake = state.withLock { state -> Bool? in
-            guard !state.stopping else { return nil }
-            state.pending.writes.absorb(changes)
-            if let completion { state.pending.completions.append(completion) }
-            state.pending.urgent = true
-            return Self.claimSignal(&state)
-        }
-        switch wake {
-        case nil: completion?(.failure(stoppedError))
-        case true?: wakeUp.signal()
-        case false?: break
-        }
+    /// breaker arrive in the order of its changes. `completion` is answered once a commit holds
+    /// everything submitted so far.
+    ///
+    /// With `mayCommitInline` (an event loop asking for the commit its replies wait for, holding
+    /// no lock), a storage that `commitsInline` and nobody using it, the caller commits
+    /// everything pending itself, on its own thread, and `completion` (with those of everything
+    /// it took) is called before this returns. Otherwise it never waits for storage.
+    public func submit(_ changes: WriteBatch, mayCommitInline: Bool = false, completion: Completion? = nil) {
+        let action = state.withLock { $0.ownership.submit(changes, completion: completion, mayLead: mayCommitInline) }
+        perform(action, refusing: completion)
     }
 
     /// Queues changes for the next batch without waking the writer: for a caller that hands over
-    /// several pieces and then asks for the commit (`whenCommitted`), so that the writer wakes
-    /// once for all of them, not once per piece (each wake-up may start a smaller batch).
+    /// several pieces (each under its own lock) and then asks for the commit (`whenCommitted`),
+    /// so that one commit request covers them all.
     public func stage(_ changes: WriteBatch) {
-        state.withLock { state in
-            guard !state.stopping else { return }
-            state.pending.writes.absorb(changes)
-        }
+        _ = state.withLock { $0.ownership.submit(changes, .quietly) }
     }
 
     /// Answers `completion` once everything submitted before the call is committed (or failed).
-    public func whenCommitted(_ completion: @escaping Completion) {
-        submit(WriteBatch(), completion: completion)
+    public func whenCommitted(mayCommitInline: Bool = false, _ completion: @escaping Completion) {
+        submit(WriteBatch(), mayCommitInline: mayCommitInline, completion: completion)
     }
 
     /// Queues changes for a commit that may wait up to `lazyDelay` for other work to share it: for changes nobody waits to see acknowledged (a rejected decision counted in
     /// `rejected_calls`), so that a stream of them costs a few commits a second instead of
     /// back-to-back transactions. Any submit, flush or shutdown takes them along at once.
     public func submitLazily(_ changes: WriteBatch) {
-        let wake = state.withLock { state -> Bool in
-            guard !state.stopping else { return false }
-            state.pending.writes.absorb(changes)
-            guard !state.holdingLazy else { return false }
-            return Self.claimSignal(&state)
-        }
-        if wake { wakeUp.signal() }
+        perform(state.withLock { $0.ownership.submit(changes, .lazily) }, refusing: nil)
     }
 
     /// Deletes dedupe keys expired at `before` with the next batch. The caller reads `before`
     /// from its clock; the store has none.
     /// It does not wake the writer: like any prune, it rides with whatever batch comes next.
     public func pruneDedupe(before: Timestamp) {
-        state.withLock { state in
-            guard !state.stopping else { return }
-            state.pending.writes.absorb(WriteBatch(pruneDedupeBefore: before))
-        }
+        stage(WriteBatch(pruneDedupeBefore: before))
     }
 
     /// Returns once everything submitted before the call has been committed or has failed.
@@ -175,12 +165,7 @@ public final class StoreWriter: Sendable {
     /// Commits what is pending, stops the thread and closes the storage. Idempotent; later
     /// submits fail with `.internal`.
     public func shutdown() {
-        let wake = state.withLock { state -> Bool in
-            guard !state.stopping else { return false }
-            state.stopping = true
-            return Self.claimSignal(&state)
-        }
-        if wake { wakeUp.signal() }
+        perform(state.withLock { $0.ownership.stop() }, refusing: nil)
         finished.wait()
     }
 
@@ -201,19 +186,38 @@ public final class StoreWriter: Sendable {
     }
 
     private func enqueue(_ job: @escaping Job) -> Bool {
-        let wake = state.withLock { state -> Bool? in
-            guard !state.stopping else { return nil }
-            state.pending.jobs.append(job)
-            state.pending.urgent = true
-            return Self.claimSignal(&state)
-        }
-        if wake == true { wakeUp.signal() }
-        return wake != nil
+        let action = state.withLock { $0.ownership.enqueue(job) }
+        perform(action, refusing: nil)
+        if case .refuse = action { return false }
+        return true
     }
 
-    private static func claimSignal(_ state: inout State) -> Bool {
-        guard !state.signalled else { return false }
-        state.signalled = true
-        return true
+    /// Carries out what `StorageOwnership` answered a submitting thread.
+    private func perform(_ action: StorageOwnership.SubmitAction, refusing completion: Completion?) {
+        switch action {
+        case .none: break
+        case .wakeWriter: wakeUp.signal()
+        case .refuse: completion?(.failure(stoppedError))
+        case .commitHere(let taken): commitInline(taken)
+        }
+    }
+
+    /// The calling thread holds the storage (see `StorageOwnership`): commit, answer, hand back.
+    private func commitInline(_ taken: PendingWrites) {
+        var writes = taken.writes
+        let outcome = writes.isEmpty ? nil : commit(&writes, to: handoff.storage)
+        let result = outcome?.result ?? .success(())
+        // The completions only queue work for event loops, which runs after this returns and
+        // so after the stats are recorded (with handing the storage back, in one lock).
+        for completion in taken.completions { completion(result) }
+        // Housekeeping that may fsync (a WAL checkpoint) goes to the writer thread.
+        let maintain = handoff.storage.needsMaintenance
+        let next = state.withLock { state in
+            if let outcome { state.stats.record(outcome, inline: true) }
+            if maintain { _ = state.ownership.enqueue { $0.maintain() } }
+            return state.ownership.inlineFinished(failed: outcome?.failed == true ? retained(writes) : nil)
+        }
+        if case .wakeWriter = next { wakeUp.signal() }
+        if writes.breakers.count >= Self.trimAfterBatch { releaseFreeHeap() }
     }
 }

@@ -2,6 +2,8 @@
 public struct StoreWriterStats: Sendable, Hashable {
     public var batchesCommitted: UInt64 = 0
     public var batchesFailed: UInt64 = 0
+    /// Of `batchesCommitted`, those an event loop committed itself (see `StorageOwnership`).
+    public var batchesCommittedInline: UInt64 = 0
     /// Breaker snapshots in committed batches (a breaker changed ten times between two commits
     /// counts once: that is the saving group commit buys).
     public var breakersWritten: UInt64 = 0
@@ -16,4 +18,20 @@ public struct StoreWriterStats: Sendable, Hashable {
     public var lastError: StoreError?
 
     public init() {}
+
+    mutating func record(_ outcome: StoreWriter.CommitOutcome, inline: Bool = false) {
+        if let error = outcome.error {
+            batchesFailed += 1
+            lastError = error
+            return
+        }
+        batchesCommitted += 1
+        if inline { batchesCommittedInline += 1 }
+        breakersWritten += UInt64(outcome.breakers)
+        transitionsWritten += UInt64(outcome.transitions)
+        lastBatchSize = outcome.breakers
+        lastCommitNanoseconds = outcome.nanoseconds
+        totalCommitNanoseconds += outcome.nanoseconds
+        lastError = nil
+    }
 }

@@ -46,8 +46,9 @@ final class RecordingStorage: BreakerStorage {
 
     /// Before: the record's transitions went to the writer with the breaker's name, and its
     /// reply's `whenCommitted` submitted the name again, so a batch taken in between was
-    /// followed by a second write of the same breaker.
-    @Test func aRecordThatTripsABreakerIsSubmittedOnce() throws {
+    /// followed by a second write of the same breaker. Now the trip waits in the journal for
+    /// the commit its reply asks for (which an event loop may then make inline).
+    @Test func aRecordThatTripsABreakerIsSubmittedOnceWithTheCommitItsReplyAsksFor() throws {
         let tape = RecordingStorage.Tape()
         var settings = BreakerRegistry.Settings()
         settings.defaultConfig = BreakerConfig(failureThreshold: 1)
@@ -59,12 +60,12 @@ final class RecordingStorage: BreakerStorage {
         Self.committed(registry, "x")
         let before = tape.batches.withLock { $0.count }
 
-        tape.holdNext.withLock { $0 = true }
-        _ = registry.handle(.record(RecordCommand(breaker: "x", outcome: .failure)), caller: Caller(actor: "test", reporter: nil))  // trips it
-        #expect(tape.entered.wait(timeout: .now() + 10) == .success)
+        let action = registry.handle(.record(RecordCommand(breaker: "x", outcome: .failure)), caller: Caller(actor: "test", reporter: nil))  // trips it
+        guard case .replyAfterCommit(_, let scope) = action else { Issue.record("not acknowledged after a commit: \(action)"); return }
+        registry.writer.flushSync()
+        #expect(tape.batches.withLock { $0.count } == before, "handed to the writer before its reply asked")
         let acknowledged = DispatchSemaphore(value: 0)
-        registry.whenCommitted("x") { _ in acknowledged.signal() }
-        tape.release.signal()
+        registry.whenCommitted(scope) { _ in acknowledged.signal() }
         acknowledged.wait()
 
         let after = tape.batches.withLock { Array($0.dropFirst(before)) }
