@@ -96,12 +96,17 @@ start_limit() {  # start_limit PIN → sets LIMIT_PORT, LIMIT_PID
         > "$OUT/limit.log" 2>&1 &
     LIMIT_PID=$!
     PIDS+=("$LIMIT_PID")
-    for _ in $(seq 100); do
-        LIMIT_PORT=$(sed -n 's/^limit listening on 127.0.0.1:\([0-9]*\)$/\1/p' "$OUT/limit.log")
-        [ -n "$LIMIT_PORT" ] && return 0
+    LIMIT_PORT=$(logged_port "$OUT/limit.log" limit 100) || { echo "the limit server did not start; see $OUT/limit.log" >&2; return 1; }
+}
+
+logged_port() {  # logged_port LOG NAME TRIES → prints the port NAME logged as "NAME listening on 127.0.0.1:PORT"
+    local port
+    for _ in $(seq "$3"); do
+        port=$(sed -n "s/^$2 listening on 127.0.0.1:\([0-9]*\)\$/\1/p" "$1")
+        [ -n "$port" ] && { echo "$port"; return 0; }
         sleep 0.05
     done
-    echo "the limit server did not start; see $OUT/limit.log" >&2; return 1
+    return 1
 }
 
 start_breakerd() {  # start_breakerd NAME PIN [extra args...] → sets BD_PORT, BD_PID
@@ -112,12 +117,7 @@ start_breakerd() {  # start_breakerd NAME PIN [extra args...] → sets BD_PORT, 
         --db "$OUT/$name.sqlite3" --log-level warning "$@" > "$log" 2>&1 &
     BD_PID=$!
     PIDS+=("$BD_PID")
-    for _ in $(seq 300); do
-        BD_PORT=$(sed -n 's/^breakerd listening on 127.0.0.1:\([0-9]*\)$/\1/p' "$log")
-        [ -n "$BD_PORT" ] && return 0
-        sleep 0.05
-    done
-    echo "breakerd did not start; see $log" >&2; return 1
+    BD_PORT=$(logged_port "$log" breakerd 300) || { echo "breakerd did not start; see $log" >&2; return 1; }
 }
 
 stop() {  # stop PID: SIGTERM, wait, forget
