@@ -43,8 +43,9 @@ final class CommitCoalescer {
         if timing == .immediate { submit() }
     }
 
-    /// Replies wait for the next `submit`.
-    var hasWaiting: Bool { !waiting.isEmpty }
+    /// Whether `submit` may commit on this thread (see `EpollLoop.run`: only when one socket
+    /// was ready in the pass).
+    var mayCommitInline = true
 
     /// Asks for the commit of everything added since the last call.
     func submit() {
@@ -56,7 +57,7 @@ final class CommitCoalescer {
         // The loop holds no lock here: if nobody is committing, it commits itself (leader/
         // follower group commit, see `StorageOwnership`), and the completion queues the fill
         // on this very loop, which runs it in the same turn without a wake-up.
-        registry.whenCommitted(scope, mayCommitInline: true) { result in
+        registry.whenCommitted(scope, mayCommitInline: mayCommitInline) { result in
             executor.execute { group.fill(result) }
         }
     }

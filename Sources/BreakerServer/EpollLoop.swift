@@ -44,8 +44,6 @@ final class EpollLoop: ConnectionExecutor {
     private let inbox = Mutex(Inbox())
 
     static let wakeToken: UInt64 = 0
-    /// At most this many passes over ready sockets share one commit (see `run`).
-    static let passesPerCommit = 4
     static let listenerToken: UInt64 = 1
 
     init() throws {
@@ -109,11 +107,8 @@ final class EpollLoop: ConnectionExecutor {
         let capacity = 256
         let events = UnsafeMutablePointer<epoll_event>.allocate(capacity: capacity)
         defer { events.deallocate() }
-        var passes = 0
         while !state.exiting {
-            // While replies wait for a commit, only look for more ready input (see below).
-            let timeout = state.commits.hasWaiting ? 0 : state.waitTimeoutMilliseconds()
-            let ready = epoll_wait(epollFD, events, Int32(capacity), timeout)
+            let ready = epoll_wait(epollFD, events, Int32(capacity), state.waitTimeoutMilliseconds())
             if ready < 0 {
                 if errno == EINTR { continue }
                 state.logger.critical("epoll_wait failed; the protocol listener stops", metadata: ["errno": "\(errno)"])
@@ -128,12 +123,11 @@ final class EpollLoop: ConnectionExecutor {
                 }
             }
             state.sweepIdleConnections()
-            // Under load (several sockets ready at once) up to `passesPerCommit` passes share
-            // one commit, so a busy loop commits (and writes each connection's replies) in
-            // bigger groups; with one socket ready, or nothing more ready, it commits now.
-            passes += 1
-            if ready > 1, passes < Self.passesPerCommit, state.commits.hasWaiting { continue }
-            passes = 0
+            // One socket ready (one client, a request per round trip): the hand-off to the
+            // writer thread and back is most of a record's cost, so commit here. Several ready
+            // at once: leave the commit to the writer thread, whose batches then gather several
+            // passes (and their replies go out in bigger groups) while this loop reads on.
+            state.commits.mayCommitInline = ready <= 1
             // One commit request for every reply this pass's reads wait for (`CommitCoalescer`),
             // and again for lines the inbox's work ran (a connection reading again). A commit
             // made here, inline, queues its replies on this inbox without a wake-up (as does
