@@ -7,7 +7,8 @@ import Testing
 
 /// Leader/follower group commit end to end: an epoll loop whose replies wait for a commit,
 /// with nobody else committing, commits on its own thread and answers in the same turn.
-@Suite("Inline commits on the event loop")
+/// SQLite only: a PostgreSQL store's commits cross the network and never run on a loop.
+@Suite("Inline commits on the event loop", .enabled(if: !PostgresTestStorage.enabled, "PostgreSQL never commits inline"))
 struct InlineCommitOnLoopTests {
     @Test func recordsOnOneConnectionAreCommittedByTheirLoopAndAcknowledgedAfterIt() async throws {
         try await withDaemon { daemon in
