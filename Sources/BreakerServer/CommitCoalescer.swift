@@ -2,10 +2,11 @@ import BreakerStore
 
 /// The commits one event loop's connections wait for, asked for together: replies that
 /// acknowledge changes join the current turn's group, and at the end of the loop's turn
-/// (`submit`) the group asks the registry for one commit of the union of their scopes — one
-/// hand-over of each touched shard's journal, one writer submit — and, once it is done, one task
-/// back on the loop fills every connection's replies and flushes each once. With many
-/// connections each read would otherwise snapshot the same breakers and wake the writer again.
+/// (`submit`) the group asks the registry for one commit of the union of their scopes — each
+/// touched shard's journal handed over once, under its lock, then one commit request — and,
+/// once it is done, one task back on the loop fills every connection's replies and flushes
+/// each once. With many connections each read would otherwise snapshot the same breakers and
+/// wake the writer again.
 ///
 /// Owned by one thread: the epoll loop's, which calls `submit` after each pass over ready
 /// sockets and over its inbox (`.endOfTurn`); or, on a NIO channel, the connection's, submitting
