@@ -108,6 +108,29 @@ async def test_invalid_name_is_a_clear_error(daemon: Daemon) -> None:
         await client.aclose()
 
 
+async def test_flush_returns_when_the_daemon_has_answered_not_at_its_timeout(daemon: Daemon) -> None:
+    # flush waits on the replies themselves (no polling): with an hour to spare it still returns
+    # as soon as every record, folded successes included, is acknowledged.
+    client = await Client.connect(daemon.address, success_flush=3600.0)
+    try:
+        b = client.breaker("flush-fast")
+        for _ in range(3):
+            async with b:
+                pass
+        with pytest.raises(ConnectionError):
+            async with b:
+                raise ConnectionError("down")
+        assert await asyncio.wait_for(client.flush(timeout=3600.0), 30.0)
+        assert client.stats.records_pending == 0
+        metrics = (await inspect(daemon.address, "flush-fast"))["metrics"]
+        assert isinstance(metrics, dict)
+        assert (metrics["successful_calls"], metrics["failed_calls"]) == (3, 1)
+        # An admin request waits for the connection in the same way.
+        assert (await asyncio.wait_for(client.inspect("flush-fast"), 30.0))["state"] == "closed"
+    finally:
+        await client.aclose()
+
+
 async def test_aclose_flushes_queued_records(daemon: Daemon) -> None:
     client = await Client.connect(daemon.address, success_flush=10.0)
     b = client.breaker("flush-me")

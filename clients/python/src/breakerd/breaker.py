@@ -7,6 +7,7 @@ import contextvars
 from types import TracebackType
 from typing import TYPE_CHECKING, Callable, Literal
 
+from . import outcomes
 from .config import BreakerConfig
 from .errors import BreakerOpen
 
@@ -79,7 +80,7 @@ class Attempt:
         counted, and a half-open trial's permit is handed back (``return-permit``) so the next
         trial need not wait for the permit timeout."""
         self._claim()
-        self._breaker._client._abandon(self._breaker._entry, self.kind, self._token)
+        outcomes.abandon(self._breaker._client, self._breaker._entry, self.kind, self._token)
 
     def _claim(self) -> None:
         if self._done:
@@ -91,7 +92,7 @@ class Attempt:
         b = self._breaker
         if duration_ms is None and b.report_duration:
             duration_ms = max(0, int((b._client._clock() - self._start) * 1000))
-        b._client._report(b._entry, success, self.kind, self._token, duration_ms)
+        outcomes.report(b._client, b._entry, success, self.kind, self._token, duration_ms)
 
 
 class Breaker:
@@ -148,7 +149,8 @@ class Breaker:
         e = self._entry
         now = client._clock()
         # A held answer (until_pushed) counts while the last heartbeat is recent: two compares.
-        if not client._forked and e.cache_allow and (now < e.cache_expires or (e.cache_held and now < client._live_until)):
+        if not client._forked and e.cache_allow and (
+                now < e.cache_expires or (e.cache_held and now < client._live_until)):
             attempt = Attempt(self, "generation", e.cache_generation, now)
         else:
             attempt = await self.attempt()
@@ -168,7 +170,7 @@ class Breaker:
         if exc is None:
             if attempt.kind == "generation" and not self.report_duration:
                 attempt._done = True  # succeeded(), inlined for the hot path
-                self._client._report_success(self._entry, attempt._token)  # type: ignore[arg-type]
+                outcomes.report_success(self._client, self._entry, attempt._token)  # type: ignore[arg-type]
                 return
             attempt.succeeded()
         elif isinstance(exc, asyncio.CancelledError):

@@ -9,15 +9,15 @@ import os
 import ssl as _ssl
 from typing import Any, Awaitable, Callable, Sequence, TypeVar
 
-from . import fork
-from .breaker import Attempt, Breaker, FailurePredicate, TokenKind
+from . import control, fork, outcomes
+from .breaker import Attempt, Breaker, FailurePredicate
 from .clock import Clock, monotonic
 from .codec import Message, error_of, require_int, require_str, valid_client_name
 from .config import BreakerConfig
-from .connection import Connection, Endpoint
+from .connection import Endpoint
 from .entry import Entry
 from .errors import BreakerOpen, ConnectionLost, DaemonError, ProtocolViolation
-from .fallback import FallbackMode, fallback_attempt, local_token
+from .fallback import FallbackMode, fallback_attempt
 from .guard import guarded_by
 from .link import Endpoints, Link, LinkSettings
 from .records import RecordQueue
@@ -107,14 +107,17 @@ class Client:
         # While the watch stream heartbeats, it is silent for two intervals only when stalled.
         control_silence = (max(heartbeat_interval, 2 * self._watch_heartbeat)
                            if heartbeat_interval is not None and self._watch_heartbeat is not None else None)
-        self._control = Link("decisions", settings, prepare=self._prepare_control, up=self._control_up,
-                             down=self._control_down, on_event=self._on_event, silence_before_ping=control_silence)
-        self._record_links = [Link(f"records-{i}", settings, prepare=self._prepare_records, up=self._records_up)
+        bound = functools.partial
+        self._control = Link("decisions", settings, prepare=bound(control.prepare_control, self),
+                             up=bound(control.control_up, self), down=bound(control.control_down, self),
+                             on_event=bound(control.on_event, self), silence_before_ping=control_silence)
+        self._record_links = [Link(f"records-{i}", settings, prepare=bound(control.prepare_records, self),
+                                   up=bound(control.records_up, self))
                               for i in range(record_connections)]
         self._records = RecordQueue(self._record_links, self._stats, fold_window=success_flush,
                                     max_queued=max_queued_records, max_in_flight=max_in_flight_records,
                                     timeout=request_timeout, retry_limit=record_retry_limit,
-                                    current_epoch=lambda: self._epoch, on_reply=self._on_record_reply)
+                                    current_epoch=lambda: self._epoch, on_reply=bound(outcomes.on_record_reply, self))
         fork.track(self)
 
     @classmethod
@@ -178,13 +181,10 @@ class Client:
         deadline = loop.time() + timeout
         self._records.force_folds(True)
         try:
-            while True:
-                if self._records.pending == 0 and self._records.open_folds == 0:
-                    return True
-                if loop.time() >= deadline:
-                    return False
-                self._records.kick()
-                await asyncio.sleep(0.001)
+            while not self._records.is_drained:
+                if not await self._records.drained.wait(deadline - loop.time()):
+                    return self._records.is_drained
+            return True
         finally:
             self._records.force_folds(False)
 
@@ -224,7 +224,7 @@ class Client:
             entry = Entry(name, len(self._record_links), self._epoch, pushable)
             self._entries[name] = entry
             if entry.valid:
-                self._refresh_config(entry)
+                control.refresh_config(self, entry)
         return entry
 
     async def _decide(self, breaker: Breaker) -> Attempt:
@@ -232,7 +232,8 @@ class Client:
         self._check_fork()
         entry = breaker._entry
         if not entry.valid:
-            raise DaemonError("invalid_name", f"breaker name {entry.name!r} is not 1-200 bytes of A-Z a-z 0-9 . _ : / -")
+            raise DaemonError("invalid_name",
+                              f"breaker name {entry.name!r} is not 1-200 bytes of A-Z a-z 0-9 . _ : / -")
         connection = self._control.connection
         if connection is not None and not self._closed:
             epoch = self._epoch
@@ -271,7 +272,7 @@ class Client:
         generation = require_int(reply, "generation")
         entry.install(reply, epoch, now)
         if entry.config is None:
-            self._refresh_config(entry)
+            control.refresh_config(self, entry)
         if not allow:
             retry = reply.get("retry_after_ms")
             raise BreakerOpen(entry.name, state, retry / 1000 if isinstance(retry, int) else None)
@@ -291,176 +292,14 @@ class Client:
         self._stats.fallback_decisions += 1
         return fallback_attempt(self.fallback, breaker, self._clock(), self.default_local_config)
 
-    # -- outcomes ------------------------------------------------------------------------------
-
-    def _report(self, entry: Entry, success: bool, kind: TokenKind, token: object, duration_ms: int | None) -> None:
-        """Routes an outcome: daemon decisions become records (successes folded), local ones
-        feed the local breaker. While the daemon is away in ``local`` mode, outcomes of
-        still-cached daemon decisions feed the local breaker too, so it takes over with this
-        replica's recent history."""
-        if self._forked:
-            self._check_fork()
-        if kind == "generation":
-            assert isinstance(token, int)
-            if success:
-                config = entry.config
-                slow = (duration_ms is not None and config is not None and config.slow_call_duration_ms is not None
-                        and duration_ms >= config.slow_call_duration_ms)
-                # A duration is folded only when its side of the slow-call line is known: one
-                # duration stands for the whole sum.
-                self._records.success(entry, token, duration_ms, slow, duration_ms is None or config is not None)
-            else:
-                self._records.report(entry, "record-failure", generation=token, duration_ms=duration_ms)
-        elif kind == "permit":
-            assert isinstance(token, str)
-            self._records.report(entry, "record-success" if success else "record-failure", permit=token,
-                                 duration_ms=duration_ms)
-        elif kind == "local":
-            entry.feed_local(success, local_token(token), self._clock(), None, duration_ms)
-            return
-        else:
-            return
-        if self.fallback == "local" and not self._available:
-            entry.feed_local(success, None, self._clock(), self.default_local_config, duration_ms)
-
-    def _report_success(self, entry: Entry, generation: int) -> None:
-        """``_report`` for the commonest case: a success after a cached closed decision."""
-        if self._forked:
-            self._check_fork()
-        self._records.success(entry, generation, None, False)
-        if not self._available and self.fallback == "local":
-            entry.feed_local(True, None, self._clock(), self.default_local_config, None)
-
-    def _abandon(self, entry: Entry, kind: TokenKind, token: object) -> None:
-        """An attempt ended without an outcome: a trial's permit is handed back."""
-        if kind == "permit":
-            assert isinstance(token, str)
-            self._records.report(entry, "return-permit", permit=token)
-        elif kind == "local":
-            trial = local_token(token)
-            if entry.local is not None and trial is not None and trial[0] == "permit":
-                entry.local.return_permit(trial[1])
-
-    def _on_record_reply(self, entry: Entry, state: str, generation: int, epoch: int) -> None:
-        entry.observe(state, generation, epoch, self._clock(), self._open_cache, self.default_local_config.timeout_ms)
-
-    # -- connections ---------------------------------------------------------------------------
-
-    async def _prepare_control(self, connection: Connection) -> None:
-        if self._admin_token is not None:
-            await self._expect_ok(connection, {"op": "auth", "token": self._admin_token})
-        self._live_until = 0.0
-        if self._watch:
-            request: Message = {"op": "watch"}
-            if self._watch_prefix is not None:
-                request["prefix"] = self._watch_prefix
-            if self._watch_heartbeat is not None:
-                request["heartbeat_ms"] = round(self._watch_heartbeat * 1000)
-            try:
-                await self._expect_ok(connection, request)
-            except DaemonError as exc:
-                if exc.code != "bad_request" or "heartbeat_ms" not in request:
-                    raise
-                # A daemon from before heartbeats: watch without them, and hold nothing.
-                del request["heartbeat_ms"]
-                await self._expect_ok(connection, request)
-            else:
-                if self._watch_heartbeat is not None:
-                    # The reply proves the stream live now, like a heartbeat; the first one
-                    # follows within an interval.
-                    self._live_until = self._clock() + self._hold_for
-        self._resync()
-
-    async def _prepare_records(self, connection: Connection) -> None:
-        if self.client_name is not None:
-            await self._expect_ok(connection, {"op": "hello", "client": self.client_name})
-
-    async def _expect_ok(self, connection: Connection, request: Message) -> Message:
-        reply = await connection.send(request, self.request_timeout)
-        error = error_of(reply)
-        if error is not None:
-            raise error
-        return reply
-
-    def _resync(self) -> None:
-        """A (re)connected decision link: transitions may have been missed, so every cached
-        answer and the fallback's state are dropped; the daemon decides again."""
-        self._epoch += 1
-        for entry in self._entries.values():
-            entry.resync(self._epoch)
-        self._stats.resyncs += 1
-
-    def _control_up(self) -> None:
-        self._available = True
-        log.info("breakerd reachable; decisions come from the daemon")
-        for entry in list(self._entries.values()):
-            if entry.valid:
-                self._refresh_config(entry)
-        self._records.kick()
-
-    def _control_down(self) -> None:
-        self._available = False
-        self._live_until = 0.0  # held answers now last for cache_ms only
-        if not self._closed:
-            log.warning("lost breakerd; cached decisions, then the %s fallback decide", self.fallback)
-
-    def _records_up(self) -> None:
-        self._records.kick()
-
-    def _on_event(self, event: Message) -> None:
-        """A heartbeat keeps held answers valid for two more intervals; a pushed transition
-        updates (open) or drops (anything else) the cached decision; a reset drops it."""
-        kind = event.get("event")
-        if kind == "heartbeat":
-            if self._watch_heartbeat is not None and self._control.connection is not None:
-                self._live_until = self._clock() + self._hold_for
-            self._stats.heartbeats += 1
-            return
-        if kind == "transition":
-            self._stats.pushed_transitions += 1
-            to = event.get("to")
-        elif kind == "reset":
-            self._stats.pushed_resets += 1
-            to = "closed"
-        else:
-            return
-        entry = self._entries.get(str(event.get("breaker")))
-        generation = event.get("generation")
-        if entry is None or not isinstance(to, str) or not isinstance(generation, int):
-            return
-        entry.cache_held = False  # any news about the breaker ends a held answer
-        self._on_record_reply(entry, to, generation, self._epoch)
-        if kind == "transition":
-            self._refresh_config(entry)
-
-    def _refresh_config(self, entry: Entry) -> None:
-        """Learns the breaker's config (for the local fallback) with ``inspect``, in the background."""
-        connection = self._control.connection
-        if connection is None or entry.config_in_flight or self._closed:
-            return
-        entry.config_in_flight = True
-        future = connection.send({"op": "inspect", "breaker": entry.name}, self.request_timeout)
-
-        def learnt(f: asyncio.Future[Message]) -> None:
-            entry.config_in_flight = False
-            if f.cancelled() or f.exception() is not None:
-                return
-            breaker = f.result().get("breaker")
-            if isinstance(breaker, dict) and isinstance(breaker.get("config"), dict):
-                entry.learn(BreakerConfig.from_wire(breaker["config"]))
-
-        future.add_done_callback(learnt)
-
     async def _admin(self, request: Message) -> Message:
         """A request that is not on the hot path: waits up to ``connect_timeout`` for a connection."""
         self._check_fork()
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.connect_timeout
-        while True:
-            connection = self._control.connection
-            if connection is not None or loop.time() >= deadline:
+        while (connection := self._control.connection) is None:
+            if not await self._control.ready.wait(deadline - loop.time()):
                 break
-            await asyncio.sleep(0.005)
         if connection is None:
             raise ConnectionLost("breakerd is not reachable")
         reply = await connection.send(request, self.request_timeout)

@@ -7,7 +7,6 @@ from typing import Literal
 from .breaker import Attempt, Breaker
 from .config import BreakerConfig
 from .errors import BreakerOpen
-from .local import LocalToken
 
 #: What the client does when breakerd cannot answer within ``decision_timeout`` and no cached
 #: answer is valid: ``"local"`` runs the breaker rules in-process (from the last config and
@@ -26,10 +25,3 @@ def fallback_attempt(mode: FallbackMode, breaker: Breaker, now: float, default_c
     if verdict.allow:
         return Attempt(breaker, "local", verdict.token, now)
     raise BreakerOpen(entry.name, verdict.state, verdict.retry_after, "local")
-
-
-def local_token(token: object) -> LocalToken | None:
-    """An attempt's token as the local breaker's, when it is one."""
-    if isinstance(token, tuple) and len(token) == 2 and isinstance(token[0], str) and isinstance(token[1], int):
-        return (token[0], token[1])
-    return None

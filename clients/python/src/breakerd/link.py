@@ -13,6 +13,7 @@ from .connection import Connection, Endpoint
 from .errors import DaemonError
 from .retry import backoff_delay
 from .stats import Stats
+from .waiters import Waiters
 
 log = logging.getLogger("breakerd")
 
@@ -72,7 +73,8 @@ class Link:
     when it closes (daemon killed, timeout, garbage, failed heartbeat, ``not_leader``) tries
     again after a jittered exponential backoff, across the endpoints, until stopped.
 
-    Callers never wait for a link: ``connection`` is the ready connection or ``None``.
+    The hot path never waits for a link: ``connection`` is the ready connection or ``None``;
+    requests off the hot path may wait on ``ready``.
     """
 
     def __init__(self, label: str, settings: LinkSettings, *,
@@ -83,7 +85,8 @@ class Link:
         self.label = label
         #: How long the connection may hear nothing before it is pinged (default: the
         #: settings' ``heartbeat_interval``; None there turns pings off).
-        self._silence = (settings.heartbeat_interval if silence_before_ping is None or settings.heartbeat_interval is None
+        self._silence = (settings.heartbeat_interval
+                         if silence_before_ping is None or settings.heartbeat_interval is None
                          else silence_before_ping)
         self.s = settings
         self._prepare = prepare
@@ -92,6 +95,8 @@ class Link:
         self._on_event = on_event or (lambda _: None)
         self.connection: Connection | None = None
         self.tried_once = asyncio.Event()
+        #: Woken each time a prepared connection is published in ``connection``.
+        self.ready = Waiters()
         self._task: asyncio.Task[None] | None = None
         self._stopped = False
         self._redirected = False
@@ -157,6 +162,7 @@ class Link:
                 failures = 0
                 log.debug("connected to breakerd %s (%s)", endpoint, self.label)
                 self.tried_once.set()
+                self.ready.wake_all()
                 if self._up is not None:
                     self._up()
                 await self._serve(connection)

@@ -31,7 +31,8 @@ class LocalVerdict:
 class LocalBreaker:
     """One breaker's rules, decided in this process from this process's outcomes."""
 
-    def __init__(self, config: BreakerConfig, now: float, state: str = "closed", open_until: float | None = None) -> None:
+    def __init__(self, config: BreakerConfig, now: float, state: str = "closed",
+                 open_until: float | None = None) -> None:
         self.config = config
         self.state = state
         self.generation = 1
@@ -153,3 +154,10 @@ class LocalBreaker:
         if target != "open":
             self.failure_count = 0
         self.open_until = at + self.config.open_duration_ms(self.reopen_count) / 1000 if target == "open" else None
+
+
+def local_token(token: object) -> LocalToken | None:
+    """An attempt's token as the local breaker's, when it is one."""
+    if isinstance(token, tuple) and len(token) == 2 and isinstance(token[0], str) and isinstance(token[1], int):
+        return (token[0], token[1])
+    return None

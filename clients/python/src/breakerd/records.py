@@ -13,13 +13,14 @@
 - **Bounded.** At most ``max_queued`` records wait; when full the oldest is dropped (counted in
   ``records_dropped``). At most ``max_in_flight`` per connection are written and unanswered.
 - **Ordered per breaker.** A breaker's records always use the same connection.
-- **Resent, counted once.** Every record but a success aggregate (below) carries a ``dedupe`` key of its own. A record whose
-  connection fails before its reply is queued again in its place and written again with the
-  same key on the next connection, which writes nothing until every record still in flight on
-  the old one has come back, so a resend is never overtaken by its breaker's later records.
-  Resends stop ``retry_limit`` seconds after the first write (well inside the daemon's dedupe
-  window); the record is then counted in ``records_lost``. An error reply is an answer: never
-  resent (except ``not_leader``, which counted nothing and sends it to the leader).
+- **Resent, counted once.** Every record but a success aggregate (below) carries a ``dedupe``
+  key of its own. A record whose connection fails before its reply is queued again in its place
+  and written again with the same key on the next connection, which writes nothing until every
+  record still in flight on the old one has come back, so a resend is never overtaken by its
+  breaker's later records. Resends stop ``retry_limit`` seconds after the first write (well
+  inside the daemon's dedupe window); the record is then counted in ``records_lost``. An error
+  reply is an answer: never resent (except ``not_leader``, which counted nothing and sends it
+  to the leader).
 - **Successes at most once.** A closed breaker's summed successes (``record-success`` without a
   permit; not a half-open trial) carry no ``dedupe`` key, and when their connection fails before
   the reply they are dropped (``records_lost``, their successes in ``successes_lost``), never
@@ -45,85 +46,14 @@ from .codec import Message, error_of
 from .connection import Connection
 from .entry import Entry, Fold
 from .link import Link
+from .record import MAX_COUNT, Record, encode_lines
 from .stats import Stats
+from .waiters import Waiters
 
 log = logging.getLogger("breakerd")
 
-MAX_COUNT = 1_000_000
-#: Entries in one ``record-batch`` line (the daemon's limit).
-MAX_BATCH = 1_000
-#: Bytes of one ``record-batch`` line: the daemon's default ``--max-line-length`` (65,536), less
-#: room for the envelope. Entries are counted at an upper bound of their encoded size.
-MAX_BATCH_BYTES = 65_536 - 64
-#: An entry's encoded size beyond its breaker name and permit: op, generation, count,
-#: duration_ms, dedupe, keys and punctuation, all at their longest.
-_ENTRY_OVERHEAD = 200
 # Fold windows and resend limits run on this clock (timers are set with call_later).
 _monotonic = time.monotonic
-_DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
-
-
-def _base36(n: int) -> str:
-    out = ""
-    while True:
-        n, r = divmod(n, 36)
-        out = _DIGITS[r] + out
-        if n == 0:
-            return out
-
-
-class Record:
-    """One record on its way: queued, in flight, or queued again after its connection failed."""
-
-    __slots__ = ("entry", "op", "count", "generation", "permit", "duration_ms", "sequence", "first_sent",
-                 "epoch", "writes", "key_second")
-
-    def __init__(self, entry: Entry, op: str, count: int = 1, generation: int | None = None,
-                 permit: str | None = None, duration_ms: int | None = None) -> None:
-        self.entry = entry
-        self.op = op
-        self.count = count
-        self.generation = generation
-        self.permit = permit
-        self.duration_ms = duration_ms
-        #: Queue order; with the client's random prefix, also the dedupe key.
-        self.sequence = 0
-        self.first_sent: float | None = None
-        self.epoch = 0
-        self.writes = 0
-        #: The wall-clock second the record was made, which leads its dedupe key.
-        self.key_second = int(time.time())
-
-    def __lt__(self, other: Record) -> bool:
-        return self.sequence < other.sequence
-
-    @property
-    def is_success_aggregate(self) -> bool:
-        """A closed breaker's successes (no permit): written once, without a ``dedupe`` key."""
-        return self.op == "record-success" and self.permit is None
-
-    def command(self, prefix: str) -> Message:
-        """The request, with the same ``dedupe`` key on every write of this record (none for a
-        success aggregate, written once)."""
-        c: Message = {"op": self.op, "breaker": self.entry.name}
-        if self.permit is not None:
-            c["permit"] = self.permit
-        elif self.generation is not None:
-            c["generation"] = self.generation
-        if self.op == "return-permit":
-            return c
-        if self.count != 1:
-            c["count"] = self.count
-        if self.duration_ms is not None:
-            c["duration_ms"] = self.duration_ms
-        if self.is_success_aggregate:
-            return c
-        # The leading second (8 hex digits, so keys sort by it) only orders keys: the daemon
-        # keeps remembered keys sorted by breaker and key, and keys starting with about the
-        # same time are added at the end of each breaker's range, a few pages per commit,
-        # instead of at one place per client and breaker (BENCHMARKS.md, fleet).
-        c["dedupe"] = f"{self.key_second & 0xFFFFFFFF:08x}-{prefix}-{_base36(self.sequence)}"
-        return c
 
 
 class RecordQueue:
@@ -154,6 +84,8 @@ class RecordQueue:
         self._force_folds = False
         self._in_flight = [0] * len(links)
         self._written_on: list[Connection | None] = [None] * len(links)
+        #: Woken when nothing is queued or in flight any more (``Client.flush`` waits on it).
+        self.drained = Waiters()
 
     # -- producers (never block, never do I/O) ------------------------------------------------
 
@@ -185,6 +117,8 @@ class RecordQueue:
         if not entry.folding:
             entry.folding = True
             self._folding.append(entry)
+        if self._force_folds:
+            self.kick()
 
     def report(self, entry: Entry, op: str, generation: int | None = None, permit: str | None = None,
                duration_ms: int | None = None) -> None:
@@ -204,6 +138,11 @@ class RecordQueue:
     @property
     def open_folds(self) -> int:
         return sum(1 for e in self._folding if e.fold is not None)
+
+    @property
+    def is_drained(self) -> bool:
+        """Nothing queued, in flight or being folded."""
+        return self.pending == 0 and self.open_folds == 0
 
     def kick(self) -> None:
         """Sends what can be sent, soon."""
@@ -310,46 +249,10 @@ class RecordQueue:
             connection = connections[i]
             if batch and connection is not None:
                 self._send(batch, connection, i)
+        self._wake_if_drained()
 
     def _send(self, batch: list[Record], connection: Connection, link: int) -> None:
-        """Writes ``batch`` (in order) as lines: runs of records as ``record-batch`` lines, a
-        lone record or a ``return-permit`` as its own line."""
-        lines: list[Message] = []
-        groups: list[list[Record]] = []
-        run: list[Record] = []
-        size = 0
-
-        def close_run() -> None:
-            nonlocal size
-            size = 0
-            if len(run) == 1:
-                lines.append(run[0].command(self._prefix))
-            elif run:
-                lines.append({"op": "record-batch", "records": [r.command(self._prefix) for r in run]})
-                self._stats.record_batches_sent += 1
-            if run:
-                groups.append(run.copy())
-                run.clear()
-
-        for record in batch:
-            if record.writes == 1:
-                self._stats.records_sent += 1
-                if record.op != "return-permit":
-                    self._stats.outcomes_sent += record.count
-            else:
-                self._stats.records_resent += 1
-            if record.op == "return-permit":
-                close_run()
-                lines.append(record.command(self._prefix))
-                groups.append([record])
-            else:
-                # Names are ASCII (validated); a permit is opaque: counted as if all escaped.
-                entry_size = len(record.entry.name) + 6 * len(record.permit or "") + _ENTRY_OVERHEAD
-                if run and (len(run) >= MAX_BATCH or size + entry_size > MAX_BATCH_BYTES):
-                    close_run()
-                run.append(record)
-                size += entry_size
-        close_run()
+        lines, groups = encode_lines(batch, self._prefix, self._stats)
         futures = connection.send_many(lines, self._timeout)
         for group, future in zip(groups, futures, strict=True):
             future.add_done_callback(partial(self._done, group, link, connection))
@@ -391,6 +294,11 @@ class RecordQueue:
         self._in_flight[link] -= len(group)
         if self._queue and (not requeued or self._links[link].connection is not connection):
             self.kick()
+        self._wake_if_drained()
+
+    def _wake_if_drained(self) -> None:
+        if not self._queue and not any(self._in_flight):
+            self.drained.wake_all()
 
     def _settle(self, record: Record, reply: Message, link: int, connection: Connection) -> bool:
         """Handles one record's reply (or its result in a batch). True if it was queued again."""
