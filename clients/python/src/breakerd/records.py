@@ -1,36 +1,8 @@
-"""Gets outcomes to breakerd without making the caller wait.
-
-- **Successes aggregated.** Successes of one breaker and generation are summed into one
-  ``record-success`` with ``count`` (fast and slow calls apart, when durations are reported; a
-  reported duration is folded only once the breaker's slow-call line is known) and sent at the
-  next flush tick, at most ``success_flush`` seconds after the first of them.
-- **Failures immediate.** A failure closes the breaker's open fold (so the daemon sees the
-  successes before it, in order) and is sent at once: a failure held back could open the
-  breaker late on every replica. Half-open trials carry a permit and are one record each.
-- **Many breakers in one line.** Records written together on a connection go as
-  ``record-batch`` lines of at most ``MAX_BATCH`` entries and ``MAX_BATCH_BYTES`` bytes (a
-  lone record as its own line; ``return-permit`` always on its own); each entry's result is handled like a single reply.
-- **Bounded.** At most ``max_queued`` records wait; when full the oldest is dropped (counted in
-  ``records_dropped``). At most ``max_in_flight`` per connection are written and unanswered.
-- **Ordered per breaker.** A breaker's records always use the same connection.
-- **Resent, counted once.** Every record but a success aggregate (below) carries a ``dedupe``
-  key of its own. A record whose connection fails before its reply is queued again in its place
-  and written again with the same key on the next connection, which writes nothing until every
-  record still in flight on the old one has come back, so a resend is never overtaken by its
-  breaker's later records. Resends stop ``retry_limit`` seconds after the first write (well
-  inside the daemon's dedupe window); the record is then counted in ``records_lost``. An error
-  reply is an answer: never resent (except ``not_leader``, which counted nothing and sends it
-  to the leader).
-- **Successes at most once.** A closed breaker's summed successes (``record-success`` without a
-  permit; not a half-open trial) carry no ``dedupe`` key, and when their connection fails before
-  the reply they are dropped (``records_lost``, their successes in ``successes_lost``), never
-  resent. Such a loss can only make a breaker trip sooner (a consecutive-failure streak not
-  reset, a failure rate a little higher for one window), never later, and only while a
-  connection fails; a remembered key costs the daemon about 7 µs, most of a healthy fleet's
-  daemon CPU, and one per breaker and replica every flush does not fit its ``--max-dedupe-keys``
-  at fleet scale (BENCHMARKS.md, fleet). On a healthy connection a breaker's failure still
-  follows its successes.
-"""
+"""Gets outcomes to breakerd without making the caller wait: successes summed per breaker and
+sent at the next flush tick, failures and trials at once, many breakers in one
+``record-batch`` line, bounded queues, one connection per breaker (in order), resends with the
+same ``dedupe`` key, and a closed breaker's summed successes at most once. The rules and why
+they hold: clients/python/DESIGN.md."""
 
 from __future__ import annotations
 
