@@ -6,15 +6,31 @@ import BreakerWire
 /// the registry applies it and says what the connection should do (`RequestAction`).
 extension BreakerRegistry {
     /// Handles `command` for `caller`. Admin changes need `caller.actor`.
+    ///
+    /// Inlined into its callers for `should-attempt`, the hottest op, so a connection that
+    /// switches on the action gets the decision without a `RequestAction` built and destroyed
+    /// in between; every other op is `handleServing`'s.
+    @inline(__always)
     public func handle(_ command: Command, caller: Caller) -> RequestAction {
         // A standby, or a leader whose lease ran out by now: nothing but ping and hello.
-        if let gate, !gate.isServing(at: clock.elapsed()) {
-            switch command {
-            case .ping: return .reply(.pong(version: BreakerServer.version))
-            case .hello(let client): return .connectionOp(.hello(client: client, role: .standby))
-            default: return .error(gate.notLeader)
-            }
+        if let gate, !gate.isServing(at: clock.elapsed()) { return refused(command, gate: gate) }
+        if case .shouldAttempt(let name) = command { return shouldAttempt(name) }
+        return handleServing(command, caller: caller)
+    }
+
+    /// What a registry that does not serve (see `LeaderGate`) answers.
+    @inline(never)
+    private func refused(_ command: Command, gate: LeaderGate) -> RequestAction {
+        switch command {
+        case .ping: .reply(.pong(version: BreakerServer.version))
+        case .hello(let client): .connectionOp(.hello(client: client, role: .standby))
+        default: .error(gate.notLeader)
         }
+    }
+
+    /// `handle` of every op but `should-attempt`, once the registry serves.
+    @inline(never)
+    private func handleServing(_ command: Command, caller: Caller) -> RequestAction {
         if command.isAdminChange, caller.actor == nil {
             return .error(WireError(.unauthorized, "\(command.op.rawValue) needs an admin token: breakerctl takes it from "
                 + "BREAKERD_TOKEN or --token-file; a protocol client sends {\"op\":\"auth\",\"token\":…} first"))
@@ -24,8 +40,7 @@ extension BreakerRegistry {
         case .hello(let client): return .connectionOp(.hello(client: client, role: .leader))
         case .watch(let prefix, let heartbeatMs): return .connectionOp(.watch(prefix: prefix, heartbeatMs: heartbeatMs))
         case .auth(let token): return .connectionOp(.auth(token: token))
-        case .shouldAttempt(let name):
-            return decide(name).map { .reply(.decision($0)) } ?? .error(overloaded(name))
+        case .shouldAttempt(let name): return shouldAttempt(name)  // `handle` answers it before this
         case .record(let record):
             return record.dedupe.map { dedupedRecord(record, key: $0, reporter: caller.reporter) }
                 ?? self.record(record, reporter: caller.reporter)
@@ -60,6 +75,11 @@ extension BreakerRegistry {
         case .history(let name, let limit):
             return exists(name) ? .readHistory(breaker: name, limit: limit) : .error(Self.notFound(name))
         }
+    }
+
+    @inline(__always)
+    private func shouldAttempt(_ name: String) -> RequestAction {
+        decide(name).map { .reply(.decision($0)) } ?? .error(overloaded(name))
     }
 
     /// `should-attempt`: nil when the breaker is new and the daemon holds `maxBreakers`.

@@ -49,7 +49,9 @@ extension ConnectionHandler {
         Self.answer(op, result, id: id, metrics: registry.metrics, scratch: &scratch)
     }
 
-    /// `answer` for a success, without wrapping it in a `Result` first (the hot path).
+    /// `answer` for a success, without wrapping it in a `Result` first (the hot path; inlined,
+    /// so a decision is encoded without being copied out of a `Reply`).
+    @inline(__always)
     func answer(_ op: Op, _ reply: Reply, id: JSONValue?) -> [UInt8] {
         Self.answer(op, reply, id: id, metrics: registry.metrics, scratch: &scratch)
     }
@@ -66,6 +68,7 @@ extension ConnectionHandler {
         }
     }
 
+    @inline(__always)
     static func answer(_ op: Op?, _ reply: Reply, id: JSONValue?, metrics: ServerMetrics,
                        scratch: inout JSONWriter) -> [UInt8] {
         metrics.request(op, nil)

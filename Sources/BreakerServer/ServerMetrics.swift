@@ -69,17 +69,24 @@ public final class ServerMetrics: Sendable {
 
     /// Counts one answered request: `op` nil when the line never named a known op, `error` nil
     /// when the reply was `"ok":true`. Every reply a connection sends is counted here, once.
+    /// Inlined: for the hot ops' `ok` this is one atomic add on a counter held directly.
+    @inline(__always)
     func request(_ op: Op?, _ error: ErrorCode?) {
         if error == nil, let op {
-            // The hot ops' counters without a lookup; the rest from the table.
             switch op {
-            case .shouldAttempt: decisionOK.increment()
-            case .recordSuccess: recordSuccessOK.increment()
-            case .recordFailure: recordFailureOK.increment()
-            default: okRequests[op]?.increment()
+            case .shouldAttempt: return decisionOK.increment()
+            case .recordSuccess: return recordSuccessOK.increment()
+            case .recordFailure: return recordFailureOK.increment()
+            default: break
             }
-            return
         }
+        otherRequest(op, error)
+    }
+
+    /// `request` of everything but the hot ops' `ok`: the table, or a counter made on first use.
+    @inline(never)
+    private func otherRequest(_ op: Op?, _ error: ErrorCode?) {
+        if error == nil, let op, let counter = okRequests[op] { return counter.increment() }
         let label = op?.rawValue ?? Self.invalidOp
         let code = error?.rawValue ?? Self.okCode
         otherRequests.withLock { counters in

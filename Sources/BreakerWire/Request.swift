@@ -16,7 +16,11 @@ public struct Request: Sendable, Equatable {
 public enum Command: Sendable, Hashable {
     case ping
     case shouldAttempt(breaker: String)
-    case record(RecordCommand)
+    /// Boxed (`indirect`): a record is ~100 bytes, which made every `Request` (decisions too)
+    /// a large value that the hot decoder built and then copied into its result through value
+    /// witnesses; boxed, a `Request` is small enough to pass in registers (BENCHMARKS.md,
+    /// "Eighth round").
+    indirect case record(RecordCommand)
     case inspect(breaker: String)
     case list(prefix: String?)
     /// Boxed (`indirect`): a patch is ~200 bytes, and every request (the hot ones too) would
@@ -38,7 +42,9 @@ public enum Command: Sendable, Hashable {
     /// the trial's place without counting an outcome.
     case returnPermit(breaker: String, permit: String)
 
-    /// The operation, for the encoder, logs and metrics.
+    /// The operation, for the encoder, logs and metrics. Inlinable: the server asks it for
+    /// every request.
+    @inlinable
     public var op: Op {
         switch self {
         case .ping: .ping
