@@ -25,12 +25,13 @@ enum BreakerTiles {
         return w.finishLine()
     }
 
-    static func render(_ selection: TileSelection.Screen) -> [UInt8] {
-        var w = JSONWriter(capacity: 256 + selection.chosen.count * 200)
+    /// `selection`'s counts with `views`, its chosen breakers.
+    static func render(_ selection: TileSelection.Screen, views: [BreakerView]) -> [UInt8] {
+        var w = JSONWriter(capacity: 256 + views.count * 200)
         w.beginObject()
         w.key("breakers")
         w.beginArray()
-        for view in selection.chosen { write(view, to: &w) }
+        for view in views { write(view, to: &w) }
         w.endArray()
         w.field("count", selection.matching)
         w.field("total", selection.total)

@@ -68,7 +68,8 @@ final class StatusPage: Sendable {
                 ObservabilityEndpoints.renderQueue.async { completion(.json(.ok, BreakerTiles.render(registry.snapshot()))) }
             case .success(let selection):
                 ObservabilityEndpoints.renderQueue.async {
-                    completion(.json(.ok, BreakerTiles.render(selection.choose(from: registry.snapshot()))))
+                    let screen = selection.choose(from: registry.glance())
+                    completion(.json(.ok, BreakerTiles.render(screen, views: registry.views(screen.chosen))))
                 }
             case .failure(let error):
                 completion(Self.failure(error))
