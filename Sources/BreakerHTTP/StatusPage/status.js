@@ -22,6 +22,7 @@ const page = {
   listLoaded: false,
   screen: null,           // until the list is loaded: the daemon's choice {names, count, total, states}
   screenSeq: 0,
+  firstScreen: null,      // the first loadScreen(), which loadList waits for
   renderQueued: false,
 };
 // Timings for the browser tests and BENCHMARKS (milliseconds).
@@ -439,7 +440,7 @@ async function loadScreen() {
 
 async function loadList() {
   // The first screen first: the whole list takes the daemon and the browser far longer.
-  if (!page.listLoaded) await loadScreen();
+  if (!page.listLoaded) await page.firstScreen;
   const started = performance.now();
   const r = await getJSON('api/breakers');
   if (!r.ok) { showError('cannot load breakers: ' + errorText(r.body, r.status)); return; }
@@ -478,6 +479,8 @@ function connect() {
 }
 
 async function start() {
+  // The first screen does not wait for anything: the events and the whole list follow it.
+  page.firstScreen = loadScreen();
   const info = await getJSON('api/info');
   page.info = info.ok ? info.body : null;
   if (page.info && !page.info.actions) {
