@@ -43,8 +43,11 @@ class Daemon:
             if m:
                 self.port = int(m.group(1))
         if self.port is None or self.http_port is None:
+            self.proc.kill()
+            self.proc.wait()
+            log = self.log_text()
             self.stop()
-            raise RuntimeError("breakerd did not start: " + self.log_text())
+            raise RuntimeError("breakerd did not start: " + log)
         threading.Thread(target=self.proc.stdout.read, daemon=True).start()
 
     @property
