@@ -51,7 +51,6 @@ struct StatusPageFirstScreenTests {
             }
             let changed = try screen(daemon, "limit=2&sort=change")
             #expect(changed.names == byChange.prefix(2).compactMap { $0["name"]?.string })
-            #expect(Set(changed.names) == ["a-3", "b-1"])
             for bad in ["limit=0", "limit=1001", "limit=x", "limit=5&state=shut", "limit=5&sort=size"] {
                 #expect(try daemon.get("/api/breakers?" + bad).status == 400, "\(bad)")
             }
