@@ -15,8 +15,11 @@ ADMIN_TOKEN = "alice-token-0123456789abcdef"
 
 
 class Daemon:
-    def __init__(self, binary, tokens=True, extra_args=()):
-        self.dir = tempfile.mkdtemp(prefix="breakerd-ui-")
+    def __init__(self, binary, tokens=True, extra_args=(), data_dir=None):
+        """`data_dir`: a directory to keep the database in (and not delete at `stop`), so a
+        second daemon can be started on it; by default a temp dir removed at `stop`."""
+        self.keep = data_dir is not None
+        self.dir = data_dir or tempfile.mkdtemp(prefix="breakerd-ui-")
         args = [binary, "--port", "0", "--http-port", "0", "--db", os.path.join(self.dir, "breakerd.sqlite3"),
                 "--log-level", "warning", *extra_args]
         if tokens:
@@ -40,8 +43,11 @@ class Daemon:
             if m:
                 self.port = int(m.group(1))
         if self.port is None or self.http_port is None:
+            self.proc.kill()
+            self.proc.wait()
+            log = self.log_text()
             self.stop()
-            raise RuntimeError("breakerd did not start: " + self.log_text())
+            raise RuntimeError("breakerd did not start: " + log)
         threading.Thread(target=self.proc.stdout.read, daemon=True).start()
 
     @property
@@ -76,7 +82,8 @@ class Daemon:
                 self.proc.kill()
                 self.proc.wait()
         self.log.close()
-        shutil.rmtree(self.dir, ignore_errors=True)
+        if not self.keep:
+            shutil.rmtree(self.dir, ignore_errors=True)
 
 
 class Client:

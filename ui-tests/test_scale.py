@@ -11,9 +11,9 @@ from conftest import console_errors, open_page
 
 COUNT = 100_000
 # The targets are 2 s and 200 ms. The asserts are generous, so a busy shared machine does
-# not fail them by chance, and the log prints the exact figures (BENCHMARKS-SECTION.md). Most of
-# the first paint is the daemon walking and encoding 100,000 breakers: ~1 s in a release build,
-# ~2-3 s in the debug build CI tests, and several times that while other builds share the 2 cores.
+# not fail them by chance, and the log prints the exact figures (BENCHMARKS.md). The first paint
+# waits only for the daemon's first screen (api/breakers?limit=60); the whole list (the daemon
+# walking and encoding 100,000 breakers, seconds on a busy machine) follows in the background.
 def first_paint_bound_ms(binary):
     default = 4000 if "/release/" in binary else 15000
     return float(os.environ.get("UI_FIRST_PAINT_BOUND_MS", default))
@@ -43,12 +43,20 @@ def test_hundred_thousand_breakers_first_paint_and_filter(browser, big, binary):
     timings = open_page(browser, big, timeout=30)
     wall = (time.time() - started) * 1000
     first_paint = timings["firstPaintMs"]
-    print(f"\n100k breakers: first paint {first_paint:.0f} ms after navigation start "
-          f"(list fetch+parse {timings['listFetchMs']:.0f} ms, first render {timings['lastRenderMs']:.1f} ms, "
-          f"selenium wall {wall:.0f} ms)")
-    assert browser.execute_script("return document.querySelectorAll('#tiles li').length") == 60
+    first_tiles = browser.execute_script("return [...document.querySelectorAll('#tiles li')].map(t => t.dataset.name)")
     more = browser.find_element(By.ID, "more").text
+    # Then the whole list, in the background: filtering works on all of it from then on.
+    WebDriverWait(browser, 30, poll_frequency=0.05).until(
+        lambda d: d.execute_script("return window.__breakerd.listPaintMs !== null"))
+    timings = browser.execute_script("return window.__breakerd")
+    print(f"\n100k breakers: first paint {first_paint:.0f} ms after navigation start "
+          f"(first screen fetch+parse {timings['screenFetchMs']:.0f} ms, selenium wall {wall:.0f} ms); "
+          f"whole list drawn at {timings['listPaintMs']:.0f} ms (list fetch+parse {timings['listFetchMs']:.0f} ms)")
+    assert len(first_tiles) == 60
     assert more.startswith("and 99,940 more"), more
+    # The daemon's first screen is what the page itself chooses once it has every breaker.
+    assert browser.execute_script("return [...document.querySelectorAll('#tiles li')].map(t => t.dataset.name)") == first_tiles
+    assert first_tiles[:20] == [f"bench-{i:06d}" for i in range(0, 100_000, 5000)]
     bound = first_paint_bound_ms(binary)
     print(f"first paint bound {bound:.0f} ms ({binary})")
     assert first_paint < bound

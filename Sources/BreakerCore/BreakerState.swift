@@ -31,6 +31,19 @@ public enum TransitionReason: String, Sendable, Hashable, CaseIterable {
     public var wireName: String { rawValue }
 }
 
+/// A breaker's most recent state change, as much of it as is not already the breaker's own:
+/// where it came from and why. Where it went is the breaker's `state` and when is its
+/// `metrics.lastStateChange` (every transition sets both, and nothing else changes them).
+public struct LastTransition: Sendable, Hashable {
+    public var from: BreakerState
+    public var reason: TransitionReason
+
+    public init(from: BreakerState, reason: TransitionReason) {
+        self.from = from
+        self.reason = reason
+    }
+}
+
 /// One state change. `generation` is the breaker's generation after the change.
 public struct Transition: Sendable, Hashable {
     public var from: BreakerState

@@ -29,6 +29,9 @@ public struct CircuitBreaker: Sendable, Hashable {
     public internal(set) var window: SlidingWindow?
     /// Reopens from HALF_OPEN in a row since the breaker last closed: the backoff exponent.
     public internal(set) var reopenCount: Int
+    /// Where the last transition came from and why; nil for a breaker that never changed state
+    /// (see `LastTransition`). Persisted with the breaker.
+    public private(set) var lastTransition: LastTransition?
     private var nextPermitSequence: UInt64 = 0
 
     /// The retry hint given while forced open: there is no deadline, only an operator.
@@ -45,7 +48,7 @@ public struct CircuitBreaker: Sendable, Hashable {
     public init(
         config: BreakerConfig, state: BreakerState, generation: UInt64, failureCount: Int,
         successCount: Int, openUntil: Timestamp?, metrics: BreakerMetrics, forced: ForcedOpen? = nil,
-        reopenCount: Int = 0
+        reopenCount: Int = 0, lastTransition: LastTransition? = nil
     ) {
         self.config = config
         self.state = state
@@ -59,6 +62,7 @@ public struct CircuitBreaker: Sendable, Hashable {
         self.forced = state == .forcedOpen ? (forced ?? ForcedOpen(reason: nil, actor: nil, at: metrics.lastStateChange)) : nil
         self.window = Self.freshWindow(config)
         self.reopenCount = max(0, reopenCount)
+        self.lastTransition = lastTransition
     }
 
     static func freshWindow(_ config: BreakerConfig) -> SlidingWindow? {
@@ -228,6 +232,7 @@ public struct CircuitBreaker: Sendable, Hashable {
         successCount = 0
         permits = [:]
         forced = nil
+        lastTransition = LastTransition(from: transition.from, reason: reason)
         if target != .open { failureCount = 0 }
         openUntil = target == .open ? time.adding(milliseconds: config.openDurationMs(afterReopens: reopenCount)) : nil
         metrics.count(transition)

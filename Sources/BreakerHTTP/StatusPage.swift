@@ -16,7 +16,8 @@ public struct StatusPageSettings: Sendable {
 
 /// The live status page and the routes behind it: the page itself (`/`, `/status.css`,
 /// `/status.js`, compiled into the binary), the event stream (`/events`), read-only JSON
-/// (`/api/info`, `/api/breakers`, `/api/breaker`, `/api/history`) and the admin actions
+/// (`/api/info`, `/api/breakers` — all, or the first screen with `?limit=` (`TileSelection`) —,
+/// `/api/breaker`, `/api/history`) and the admin actions
 /// (`POST /api/admin`). Every JSON body uses the protocol's field names (`ReplyEncoder`).
 final class StatusPage: Sendable {
     static let getRoutes: Set<String> = ["/", "/status.css", "/status.js", "/events", "/api/info", "/api/breakers",
@@ -62,7 +63,17 @@ final class StatusPage: Sendable {
         case "/api/breakers":
             // Walking and encoding every breaker is real work with many: never on an event loop.
             let registry = self.registry
-            ObservabilityEndpoints.renderQueue.async { completion(.json(.ok, BreakerTiles.render(registry.snapshot()))) }
+            switch TileSelection.parse(request.query) {
+            case nil:
+                ObservabilityEndpoints.renderQueue.async { completion(.json(.ok, BreakerTiles.render(registry.snapshot()))) }
+            case .success(let selection):
+                ObservabilityEndpoints.renderQueue.async {
+                    let screen = selection.choose(from: registry.glance())
+                    completion(.json(.ok, BreakerTiles.render(screen, views: registry.views(screen.chosen))))
+                }
+            case .failure(let error):
+                completion(Self.failure(error))
+            }
         case "/api/breaker": inspect(request, completion)
         case "/api/history": history(request, completion)
         case "/api/admin": actions.run(request, logger: logger, completion: completion)

@@ -56,6 +56,14 @@ extension PostgresBreakerRow {
             minReporters: try optionalInteger(30).map { Int(clamping: $0) }, mode: mode)
         do { try config.validate() } catch { throw corrupt("an invalid configuration (\(error.message))") }
 
+        func lastTransition() throws(PostgresStoreError) -> LastTransition? {
+            let from = try text(33), reason = try text(34)
+            if from == nil && reason == nil { return nil }
+            guard let fromState = BreakerState(wireName: from ?? "") else { throw corrupt("an unknown last_from \"\(from ?? "NULL")\"") }
+            guard let why = TransitionReason(rawValue: reason ?? "") else { throw corrupt("an unknown last_reason \"\(reason ?? "NULL")\"") }
+            return LastTransition(from: fromState, reason: why)
+        }
+
         let stateText = try text(6) ?? ""
         guard let state = BreakerState(wireName: stateText) else { throw corrupt("an unknown state \"\(stateText)\"") }
         let countsText = try text(15)
@@ -76,7 +84,7 @@ extension PostgresBreakerRow {
             config: config, state: state, generation: UInt64(bitPattern: try integer(7)),
             failureCount: try count(8), successCount: try count(9),
             openUntil: try optionalInteger(10).map(Timestamp.init(millisecondsSinceEpoch:)),
-            metrics: metrics, forced: forced, reopenCount: try count(32))
+            metrics: metrics, forced: forced, reopenCount: try count(32), lastTransition: try lastTransition())
         return StoredBreaker(name: name, breaker: breaker)
     }
 }

@@ -17,7 +17,7 @@ enum PostgresBreakerRow {
         ("forced_at_ms", .int8), ("policy", .text), ("window_kind", .text), ("window_size", .int8),
         ("failure_rate_threshold", .int8), ("minimum_calls", .int8), ("slow_call_duration_ms", .int8),
         ("slow_call_rate_threshold", .int8), ("backoff_multiplier", .float8), ("backoff_max_ms", .int8),
-        ("min_reporters", .int8), ("mode", .text), ("reopen_count", .int8),
+        ("min_reporters", .int8), ("mode", .text), ("reopen_count", .int8), ("last_from", .text), ("last_reason", .text),
     ]
 
     /// The upsert, its column arrays bound from parameter `$first` on.
@@ -65,6 +65,7 @@ enum PostgresBreakerRow {
             .int8(config.slowCallDurationMs), .int8(Int64(config.slowCallRateThreshold)),
             .float8(config.timeoutBackoff?.multiplier), .int8(config.timeoutBackoff?.maxMs),
             .int8(config.minReporters.map(Int64.init)), .text(config.mode.wireName), .int8(Int64(breaker.reopenCount)),
+            .text(breaker.lastTransition?.from.wireName), .text(breaker.lastTransition?.reason.wireName),
         ]
     }
 

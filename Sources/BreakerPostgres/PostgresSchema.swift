@@ -81,6 +81,17 @@ public enum PostgresSchema {
             )
             """,
         ]),
+        // The last transition's origin and reason (its target and time are `state` and
+        // `last_state_change_ms`); NULL for a breaker that never changed state. Existing breakers
+        // take them from their newest history row, once, here.
+        (version: 2, sql: [
+            "ALTER TABLE breakers ADD COLUMN last_from TEXT, ADD COLUMN last_reason TEXT",
+            """
+            UPDATE breakers b SET last_from = t.from_state, last_reason = t.reason
+            FROM (SELECT DISTINCT ON (breaker) breaker, from_state, reason FROM transitions ORDER BY breaker, id DESC) t
+            WHERE t.breaker = b.name
+            """,
+        ]),
     ]
 
     /// The version this code writes and understands.

@@ -12,6 +12,7 @@ enum BreakerRow {
         "transitions", "last_failure_ms", "last_state_change_ms", "forced_reason", "forced_by", "forced_at_ms",
         "policy", "window_kind", "window_size", "failure_rate_threshold", "minimum_calls", "slow_call_duration_ms",
         "slow_call_rate_threshold", "backoff_multiplier", "backoff_max_ms", "min_reporters", "mode", "reopen_count",
+        "last_from", "last_reason",
     ]
 
     static let upsertSQL: String = {
@@ -66,6 +67,8 @@ enum BreakerRow {
         try statement.bind(config.minReporters.map(Int64.init), at: 31)
         try statement.bind(config.mode.wireName, at: 32)
         try statement.bind(Int64(breaker.reopenCount), at: 33)
+        try statement.bind(breaker.lastTransition?.from.wireName, at: 34)
+        try statement.bind(breaker.lastTransition?.reason.wireName, at: 35)
     }
 
     /// Decodes the current row of `selectAllSQL`. Anything that could not have been written by
@@ -115,6 +118,14 @@ enum BreakerRow {
             minReporters: try optionalInteger(30).map { Int(clamping: $0) }, mode: mode)
         do { try config.validate() } catch { throw corrupt("an invalid configuration (\(error.message))") }
 
+        func lastTransition() throws(StoreError) -> LastTransition? {
+            if row.isNull(33) && row.isNull(34) { return nil }
+            let from = row.text(33) ?? "NULL", reason = row.text(34) ?? "NULL"
+            guard let fromState = BreakerState(wireName: from) else { throw corrupt("an unknown last_from \"\(from)\"") }
+            guard let why = TransitionReason(rawValue: reason) else { throw corrupt("an unknown last_reason \"\(reason)\"") }
+            return LastTransition(from: fromState, reason: why)
+        }
+
         let stateText = row.text(6) ?? ""
         guard let state = BreakerState(wireName: stateText) else { throw corrupt("an unknown state \"\(stateText)\"") }
         guard let transitionBytes = row.textBytes(15), let transitions = TransitionCounts.decode(transitionBytes) else {
@@ -136,7 +147,7 @@ enum BreakerRow {
             forced: try optionalInteger(20).map {
                 ForcedOpen(reason: row.text(18), actor: row.text(19), at: Timestamp(millisecondsSinceEpoch: $0))
             },
-            reopenCount: try count(32))
+            reopenCount: try count(32), lastTransition: try lastTransition())
         return StoredBreaker(name: name, breaker: breaker)
     }
 }

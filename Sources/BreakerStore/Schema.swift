@@ -86,6 +86,18 @@ package enum Schema {
             """,
             "CREATE INDEX record_dedupe_by_expiry ON record_dedupe (expires_ms)",
         ]),
+        // The last transition's origin and reason (its target and time are `state` and
+        // `last_state_change_ms`); NULL for a breaker that never changed state. Existing breakers
+        // take them from their newest history row, once, here.
+        (version: 5, sql: [
+            "ALTER TABLE breakers ADD COLUMN last_from TEXT",
+            "ALTER TABLE breakers ADD COLUMN last_reason TEXT",
+            """
+            UPDATE breakers SET
+                last_from = (SELECT from_state FROM transitions t WHERE t.breaker = breakers.name ORDER BY id DESC LIMIT 1),
+                last_reason = (SELECT reason FROM transitions t WHERE t.breaker = breakers.name ORDER BY id DESC LIMIT 1)
+            """,
+        ]),
     ]
 
     /// The version this code writes and understands.

@@ -213,6 +213,17 @@ public enum ReplyDecoder {
         guard (state == .forcedOpen) == (forced != nil) else {
             throw ReplyDecodingError("\(o.path)forced comes with, and only with, a forced_open breaker")
         }
+        var last: LastTransition?
+        if o.object.fields.contains(where: { $0.key == "last_transition" }) {
+            let t = try o.object("last_transition")
+            guard let reason = TransitionReason(rawValue: try t.string("reason")) else {
+                throw ReplyDecodingError("\(o.path)last_transition.reason is not a transition reason")
+            }
+            guard try t.state("to") == state else {
+                throw ReplyDecodingError("\(o.path)last_transition.to is not the breaker's state")
+            }
+            last = LastTransition(from: try t.state("from"), reason: reason)
+        }
         let m = try o.object("metrics")
         let counts = try m.object("state_transitions")
         var transitions: [TransitionKind: UInt64] = [:]
@@ -228,7 +239,8 @@ public enum ReplyDecoder {
             lastFailureTime: try m.optionalTime("last_failure_time"),
             lastStateChange: try m.time("last_state_change"))
         let breaker = CircuitBreaker(config: config, state: state, generation: generation, failureCount: failureCount,
-                                     successCount: successCount, openUntil: openUntil, metrics: metrics, forced: forced)
+                                     successCount: successCount, openUntil: openUntil, metrics: metrics, forced: forced,
+                                     lastTransition: last)
         return BreakerView(name: name, breaker: breaker)
     }
 

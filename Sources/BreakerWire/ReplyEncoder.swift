@@ -198,49 +198,81 @@ public enum ReplyEncoder {
         for (key, value) in PolicyFields.json(c) { w.key(key); w.value(value) }
     }
 
-    /// The breaker object of `inspect` and `list`.
-    public static func write(_ view: BreakerView, to w: inout JSONWriter) {
+    /// How much of a breaker `write` puts out.
+    public enum BreakerForm: Sendable {
+        /// Everything: the breaker object of `inspect` and `list`.
+        case full
+        /// What a status page tile shows, with the same field names: of the config only `policy`
+        /// and `timeout_ms`, no reporters or in-flight trials, and counts that are 0 left out, so
+        /// 100,000 breakers stay one compact fetch.
+        case tile
+    }
+
+    /// The breaker object of `inspect` and `list` (`.full`), or its tile subset (`.tile`).
+    public static func write(_ view: BreakerView, to w: inout JSONWriter, form: BreakerForm = .full) {
         let b = view.breaker
+        let full = form == .full
         w.beginObject()
         w.field("name", view.name)
         w.field("state", b.state.wireName)
         w.key("config")
         w.beginObject()
-        w.field("failure_threshold", b.config.failureThreshold)
-        w.field("success_threshold", b.config.successThreshold)
-        w.field("timeout_ms", b.config.timeoutMs)
-        w.field("half_open_max_calls", b.config.halfOpenMaxCalls)
-        w.field("half_open_permit_timeout_ms", b.config.halfOpenPermitTimeoutMs)
-        writePolicy(b.config, to: &w)
+        if full {
+            w.field("failure_threshold", b.config.failureThreshold)
+            w.field("success_threshold", b.config.successThreshold)
+            w.field("timeout_ms", b.config.timeoutMs)
+            w.field("half_open_max_calls", b.config.halfOpenMaxCalls)
+            w.field("half_open_permit_timeout_ms", b.config.halfOpenPermitTimeoutMs)
+            writePolicy(b.config, to: &w)
+        } else {
+            w.field("policy", b.config.policy.wireName)
+            w.field("timeout_ms", b.config.timeoutMs)
+        }
         w.endObject()
-        w.field("failure_count", b.failureCount)
+        if full || b.failureCount > 0 { w.field("failure_count", b.failureCount) }
         if let window = b.window {
             // Over the current window; absent while it is empty (a rate of nothing is no rate).
             if let rate = window.failureRate { w.field("failure_rate", rate) }
-            if let rate = window.slowCallRate { w.field("slow_call_rate", rate) }
-            w.key("reporters")
-            w.beginArray()
-            for reporter in window.reporters { w.string(reporter) }
-            w.endArray()
+            if full {
+                if let rate = window.slowCallRate { w.field("slow_call_rate", rate) }
+                w.key("reporters")
+                w.beginArray()
+                for reporter in window.reporters { w.string(reporter) }
+                w.endArray()
+            }
         }
-        if b.reopenCount > 0 { w.field("reopen_count", b.reopenCount) }
-        w.field("success_count", b.successCount)
-        w.field("half_open_in_flight", b.permits.count)
+        if full && b.reopenCount > 0 { w.field("reopen_count", b.reopenCount) }
+        if full || b.successCount > 0 { w.field("success_count", b.successCount) }
+        if full { w.field("half_open_in_flight", b.permits.count) }
         w.key("generation"); w.int(Int64(truncatingIfNeeded: b.generation))
         if let until = b.openUntil { w.field("open_until", RFC3339.format(until)) }
-        if let forced = b.forced { ReplyEncoder.writeForced(forced, to: &w) }
+        if let forced = b.forced { writeForced(forced, to: &w) }
+        if let last = b.lastTransition {
+            w.key("last_transition")
+            w.beginObject()
+            w.field("from", last.from.wireName)
+            w.field("to", b.state.wireName)
+            w.field("at", RFC3339.format(b.metrics.lastStateChange))
+            w.field("reason", last.reason.wireName)
+            w.endObject()
+        }
         let m = b.metrics
         w.key("metrics")
         w.beginObject()
-        w.key("total_calls"); w.int(Int64(truncatingIfNeeded: m.totalCalls))
-        w.key("successful_calls"); w.int(Int64(truncatingIfNeeded: m.successfulCalls))
-        w.key("failed_calls"); w.int(Int64(truncatingIfNeeded: m.failedCalls))
-        w.key("rejected_calls"); w.int(Int64(truncatingIfNeeded: m.rejectedCalls))
-        w.key("state_transitions")
-        w.beginObject()
-        for (kind, count) in m.transitionCounts { w.key(kind.key); w.int(Int64(truncatingIfNeeded: count)) }
-        w.endObject()
-        if let t = m.lastFailureTime { w.field("last_failure_time", RFC3339.format(t)) }
+        func count(_ key: String, _ value: UInt64) {
+            if full || value > 0 { w.key(key); w.int(Int64(truncatingIfNeeded: value)) }
+        }
+        count("total_calls", m.totalCalls)
+        if full { count("successful_calls", m.successfulCalls) }
+        count("failed_calls", m.failedCalls)
+        count("rejected_calls", m.rejectedCalls)
+        if full {
+            w.key("state_transitions")
+            w.beginObject()
+            for (kind, count) in m.transitionCounts { w.key(kind.key); w.int(Int64(truncatingIfNeeded: count)) }
+            w.endObject()
+            if let t = m.lastFailureTime { w.field("last_failure_time", RFC3339.format(t)) }
+        }
         w.field("last_state_change", RFC3339.format(m.lastStateChange))
         w.endObject()
         w.endObject()

@@ -52,7 +52,8 @@ import Testing
         ]))
         #expect(breaker == .restored(
             state: .open, generation: 2, failureCount: 5, openUntil: now + 60_000,
-            metrics: metrics(total: 5, failed: 5, transitions: [.closedToOpen: 1], lastFailure: now, lastChange: now)))
+            metrics: metrics(total: 5, failed: 5, transitions: [.closedToOpen: 1], lastFailure: now, lastChange: now),
+            last: LastTransition(from: .closed, reason: .failureThreshold)))
     }
 
     // MARK: OPEN
@@ -89,7 +90,8 @@ import Testing
         #expect(breaker == .restored(
             state: .open, generation: 2, failureCount: 5, openUntil: t0 + 60_000,
             metrics: metrics(total: 5 + 56, successful: 2, failed: 5 + 54, transitions: [.closedToOpen: 1],
-                             lastFailure: now, lastChange: t0)))
+                             lastFailure: now, lastChange: t0),
+            last: LastTransition(from: .closed, reason: .failureThreshold)))
     }
 
     @Test func lateFailureWhileOpenDoesNotPushDeadline() throws {
@@ -116,7 +118,8 @@ import Testing
         #expect(breaker == .restored(
             state: .halfOpen, generation: 3,
             metrics: metrics(total: 5, failed: 5, transitions: [.closedToOpen: 1, .openToHalfOpen: 1],
-                             lastFailure: t0, lastChange: deadline)))
+                             lastFailure: t0, lastChange: deadline),
+            last: LastTransition(from: .open, reason: .timeoutElapsed)))
     }
 
     @Test func effectiveStateDoesNotDependOnWhenAnyoneLooked() throws {
@@ -182,7 +185,8 @@ import Testing
         #expect(results.filter(\.stale).count == 95)
         #expect(breaker == .restored(
             state: .open, generation: 2, failureCount: 5, openUntil: now + 60_000,
-            metrics: metrics(total: 100, failed: 100, transitions: [.closedToOpen: 1], lastFailure: now, lastChange: now)))
+            metrics: metrics(total: 100, failed: 100, transitions: [.closedToOpen: 1], lastFailure: now, lastChange: now),
+            last: LastTransition(from: .closed, reason: .failureThreshold)))
     }
 
     @Test(arguments: [(0, 5), (0, 100), (4, 1), (4, 100), (2, 1_000_000), (0, Int.max)])
@@ -224,7 +228,8 @@ import Testing
         #expect(breaker == .restored(
             state: .closed, generation: 3,
             metrics: metrics(total: 5, failed: 5, rejected: 1, transitions: [.closedToOpen: 1, .openToClosed: 1],
-                             lastFailure: t0, lastChange: now)))
+                             lastFailure: t0, lastChange: now),
+            last: LastTransition(from: .open, reason: .reset)))
     }
 
     @Test func resetFromHalfOpenReleasesPermits() throws {

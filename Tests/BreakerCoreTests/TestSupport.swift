@@ -61,16 +61,17 @@ extension CircuitBreaker {
     /// A breaker as restored from storage (the same fields the server persists).
     static func restored(
         config: BreakerConfig = .default, state: BreakerState, generation: UInt64,
-        failureCount: Int = 0, successCount: Int = 0, openUntil: Timestamp? = nil, metrics: BreakerMetrics
+        failureCount: Int = 0, successCount: Int = 0, openUntil: Timestamp? = nil, metrics: BreakerMetrics,
+        last: LastTransition? = nil
     ) -> CircuitBreaker {
         CircuitBreaker(config: config, state: state, generation: generation, failureCount: failureCount,
-                       successCount: successCount, openUntil: openUntil, metrics: metrics)
+                       successCount: successCount, openUntil: openUntil, metrics: metrics, lastTransition: last)
     }
 
     /// This breaker's stored fields loaded back, as after a restart.
     var afterRestart: CircuitBreaker {
         CircuitBreaker(config: config, state: state, generation: generation, failureCount: failureCount,
-                       successCount: successCount, openUntil: openUntil, metrics: metrics)
+                       successCount: successCount, openUntil: openUntil, metrics: metrics, lastTransition: lastTransition)
     }
 }
 

@@ -30,14 +30,16 @@ public func breakersInEveryState() -> [StoredBreaker] {
                 TransitionKind(from: .halfOpen, to: .open): 1, TransitionKind(from: .halfOpen, to: .closed): 1,
                 TransitionKind(from: .open, to: .closed): 0,
             ],
-            lastFailureTime: at(1_000), lastStateChange: at(1_000)))
+            lastFailureTime: at(1_000), lastStateChange: at(1_000)),
+        lastTransition: LastTransition(from: .halfOpen, reason: .halfOpenFailure))
     let halfOpen = CircuitBreaker(
         config: BreakerConfig(failureThreshold: 1_000_000, successThreshold: 1_000_000, timeoutMs: 2_592_000_000,
                               halfOpenMaxCalls: 10_000, halfOpenPermitTimeoutMs: 86_400_000),
         state: .halfOpen, generation: .max, failureCount: 0, successCount: 999_999, openUntil: nil,
         metrics: BreakerMetrics(totalCalls: .max, successfulCalls: .max - 1, failedCalls: 1, rejectedCalls: .max,
                                 transitions: [TransitionKind(from: .open, to: .halfOpen): .max],
-                                lastFailureTime: at(-5), lastStateChange: at(2_000)))
+                                lastFailureTime: at(-5), lastStateChange: at(2_000)),
+        lastTransition: LastTransition(from: .open, reason: .timeoutElapsed))
     var live = CircuitBreaker(createdAt: at(0))
     for step in 1...5 { _ = live.record(.failure, at: at(Int64(step))) }
     return [

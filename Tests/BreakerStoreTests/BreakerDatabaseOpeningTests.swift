@@ -180,10 +180,38 @@ import Testing
             openUntil: Timestamp(millisecondsSinceEpoch: 1_700_000_030_000),
             metrics: BreakerMetrics(totalCalls: 5, successfulCalls: 0, failedCalls: 5, rejectedCalls: 3,
                                     transitions: [TransitionKind(from: .closed, to: .open): 1],
-                                    lastFailureTime: at, lastStateChange: at))
+                                    lastFailureTime: at, lastStateChange: at),
+            lastTransition: LastTransition(from: .closed, reason: .failureThreshold))
         #expect(try database.loadAll() == [StoredBreaker(name: "orders-db", breaker: expected)])
         #expect(try database.history(breaker: "orders-db", limit: 10).map(\.transition)
                 == [Transition(from: .closed, to: .open, generation: 2, at: at, reason: .failureThreshold)])
         #expect(RawSQLite.column(path, "PRAGMA user_version") == ["\(Schema.currentVersion)"])
+    }
+
+    /// Schema 5 keeps each breaker's last transition (origin and reason) in its row; a database
+    /// from before takes it, once, from each breaker's newest history row.
+    @Test func migratingToVersion5TakesTheLastTransitionFromTheNewestHistoryRow() throws {
+        let folder = try TempFolder()
+        defer { folder.remove() }
+        let path = folder.file("db.sqlite3")
+        let v4 = Schema.migrations.prefix(4).flatMap(\.sql).joined(separator: ";\n")
+        RawSQLite.execute(path, v4 + ";\nPRAGMA user_version = 4;")
+        let row = "5, 2, 30000, 1, 30000, '%@', %@, 0, 0, NULL, 5, 0, 5, 0, 'closed_to_open=1', NULL, 1700000000000"
+        RawSQLite.execute(path, """
+            INSERT INTO breakers (name, failure_threshold, success_threshold, timeout_ms, half_open_max_calls,
+                half_open_permit_timeout_ms, state, generation, failure_count, success_count, open_until_ms, total_calls,
+                successful_calls, failed_calls, rejected_calls, transitions, last_failure_ms, last_state_change_ms)
+            VALUES ('flappy', \(row.replacingOccurrences(of: "'%@', %@", with: "'half_open', 3"))),
+                   ('quiet', \(row.replacingOccurrences(of: "'%@', %@", with: "'closed', 1")));
+            INSERT INTO transitions (breaker, from_state, to_state, generation, at_ms, reason) VALUES
+                ('flappy', 'closed', 'open', 2, 1699999990000, 'failure_threshold'),
+                ('other', 'closed', 'forced_open', 2, 1700000000001, 'forced_open'),
+                ('flappy', 'open', 'half_open', 3, 1700000000000, 'timeout_elapsed');
+            """)
+        let database = try openDatabase(path)
+        defer { database.close() }
+        #expect(database.openedAtVersion == 4)
+        let last = try database.loadAll().map { [$0.name: $0.breaker.lastTransition] }
+        #expect(last == [["flappy": LastTransition(from: .open, reason: .timeoutElapsed)], ["quiet": nil]])
     }
 }

@@ -1,4 +1,5 @@
-// breakerd's live status page: one fetch of the list, then Server-Sent Events (/events) only.
+// breakerd's live status page: the first screen from the daemon (api/breakers?limit=…), then the
+// whole list in the background for filtering, then Server-Sent Events (/events) only.
 // Vanilla JS; every breaker-supplied string goes into the DOM as text, never as HTML.
 'use strict';
 
@@ -19,10 +20,13 @@ const page = {
   tiles: new Map(),       // name -> tile element, reused between renders
   detailName: null,
   listLoaded: false,
+  screen: null,           // until the list is loaded: the daemon's choice {names, count, total, states}
+  screenSeq: 0,
+  firstScreen: null,      // the first loadScreen(), which loadList waits for
   renderQueued: false,
 };
 // Timings for the browser tests and BENCHMARKS (milliseconds).
-window.__breakerd = { listFetchMs: null, firstPaintMs: null, lastRenderMs: null, events: 0, summaries: 0, resyncs: 0 };
+window.__breakerd = { screenFetchMs: null, listFetchMs: null, firstPaintMs: null, listPaintMs: null, lastRenderMs: null, events: 0, summaries: 0, resyncs: 0 };
 
 function word(state) { return WORDS[state] || state; }
 function n(value) { return value || 0; }
@@ -86,10 +90,13 @@ function replaceList(breakers) {
   page.list = breakers.map(prepare);
   page.byName = new Map();
   page.active = new Set();
-  for (const b of page.list) {
-    page.byName.set(b.name, b);
+  for (let i = 0; i < page.list.length; i++) {
+    let b = page.list[i];
     const before = old.get(b.name);
-    if (before) { b._act = before._act; b._last = before._last; if (b._act > 0) page.active.add(b); }
+    // An event seen after the daemon read the list is newer than the list's copy.
+    if (before && before.generation > b.generation) page.list[i] = b = before;
+    page.byName.set(b.name, b);
+    if (before) { b._act = before._act; if (b._act > 0) page.active.add(b); }
   }
 }
 
@@ -102,7 +109,6 @@ function merge(incoming, intervalMs) {
     calls = Math.max(0, n(b.metrics.total_calls) - n(old.metrics.total_calls));
     rejected = Math.max(0, n(b.metrics.rejected_calls) - n(old.metrics.rejected_calls));
     b._act = old._act;
-    b._last = old._last;
     page.list[indexOfName(b.name)] = b;
     page.byName.set(b.name, b);
     page.active.delete(old);
@@ -130,7 +136,7 @@ function onTransition(ev) {
   b.generation = ev.generation;
   b.metrics.last_state_change = ev.at;
   b._change = Date.parse(ev.at) || Date.now();
-  b._last = { from: ev.from, to: ev.to, reason: ev.reason };
+  b.last_transition = { from: ev.from, to: ev.to, at: ev.at, reason: ev.reason };
   if (ev.to === 'open' && b.config && b.config.timeout_ms) b._until = b._change + b.config.timeout_ms;
   else if (ev.to !== 'open') { b._until = 0; delete b.open_until; }
   if (ev.to !== 'forced_open') delete b.forced;
@@ -173,10 +179,16 @@ function sample(name, rate) {
 
 // ---- choosing and drawing tiles -----------------------------------------------------------
 
+function controls() {
+  return { prefix: $('filter').value.trim(), state: $('state-filter').value, sort: $('sort').value };
+}
+
 function selection() {
-  const prefix = $('filter').value.trim();
-  const state = $('state-filter').value;
-  const sort = $('sort').value;
+  const { prefix, state, sort } = controls();
+  if (!page.listLoaded) {
+    const chosen = page.screen ? page.screen.names.map((name) => page.byName.get(name)).filter(Boolean) : [];
+    return { chosen, total: page.screen ? page.screen.count : 0 };
+  }
   const all = page.list;
   const match = (b) => (!prefix || b.name.startsWith(prefix)) && (!state || b.state === state);
   let total = 0;
@@ -205,7 +217,7 @@ function selection() {
 }
 
 function queueRender() {
-  if (page.renderQueued || !page.listLoaded) return;
+  if (page.renderQueued || !page.screen) return;
   page.renderQueued = true;
   requestAnimationFrame(() => { page.renderQueued = false; render(); });
 }
@@ -224,15 +236,21 @@ function render() {
   $('shown').textContent = 'showing ' + chosen.length.toLocaleString('en') + ' of ' + total.toLocaleString('en');
   renderTotals();
   window.__breakerd.lastRenderMs = performance.now() - started;
-  if (window.__breakerd.firstPaintMs === null) {
-    requestAnimationFrame(() => { window.__breakerd.firstPaintMs = performance.now(); });
-  }
+  const timing = window.__breakerd;
+  if (timing.firstPaintMs === null) requestAnimationFrame(() => { timing.firstPaintMs = performance.now(); });
+  if (page.listLoaded && timing.listPaintMs === null) requestAnimationFrame(() => { timing.listPaintMs = performance.now(); });
 }
 
 function renderTotals() {
-  const counts = { closed: 0, open: 0, half_open: 0, forced_open: 0 };
-  for (const b of page.list) counts[b.state] = (counts[b.state] || 0) + 1;
-  $('totals').textContent = page.list.length.toLocaleString('en') + ' breakers · ' +
+  let counts = { closed: 0, open: 0, half_open: 0, forced_open: 0 };
+  let total = page.list.length;
+  if (page.listLoaded) {
+    for (const b of page.list) counts[b.state] = (counts[b.state] || 0) + 1;
+  } else {
+    counts = page.screen.states;
+    total = page.screen.total;
+  }
+  $('totals').textContent = total.toLocaleString('en') + ' breakers · ' +
     counts.open + ' open · ' + counts.half_open + ' half open · ' + counts.forced_open + ' forced open';
 }
 
@@ -275,7 +293,8 @@ function fillTile(t, b) {
   const forced = t.querySelector('.forced-line');
   forced.textContent = b.state === 'forced_open' && b.forced
     ? 'forced open by ' + (b.forced.by || 'unknown') + (b.forced.reason ? ': ' + b.forced.reason : '') : '';
-  const last = b._last ? word(b._last.from) + ' → ' + word(b._last.to) + ' (' + b._last.reason + '), ' : 'last change ';
+  const lt = b.last_transition;
+  const last = lt ? word(lt.from) + ' → ' + word(lt.to) + ' (' + lt.reason + '), ' : 'created ';
   t.querySelector('.last').textContent = last + ago(b._change);
 }
 
@@ -398,14 +417,43 @@ async function act(op) {
 
 // ---- wiring -------------------------------------------------------------------------------
 
+// The first screen as the daemon chooses it (the page's order, before any activity is known), so
+// the first paint does not wait for every breaker; asked again when the controls change until the
+// whole list is here.
+async function loadScreen() {
+  const seq = ++page.screenSeq;
+  const { prefix, state, sort } = controls();
+  const started = performance.now();
+  const query = 'limit=' + MAX_TILES + '&sort=' + encodeURIComponent(sort) + '&prefix=' + encodeURIComponent(prefix) +
+    '&state=' + encodeURIComponent(state);
+  const r = await getJSON('api/breakers?' + query);
+  if (seq !== page.screenSeq || page.listLoaded) return;
+  if (!r.ok) { showError('cannot load breakers: ' + errorText(r.body, r.status)); return; }
+  if (window.__breakerd.screenFetchMs === null) window.__breakerd.screenFetchMs = performance.now() - started;
+  for (const b of r.body.breakers) {
+    const known = page.byName.get(b.name);
+    if (!known || known.generation <= b.generation) merge(b, 0);
+  }
+  page.screen = { names: r.body.breakers.map((b) => b.name), count: r.body.count, total: r.body.total, states: r.body.states };
+  render();
+}
+
 async function loadList() {
+  // The first screen first: the whole list takes the daemon and the browser far longer.
+  if (!page.listLoaded) await page.firstScreen;
   const started = performance.now();
   const r = await getJSON('api/breakers');
   if (!r.ok) { showError('cannot load breakers: ' + errorText(r.body, r.status)); return; }
   window.__breakerd.listFetchMs = performance.now() - started;
   replaceList(r.body.breakers);
   page.listLoaded = true;
+  page.screenSeq++;
+  if (!page.screen) page.screen = { names: [], count: 0, total: 0, states: {} };
   render();
+}
+
+function controlsChanged() {
+  if (page.listLoaded) render(); else loadScreen();
 }
 
 function connect() {
@@ -431,6 +479,8 @@ function connect() {
 }
 
 async function start() {
+  // The first screen does not wait for anything: the events and the whole list follow it.
+  page.firstScreen = loadScreen();
   const info = await getJSON('api/info');
   page.info = info.ok ? info.body : null;
   if (page.info && !page.info.actions) {
@@ -439,9 +489,9 @@ async function start() {
     notice.hidden = false;
   }
   updateActions();
-  $('filter').addEventListener('input', render);
-  $('state-filter').addEventListener('change', render);
-  $('sort').addEventListener('change', render);
+  $('filter').addEventListener('input', controlsChanged);
+  $('state-filter').addEventListener('change', controlsChanged);
+  $('sort').addEventListener('change', controlsChanged);
   $('token-form').addEventListener('submit', (e) => {
     e.preventDefault();
     const value = $('token').value.trim();
