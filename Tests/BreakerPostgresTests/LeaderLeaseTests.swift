@@ -118,6 +118,26 @@ struct LeaderLeaseTests {
         #expect(frozen.isLeader == false)
     }
 
+    /// A takeover idles between the load's pages and while the registry is built (seconds, for a
+    /// million breakers on a busy machine): the load lifts the idle timeout to the query timeout,
+    /// and the renewal before serving puts the lease's timeout back.
+    @Test func aLoadOutlivesTheIdleTimeoutUntilTheNextRenewalRestoresIt() throws {
+        let (_, url) = try PostgresCluster.get().freshDatabase()
+        let leader = try openStore(url, sessionTimeout: .seconds(1), queryTimeout: .seconds(10))
+        let standby = try openStore(url)
+        defer { leader.close(); standby.close() }
+        try #require(try leader.tryAcquire(elapsed: .zero))
+        try leader.write(WriteBatch(breakers: breakersInEveryState()))
+        #expect(try leader.loadAll().count == breakersInEveryState().count)
+        Thread.sleep(forTimeInterval: 1.5)  // longer than the 1 s idle_session_timeout, as a slow registry build
+        try leader.renew(elapsed: .seconds(2))
+        #expect(try standby.tryAcquire(elapsed: .seconds(2)) == false)
+        // Serving: the lease's 1 s applies again, so a leader that freezes now loses the lock.
+        Thread.sleep(forTimeInterval: 1.5)  // PostgreSQL's own 1 s idle_session_timeout is under test
+        #expect(thrown(PostgresStoreError.self) { try leader.renew(elapsed: .seconds(4)) }?.code == .sessionLost)
+        #expect(try standby.tryAcquire(elapsed: .seconds(4)) == true)
+    }
+
     @Test func idleInTransactionTimeoutEndsALeaderFrozenInsideATransaction() throws {
         let (_, url) = try PostgresCluster.get().freshDatabase()
         let frozen = try openStore(url, sessionTimeout: .seconds(1))
