@@ -92,6 +92,12 @@ extension PostgresStore {
         }
         let held: Int64
         do {
+            // Before the confirmation, so the session a leader serves on ends `sessionTimeout`
+            // after its last statement, as the lease argument needs.
+            if idleTimeoutLifted {
+                try PostgresConnector.configure(session, options: options)
+                idleTimeoutLifted = false
+            }
             held = try session.value(LeaderLease.heldBySessionQuery(leaseKey), as: Int64.self, "renew the leader lease")
         } catch {
             leaseHeld = false

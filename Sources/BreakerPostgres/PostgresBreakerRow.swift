@@ -58,7 +58,7 @@ enum PostgresBreakerRow {
             .int8(Int64(breaker.successCount)), .int8(breaker.openUntil?.millisecondsSinceEpoch),
             .int8(Int64(bitPattern: metrics.totalCalls)), .int8(Int64(bitPattern: metrics.successfulCalls)),
             .int8(Int64(bitPattern: metrics.failedCalls)), .int8(Int64(bitPattern: metrics.rejectedCalls)),
-            .text(PostgresTransitionCounts.encode(metrics.transitions)), .int8(metrics.lastFailureTime?.millisecondsSinceEpoch),
+            .text(TransitionCounts.encode(metrics.transitions)), .int8(metrics.lastFailureTime?.millisecondsSinceEpoch),
             .int8(metrics.lastStateChange.millisecondsSinceEpoch), .text(breaker.forced?.reason), .text(breaker.forced?.actor),
             .int8(breaker.forced?.at.millisecondsSinceEpoch), .text(config.policy.wireName), .text(window.kind),
             .int8(Int64(window.size)), .int8(Int64(config.failureRateThreshold)), .int8(Int64(config.minimumCalls)),

@@ -43,14 +43,27 @@ enum PostgresConnector {
     }
 
     /// The session's own timeouts, so PostgreSQL ends it if its owner freezes, in a transaction
-    /// or between them. `SET` takes no parameters; `set_config` does.
-    private static func configure(_ session: PostgresSession, options: PostgresStore.Options) throws(PostgresStoreError) {
+    /// or between them. `SET` takes no parameters; `set_config` does. Also what `renew` runs to
+    /// put them back after a load lifted the idle one (`PostgresStore.loadAll`).
+    static func configure(_ session: PostgresSession, options: PostgresStore.Options) throws(PostgresStoreError) {
         guard let timeout = options.sessionTimeout else { return }
-        let milliseconds = timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000
-        let value = "\(max(1, milliseconds))ms"
+        let value = milliseconds(timeout)
         try session.query("""
             SELECT set_config('idle_session_timeout', \(value), false),
                    set_config('idle_in_transaction_session_timeout', \(value), false)
             """, "set the session timeouts")
+    }
+
+    /// `idle_session_timeout` for the duration of a load: the session idles while a page is
+    /// decoded and while the registry is built from the pages, which on a busy machine outlasted
+    /// the lease and got the loading session ended, forever (see `PostgresStore.loadAll`).
+    static func liftIdleTimeout(_ session: PostgresSession, options: PostgresStore.Options) throws(PostgresStoreError) {
+        guard options.sessionTimeout != nil else { return }
+        try session.query("SELECT set_config('idle_session_timeout', \(milliseconds(options.queryTimeout)), false)",
+                          "lift the idle timeout for the load")
+    }
+
+    private static func milliseconds(_ duration: Duration) -> String {
+        "\(max(1, duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000))ms"
     }
 }

@@ -76,6 +76,21 @@ final class PostgresSession {
     /// Runs one statement (bound parameters only) and returns its rows.
     @discardableResult
     func query(_ query: PostgresQuery, _ action: String) throws(PostgresStoreError) -> [PostgresRow] {
+        try wait(send(query, action))
+    }
+
+    /// A statement sent and not yet waited for (`send`, then `wait`).
+    struct Pending {
+        fileprivate let connection: PostgresConnection
+        fileprivate let answer: EventLoopFuture<PostgresQueryResult>
+        fileprivate let timer: Scheduled<Void>
+        fileprivate let timeout: Duration
+        fileprivate let action: String
+    }
+
+    /// Sends one statement without waiting for its rows, so the caller can work meanwhile (the
+    /// loader decodes a page while the next one arrives). Statements run in the order sent.
+    func send(_ query: PostgresQuery, _ action: String) throws(PostgresStoreError) -> Pending {
         try checkOpen()
         guard let connection else { throw PostgresStoreError(code: .closed, message: "the store for \(url) is closed") }
         if connection.isClosed {
@@ -84,25 +99,30 @@ final class PostgresSession {
             throw lost
         }
         // postgres-nio can leave a statement on a connection the server just closed unanswered,
-        // and a server can stop answering: the wait is bounded, and a session that overran it is
-        // abandoned, since what it holds or has half-done can no longer be known.
+        // and a server can stop answering: the wait is bounded (from the moment it is sent), and a
+        // session that overran it is abandoned, since what it holds or has half-done can no longer
+        // be known.
         let answer = connection.eventLoop.makePromise(of: PostgresQueryResult.self)
         connection.query(query, logger: logger).cascade(to: answer)
-        let timeout = queryTimeout
-        let timer = connection.eventLoop.scheduleTask(in: .nanoseconds(timeout.nanoseconds)) {
+        let timer = connection.eventLoop.scheduleTask(in: .nanoseconds(queryTimeout.nanoseconds)) {
             answer.fail(QueryTimedOut())
         }
-        defer { timer.cancel() }
+        return Pending(connection: connection, answer: answer.futureResult, timer: timer, timeout: queryTimeout, action: action)
+    }
+
+    /// The rows of a statement sent by `send`.
+    func wait(_ pending: Pending) throws(PostgresStoreError) -> [PostgresRow] {
+        defer { pending.timer.cancel() }
         do {
-            return try answer.futureResult.wait().rows
+            return try pending.answer.wait().rows
         } catch is QueryTimedOut {
             let lost = PostgresStoreError(code: .sessionLost, message:
-                "PostgreSQL at \(url.server) did not answer \(action) within \(timeout); the session is abandoned")
+                "PostgreSQL at \(url.server) did not answer \(pending.action) within \(pending.timeout); the session is abandoned")
             end(lost)
             throw lost
         } catch {
-            var classified = Self.classify(error, url: url, connecting: false, action: action)
-            if connection.isClosed, classified.code != .sessionLost {
+            var classified = Self.classify(error, url: url, connecting: false, action: pending.action)
+            if pending.connection.isClosed, classified.code != .sessionLost {
                 classified = PostgresStoreError(code: .sessionLost, message: classified.message)
             }
             if classified.code == .sessionLost { end(classified) }

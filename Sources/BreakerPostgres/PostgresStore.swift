@@ -60,6 +60,9 @@ public final class PostgresStore: BreakerStorage {
     var logCounts: [String: Int] = [:]
     /// Inside `importing`: writes join its transaction instead of making their own.
     var inOuterTransaction = false
+    /// `loadAll` lifted `idle_session_timeout` to the query timeout; the next `renew` puts the
+    /// session timeouts back before it confirms the lease.
+    var idleTimeoutLifted = false
 
     /// Connects to the first primary of `urls` (in order; standbys and unreachable servers are
     /// skipped), sets the session's timeouts and migrates the schema. Wrong password, unknown
@@ -100,18 +103,33 @@ public final class PostgresStore: BreakerStorage {
     public func loadAll() throws(StoreError) -> [StoredBreaker] {
         do throws(PostgresStoreError) {
             // Page by page (keyset on the primary key): one query for a million rows outlasted the
-            // query timeout, so a new leader could never finish loading.
+            // query timeout, so a new leader could never finish loading. The next page is asked
+            // for before this one is decoded, so PostgreSQL and postgres-nio's event loop fetch it
+            // while this thread decodes (a page's last name is all the next query needs).
+            // The session still idles between pages and while the caller builds its registry,
+            // which on a busy machine outlasted a 2 s lease: PostgreSQL ended the session and the
+            // takeover failed, again and again. So the idle timeout is the query timeout until the
+            // next `renew`, which a leader runs before it serves (nothing is served meanwhile).
+            if leaseHeld, !idleTimeoutLifted {
+                try PostgresConnector.liftIdleTimeout(session, options: options)
+                idleTimeoutLifted = true
+            }
             var result: [StoredBreaker] = []
-            var last: String?
+            var cells = PostgresBreakerRow.Cells()
+            var pending = try session.send(PostgresQuery(unsafeSQL: PostgresBreakerRow.selectFirstPageSQL), "load breakers")
             while true {
-                var binds = PostgresBindings(capacity: 1)
-                if let last { binds.append(last) }
-                let sql = last == nil ? PostgresBreakerRow.selectFirstPageSQL : PostgresBreakerRow.selectNextPageSQL
-                let rows = try session.query(PostgresQuery(unsafeSQL: sql, binds: binds), "load breakers")
-                result.reserveCapacity(result.count + rows.count)
-                for row in rows { result.append(try PostgresBreakerRow.read(row, location: location)) }
-                guard rows.count == PostgresBreakerRow.pageSize, let tail = result.last else { return result }
-                last = tail.name
+                let rows = try session.wait(pending)
+                var next: PostgresSession.Pending?
+                if rows.count == PostgresBreakerRow.pageSize, let tail = rows.last {
+                    let last = try PostgresBreakerRow.read(tail, into: &cells, location: self.location).name
+                    var binds = PostgresBindings(capacity: 1)
+                    binds.append(last)
+                    next = try session.send(PostgresQuery(unsafeSQL: PostgresBreakerRow.selectNextPageSQL, binds: binds),
+                                            "load breakers")
+                }
+                for row in rows { result.append(try PostgresBreakerRow.read(row, into: &cells, location: self.location)) }
+                guard let next else { return result }
+                pending = next
             }
         } catch { throw error.storeError }
     }
@@ -212,6 +230,7 @@ public final class PostgresStore: BreakerStorage {
     public func close() {
         session.close()
         leaseHeld = false
+        idleTimeoutLifted = false
         logCounts = [:]
     }
 

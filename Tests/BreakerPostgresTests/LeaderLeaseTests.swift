@@ -118,6 +118,27 @@ struct LeaderLeaseTests {
         #expect(frozen.isLeader == false)
     }
 
+    /// A takeover idles between the load's pages and while the registry is built (seconds, for a
+    /// million breakers on a busy machine): the load lifts the idle timeout to the query timeout,
+    /// and the renewal before serving puts the lease's timeout back.
+    @Test func aLoadOutlivesTheIdleTimeoutUntilTheNextRenewalRestoresIt() throws {
+        let (_, url) = try PostgresCluster.get().freshDatabase()
+        // 3 s, not 1 s: the steps before the load must not idle that long on a busy test machine.
+        let leader = try openStore(url, sessionTimeout: .seconds(3), queryTimeout: .seconds(10))
+        let standby = try openStore(url)
+        defer { leader.close(); standby.close() }
+        try #require(try leader.tryAcquire(elapsed: .zero))
+        try leader.write(WriteBatch(breakers: breakersInEveryState()))
+        #expect(try leader.loadAll().count == breakersInEveryState().count)
+        Thread.sleep(forTimeInterval: 4)  // longer than the 3 s idle_session_timeout, as a slow registry build
+        try leader.renew(elapsed: .seconds(4))
+        #expect(try standby.tryAcquire(elapsed: .seconds(4)) == false)
+        // Serving: the lease's 3 s apply again, so a leader that freezes now loses the lock.
+        Thread.sleep(forTimeInterval: 4)  // PostgreSQL's own idle_session_timeout is under test
+        #expect(thrown(PostgresStoreError.self) { try leader.renew(elapsed: .seconds(8)) }?.code == .sessionLost)
+        #expect(try standby.tryAcquire(elapsed: .seconds(8)) == true)
+    }
+
     @Test func idleInTransactionTimeoutEndsALeaderFrozenInsideATransaction() throws {
         let (_, url) = try PostgresCluster.get().freshDatabase()
         let frozen = try openStore(url, sessionTimeout: .seconds(1))
