@@ -103,7 +103,7 @@ extension ConnectionHandler {
 
     /// Writes what the fills released, in one write, and resumes reading if it may.
     func flushFilled() {
-        guard let transport else { return }
+        guard transport != nil else { return }
         drain(flush: true)
         updateReading()
     }
