@@ -60,6 +60,8 @@ public final class PostgresStore: BreakerStorage {
     var logCounts: [String: Int] = [:]
     /// Inside `importing`: writes join its transaction instead of making their own.
     var inOuterTransaction = false
+    /// Whether this session has the batch procedure (nil: not tried yet).
+    var batchProcedure: Bool?
 
     /// Connects to the first primary of `urls` (in order; standbys and unreachable servers are
     /// skipped), sets the session's timeouts and migrates the schema. Wrong password, unknown
@@ -171,8 +173,10 @@ public final class PostgresStore: BreakerStorage {
 
     // MARK: Writing
 
-    /// One transaction, or nothing: a statement per kind of row (`PostgresBatchWriter`) between
-    /// BEGIN and COMMIT. Refused without the lease, and on a session that ended.
+    /// One transaction, or nothing. Normally one `CALL` of the session's batch procedure,
+    /// which commits before it returns (`PostgresBatchProcedure`); without it, a statement per
+    /// kind of row between BEGIN and COMMIT. Refused without the lease, and on a session that
+    /// ended.
     public func write(_ batch: WriteBatch) throws(StoreError) {
         do throws(PostgresStoreError) {
             try session.checkOpen()
@@ -187,6 +191,12 @@ public final class PostgresStore: BreakerStorage {
                 logCounts.merge(try writer.write(batch)) { $1 }
                 return
             }
+            if try batchProcedureReady() {
+                // Only after the call returned: a failed batch must not leave counts that no
+                // longer match the table.
+                logCounts.merge(try writer.commitInOneCall(batch)) { $1 }
+                return
+            }
             // Always BEGIN … COMMIT, never one autocommitted statement: in the extended protocol
             // a lone statement's CommandComplete comes before its implicit commit (at Sync),
             // so its success would be acknowledged before it is durable.
@@ -199,11 +209,25 @@ public final class PostgresStore: BreakerStorage {
                 if session.isOpen { _ = try? session.query("ROLLBACK", "roll back") }
                 throw error
             }
-            // Only now: a rolled-back batch must not leave counts that no longer match the table.
             logCounts.merge(countsAfter) { $1 }
         } catch {
             throw StoreError(code: error.storeError.code, message: "write to database \(location) failed: \(error.message)")
         }
+    }
+
+    /// Creates the batch procedure on this session's first write. A server that refuses it
+    /// (no TEMPORARY privilege, no PL/pgSQL) is logged once and written with BEGIN … COMMIT.
+    private func batchProcedureReady() throws(PostgresStoreError) -> Bool {
+        if let batchProcedure { return batchProcedure }
+        do {
+            try session.query(PostgresQuery(unsafeSQL: PostgresBatchProcedure.createSQL), "create the batch procedure")
+            batchProcedure = true
+        } catch where error.code == .server {
+            logger.warning("cannot create the batch procedure; committing with BEGIN … COMMIT (one round trip per statement)",
+                           metadata: ["url": "\(url)", "error": "\(error.message)"])
+            batchProcedure = false
+        }
+        return batchProcedure!
     }
 
     // MARK: Closing
