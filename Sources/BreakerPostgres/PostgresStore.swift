@@ -192,9 +192,16 @@ public final class PostgresStore: BreakerStorage {
                 return
             }
             if try batchProcedureReady() {
-                // Only after the call returned: a failed batch must not leave counts that no
-                // longer match the table.
-                logCounts.merge(try writer.commitInOneCall(batch)) { $1 }
+                do throws(PostgresStoreError) {
+                    // Only after the call returned: a failed batch must not leave counts that no
+                    // longer match the table.
+                    logCounts.merge(try writer.commitInOneCall(batch)) { $1 }
+                } catch {
+                    // Whatever failed, the next write makes sure the procedure is there (CREATE
+                    // OR REPLACE): one that was rolled back with a transaction is made again.
+                    batchProcedure = nil
+                    throw error
+                }
                 return
             }
             // Always BEGIN … COMMIT, never one autocommitted statement: in the extended protocol
@@ -215,19 +222,24 @@ public final class PostgresStore: BreakerStorage {
         }
     }
 
-    /// Creates the batch procedure on this session's first write. A server that refuses it
-    /// (no TEMPORARY privilege, no PL/pgSQL) is logged once and written with BEGIN … COMMIT.
+    /// Creates the batch procedure on this session's first write (and after a failed call).
+    /// A server that cannot have it (no TEMPORARY privilege on the database for this user, no
+    /// PL/pgSQL) is logged once, and this session writes with BEGIN … COMMIT. Any other failure
+    /// fails this write, and the next one tries again.
     private func batchProcedureReady() throws(PostgresStoreError) -> Bool {
         if let batchProcedure { return batchProcedure }
-        do {
+        let possible = try session.value("""
+            SELECT has_database_privilege(current_database(), 'TEMPORARY') \
+            AND EXISTS (SELECT 1 FROM pg_language WHERE lanname = 'plpgsql')
+            """, as: Bool.self, "check for the batch procedure")
+        if possible {
             try session.query(PostgresQuery(unsafeSQL: PostgresBatchProcedure.createSQL), "create the batch procedure")
-            batchProcedure = true
-        } catch where error.code == .server {
-            logger.warning("cannot create the batch procedure; committing with BEGIN … COMMIT (one round trip per statement)",
-                           metadata: ["url": "\(url)", "error": "\(error.message)"])
-            batchProcedure = false
+        } else {
+            logger.warning("no TEMPORARY privilege or no PL/pgSQL: committing each batch with BEGIN … COMMIT, a round trip per statement",
+                           metadata: ["url": "\(url)"])
         }
-        return batchProcedure!
+        batchProcedure = possible
+        return possible
     }
 
     // MARK: Closing
