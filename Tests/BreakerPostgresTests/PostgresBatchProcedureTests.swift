@@ -13,7 +13,7 @@ struct PostgresBatchProcedureTests {
     static let batch = WriteBatch(
         breakers: [StoredBreaker(name: "a", breaker: CircuitBreaker(createdAt: at(0))),
                    StoredBreaker(name: "b", breaker: CircuitBreaker(createdAt: at(1)))],
-        dedupes: [DedupeRow(breaker: "a", key: "k1", state: .closed, generation: 0, stale: false, expiresMs: 9_000)])
+        dedupes: [DedupeRow(breaker: "a", key: "k1", state: .closed, generation: 0, stale: false, expiresMs: at(9_000).millisecondsSinceEpoch)])
 
     @Test func aSessionLeftInsideATransactionCannotCommitABatchAndTheNextWriteSucceedsAfterIt() throws {
         let (_, url) = try PostgresCluster.get().freshDatabase()
