@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """breakerd on PostgreSQL, measured (issue #14; BENCHMARKS.md, "Seventh round").
 
-  bench/postgres_bench.py BINDIR throughput [--duration 5] [--runs 3] [--pin 0|none]
+  bench/postgres_bench.py BINDIR throughput [--duration 5] [--runs 3] [--pin 0|none] [--ops OP,OP]
       breaker-bench against a PostgreSQL-backed leader and the SQLite daemon side by side
       (should-attempt and record-success at 1x1, 64x1, 64x16; with --pin 0, the default, daemon
       and bench pinned to CPU 0 and the daemon on --threads 1, as bench/cpu-per-request.sh; with
@@ -125,7 +125,7 @@ def throughput(args):
     pg = Postgres()
     pin = None if args.pin == "none" else args.pin
     print(json.dumps({"pin": args.pin, "runs": args.runs, "duration_s": args.duration}), flush=True)
-    for op in ["should-attempt", "record-success"]:
+    for op in args.ops.split(","):
         for c, p in [(1, 1), (64, 1), (64, 16)]:
             results = {"sqlite": [], "postgres": []}
             for run in range(args.runs):
@@ -242,6 +242,7 @@ if __name__ == "__main__":
     parser.add_argument("--duration", type=int, default=5)
     parser.add_argument("--runs", type=int, default=3, help="throughput: runs per shape and storage (medians compared)")
     parser.add_argument("--pin", default="0", help="throughput: CPU list for daemon and bench (taskset), or none")
+    parser.add_argument("--ops", default="should-attempt,record-success", help="throughput: ops measured, comma-separated")
     parser.add_argument("--rounds", type=int, default=12)
     parser.add_argument("--breakers", type=int, default=0)
     args = parser.parse_args()

@@ -1,111 +1,104 @@
 import BreakerStore
 import PostgresNIO
 
-/// The statements of one `WriteBatch`, inside the transaction `PostgresStore.write` opened: one
-/// per kind of row (snapshots, log rows, log trimming, dedupe keys, pruning), whatever the batch
-/// size, because each kind's rows are bound as arrays and `unnest`ed.
+/// How one `WriteBatch` reaches PostgreSQL. Each kind of row (snapshots, log rows, log trimming,
+/// dedupe keys, pruning) is one statement whatever the batch size, its rows bound as arrays and
+/// `unnest`ed (`PostgresBatchStatements`). Two ways to run them:
+/// - `commitInOneCall`: one `CALL` of the session's batch procedure (`PostgresBatchProcedure`),
+///   which runs the statements and then `COMMIT`s inside the procedure, so the call's reply
+///   comes only after the commit is durable. One round trip per batch.
+/// - `write`: the statements one by one inside a transaction the caller opened (an import's).
 struct PostgresBatchWriter {
     let session: PostgresSession
     let limit: Int
     let logCounts: [String: Int]
 
+    /// Every kind of row in one transaction, committed by the procedure before the call returns;
+    /// returns the log sizes afterwards of the breakers it appended to. Must not run inside a
+    /// transaction block (PostgreSQL refuses the procedure's COMMIT there: `invalid transaction
+    /// termination`, and nothing is written).
+    func commitInOneCall(_ batch: WriteBatch) throws(PostgresStoreError) -> [String: Int] {
+        let plan = try planLog(batch.transitions)
+        var binds = PostgresBindings(capacity: PostgresBatchStatements.parameterTypes.count)
+        PostgresBreakerRow.bindUpsert(batch.breakers, into: &binds)
+        PostgresBatchStatements.bindLog(batch.transitions, into: &binds)
+        binds.append(plan.trimNames)
+        binds.append(plan.trimExcess)
+        PostgresBatchStatements.bindDedupe(batch.dedupes, into: &binds)
+        if let before = batch.pruneDedupeBefore { binds.append(before.millisecondsSinceEpoch) } else { binds.appendNull() }
+        try session.query(PostgresQuery(unsafeSQL: PostgresBatchProcedure.callSQL, binds: binds), "commit batch")
+        return plan.countsAfter
+    }
+
     /// Writes everything, a statement per kind of row, inside the caller's transaction; returns
     /// the log sizes afterwards of the breakers it appended to.
     func write(_ batch: WriteBatch) throws(PostgresStoreError) -> [String: Int] {
+        typealias S = PostgresBatchStatements
         if !batch.breakers.isEmpty {
             var binds = PostgresBindings(capacity: PostgresBreakerRow.columns.count)
             PostgresBreakerRow.bindUpsert(batch.breakers, into: &binds)
             try session.query(PostgresQuery(unsafeSQL: PostgresBreakerRow.upsertSQL(first: 1), binds: binds), "upsert breakers")
         }
-        var countsAfter: [String: Int] = [:]
+        let plan = try planLog(batch.transitions)
         if !batch.transitions.isEmpty {
             var binds = PostgresBindings(capacity: 8)
-            let sql = Self.appendLog(batch.transitions, into: &binds)
-            try session.query(PostgresQuery(unsafeSQL: sql, binds: binds), "append transitions")
-            countsAfter = try trimLog(batch.transitions)
+            S.bindLog(batch.transitions, into: &binds)
+            try session.query(PostgresQuery(unsafeSQL: S.appendLogSQL(first: 1), binds: binds), "append transitions")
+        }
+        if !plan.trimNames.isEmpty {
+            var binds = PostgresBindings(capacity: 2)
+            binds.append(plan.trimNames)
+            binds.append(plan.trimExcess)
+            try session.query(PostgresQuery(unsafeSQL: S.trimLogSQL(first: 1), binds: binds), "trim transition log")
         }
         if !batch.dedupes.isEmpty {
             var binds = PostgresBindings(capacity: 6)
-            let sql = Self.remember(batch.dedupes, into: &binds)
-            try session.query(PostgresQuery(unsafeSQL: sql, binds: binds), "remember dedupe keys")
+            S.bindDedupe(batch.dedupes, into: &binds)
+            try session.query(PostgresQuery(unsafeSQL: S.rememberSQL(first: 1), binds: binds), "remember dedupe keys")
         }
         if let before = batch.pruneDedupeBefore {
-            try session.query("DELETE FROM record_dedupe WHERE expires_ms <= \(before.millisecondsSinceEpoch)",
-                              "prune dedupe keys")
+            var binds = PostgresBindings(capacity: 1)
+            binds.append(before.millisecondsSinceEpoch)
+            try session.query(PostgresQuery(unsafeSQL: S.pruneSQL(first: 1), binds: binds), "prune dedupe keys")
         }
-        return countsAfter
+        return plan.countsAfter
     }
 
-    /// Appends in batch order: ids follow `WITH ORDINALITY`. Binds its 8 arrays after those in
-    /// `binds` and returns the statement naming them.
-    private static func appendLog(_ entries: [LoggedTransition], into binds: inout PostgresBindings) -> String {
-        let first = binds.count + 1
-        binds.append(entries.map(\.breaker))
-        binds.append(entries.map(\.transition.from.wireName))
-        binds.append(entries.map(\.transition.to.wireName))
-        binds.append(entries.map { Int64(bitPattern: $0.transition.generation) })
-        binds.append(entries.map(\.transition.at.millisecondsSinceEpoch))
-        binds.append(entries.map(\.transition.reason.wireName))
-        binds.append(NullableArray(elements: entries.map(\.actor)))
-        binds.append(NullableArray(elements: entries.map(\.note)))
-        let p = (first..<first + 8).map { "$\($0)" }
-        return """
-            INSERT INTO transitions (breaker, from_state, to_state, generation, at_ms, reason, actor, note)
-            SELECT b, f, t, g, a, r, ac, n FROM unnest(\(p[0])::text[], \(p[1])::text[], \(p[2])::text[], \(p[3])::int8[],
-                \(p[4])::int8[], \(p[5])::text[], \(p[6])::text[], \(p[7])::text[]) WITH ORDINALITY AS u(b, f, t, g, a, r, ac, n, ord)
-            ORDER BY ord
-            """
+    /// The log sizes after appending `entries`, and how many of the oldest rows to delete per
+    /// breaker to keep each at `limit`.
+    struct LogPlan {
+        var countsAfter: [String: Int] = [:]
+        var trimNames: [String] = []
+        var trimExcess: [Int64] = []
     }
 
-    /// Trims each appended-to breaker's log to the newest `limit` rows, oldest first through the
-    /// (breaker, id) index. Counts rows only for breakers this store has not seen yet.
-    private func trimLog(_ entries: [LoggedTransition]) throws(PostgresStoreError) -> [String: Int] {
-        var totals: [String: Int] = [:]
-        for entry in entries { totals[entry.breaker, default: 0] += 1 }
-        let unknown = totals.keys.filter { logCounts[$0] == nil }
-        for name in totals.keys where logCounts[name] != nil { totals[name]! += logCounts[name]! }
+    /// Counts the existing rows (one query) only of breakers this store has not seen yet; the
+    /// counts are exact without a transaction around them because only the lease holder, this
+    /// session, writes the log. Called before the batch's own rows are appended.
+    private func planLog(_ entries: [LoggedTransition]) throws(PostgresStoreError) -> LogPlan {
+        guard !entries.isEmpty else { return LogPlan() }
+        var appended: [String: Int] = [:]
+        for entry in entries { appended[entry.breaker, default: 0] += 1 }
+        var before: [String: Int] = [:]
+        let unknown = appended.keys.filter { logCounts[$0] == nil }
         if !unknown.isEmpty {
             let rows = try session.query("""
                 SELECT breaker, count(*) FROM transitions WHERE breaker = ANY(\(unknown)) GROUP BY breaker
                 """, "count transition log")
             for row in rows {
                 guard case let (name, count)? = try? row.decode((String, Int64).self) else { continue }
-                totals[name] = Int(count)
+                before[name] = Int(count)
             }
         }
-        let over = totals.filter { $0.value > limit }
-        if !over.isEmpty {
-            let names = Array(over.keys)
-            let excess = names.map { Int64(over[$0]! - limit) }
-            try session.query("""
-                DELETE FROM transitions WHERE id IN (
-                    SELECT x.id FROM unnest(\(names)::text[], \(excess)::int8[]) AS p(breaker, excess)
-                    CROSS JOIN LATERAL (SELECT id FROM transitions WHERE breaker = p.breaker ORDER BY id LIMIT p.excess) x)
-                """, "trim transition log")
-            for name in names { totals[name] = limit }
+        var plan = LogPlan()
+        for (name, added) in appended {
+            let total = (logCounts[name] ?? before[name] ?? 0) + added
+            plan.countsAfter[name] = min(total, limit)
+            if total > limit {
+                plan.trimNames.append(name)
+                plan.trimExcess.append(Int64(total - limit))
+            }
         }
-        return totals
-    }
-
-    /// Upserts keys; a key twice in one batch keeps its last row (as SQLite's INSERT OR REPLACE).
-    /// Binds its 6 arrays after those in `binds` and returns the statement naming them.
-    private static func remember(_ rows: [DedupeRow], into binds: inout PostgresBindings) -> String {
-        var last: [String: Int] = [:]
-        for (index, row) in rows.enumerated() { last["\(row.breaker)\u{0}\(row.key)"] = index }
-        let kept = rows.indices.filter { last["\(rows[$0].breaker)\u{0}\(rows[$0].key)"] == $0 }.map { rows[$0] }
-        let first = binds.count + 1
-        binds.append(kept.map(\.breaker))
-        binds.append(kept.map(\.key))
-        binds.append(kept.map(\.state.wireName))
-        binds.append(kept.map { Int64(bitPattern: $0.generation) })
-        binds.append(kept.map(\.stale))
-        binds.append(kept.map(\.expiresMs))
-        let p = (first..<first + 6).map { "$\($0)" }
-        return """
-            INSERT INTO record_dedupe (breaker, key, state, generation, stale, expires_ms)
-            SELECT * FROM unnest(\(p[0])::text[], \(p[1])::text[], \(p[2])::text[], \(p[3])::int8[], \(p[4])::bool[], \(p[5])::int8[])
-            ON CONFLICT (breaker, key) DO UPDATE SET state = excluded.state, generation = excluded.generation,
-                stale = excluded.stale, expires_ms = excluded.expires_ms
-            """
+        return plan
     }
 }

@@ -63,6 +63,8 @@ public final class PostgresStore: BreakerStorage {
     /// `loadAll` lifted `idle_session_timeout` to the query timeout; the next `renew` puts the
     /// session timeouts back before it confirms the lease.
     var idleTimeoutLifted = false
+    /// Whether this session has the batch procedure (nil: not tried yet).
+    var batchProcedure: Bool?
 
     /// Connects to the first primary of `urls` (in order; standbys and unreachable servers are
     /// skipped), sets the session's timeouts and migrates the schema. Wrong password, unknown
@@ -189,8 +191,10 @@ public final class PostgresStore: BreakerStorage {
 
     // MARK: Writing
 
-    /// One transaction, or nothing: a statement per kind of row (`PostgresBatchWriter`) between
-    /// BEGIN and COMMIT. Refused without the lease, and on a session that ended.
+    /// One transaction, or nothing. Normally one `CALL` of the session's batch procedure,
+    /// which commits before it returns (`PostgresBatchProcedure`); without it, a statement per
+    /// kind of row between BEGIN and COMMIT. Refused without the lease, and on a session that
+    /// ended.
     public func write(_ batch: WriteBatch) throws(StoreError) {
         do throws(PostgresStoreError) {
             try session.checkOpen()
@@ -205,6 +209,19 @@ public final class PostgresStore: BreakerStorage {
                 logCounts.merge(try writer.write(batch)) { $1 }
                 return
             }
+            if try batchProcedureReady() {
+                do throws(PostgresStoreError) {
+                    // Only after the call returned: a failed batch must not leave counts that no
+                    // longer match the table.
+                    logCounts.merge(try writer.commitInOneCall(batch)) { $1 }
+                } catch {
+                    // Whatever failed, the next write makes sure the procedure is there (CREATE
+                    // OR REPLACE): one that was rolled back with a transaction is made again.
+                    batchProcedure = nil
+                    throw error
+                }
+                return
+            }
             // Always BEGIN … COMMIT, never one autocommitted statement: in the extended protocol
             // a lone statement's CommandComplete comes before its implicit commit (at Sync),
             // so its success would be acknowledged before it is durable.
@@ -217,11 +234,30 @@ public final class PostgresStore: BreakerStorage {
                 if session.isOpen { _ = try? session.query("ROLLBACK", "roll back") }
                 throw error
             }
-            // Only now: a rolled-back batch must not leave counts that no longer match the table.
             logCounts.merge(countsAfter) { $1 }
         } catch {
             throw StoreError(code: error.storeError.code, message: "write to database \(location) failed: \(error.message)")
         }
+    }
+
+    /// Creates the batch procedure on this session's first write (and after a failed call).
+    /// A server that cannot have it (no TEMPORARY privilege on the database for this user, no
+    /// PL/pgSQL) is logged once, and this session writes with BEGIN … COMMIT. Any other failure
+    /// fails this write, and the next one tries again.
+    private func batchProcedureReady() throws(PostgresStoreError) -> Bool {
+        if let batchProcedure { return batchProcedure }
+        let possible = try session.value("""
+            SELECT has_database_privilege(current_database(), 'TEMPORARY') \
+            AND EXISTS (SELECT 1 FROM pg_language WHERE lanname = 'plpgsql')
+            """, as: Bool.self, "check for the batch procedure")
+        if possible {
+            try session.query(PostgresQuery(unsafeSQL: PostgresBatchProcedure.createSQL), "create the batch procedure")
+        } else {
+            logger.warning("no TEMPORARY privilege or no PL/pgSQL: committing each batch with BEGIN … COMMIT, a round trip per statement",
+                           metadata: ["url": "\(url)"])
+        }
+        batchProcedure = possible
+        return possible
     }
 
     // MARK: Closing
