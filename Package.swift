@@ -106,6 +106,8 @@ let package = Package(
                 .embedInCode("StatusPage/status.html"),
                 .embedInCode("StatusPage/status.css"),
                 .embedInCode("StatusPage/status.js"),
+                .embedInCode("StatusPage/tiles.js"),
+                .embedInCode("StatusPage/detail.js"),
             ]
         ),
         .executableTarget(

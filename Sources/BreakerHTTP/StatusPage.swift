@@ -14,14 +14,21 @@ public struct StatusPageSettings: Sendable {
     }
 }
 
-/// The live status page and the routes behind it: the page itself (`/`, `/status.css`,
-/// `/status.js`, compiled into the binary), the event stream (`/events`), read-only JSON
+/// The live status page and the routes behind it: the page itself (`/` and its `assets`,
+/// compiled into the binary), the event stream (`/events`), read-only JSON
 /// (`/api/info`, `/api/breakers` — all, or the first screen with `?limit=` (`TileSelection`) —,
 /// `/api/breaker`, `/api/history`) and the admin actions
 /// (`POST /api/admin`). Every JSON body uses the protocol's field names (`ReplyEncoder`).
 final class StatusPage: Sendable {
-    static let getRoutes: Set<String> = ["/", "/status.css", "/status.js", "/events", "/api/info", "/api/breakers",
-                                         "/api/breaker", "/api/history"]
+    /// The page and the files it loads, by path.
+    static let assets: [String: (bytes: [UInt8], type: String)] = [
+        "/": (PackageResources.status_html, htmlType),
+        "/status.css": (PackageResources.status_css, cssType),
+        "/status.js": (PackageResources.status_js, jsType),
+        "/tiles.js": (PackageResources.tiles_js, jsType),
+        "/detail.js": (PackageResources.detail_js, jsType),
+    ]
+    static let getRoutes = Set(assets.keys).union(["/events", "/api/info", "/api/breakers", "/api/breaker", "/api/history"])
     static let postRoutes: Set<String> = ["/api/admin"]
     static var routes: [String] { getRoutes.sorted() + postRoutes.sorted() }
 
@@ -55,10 +62,8 @@ final class StatusPage: Sendable {
         guard allowed.split(separator: ",").contains(where: { $0.trimmingPrefix(" ") == request.method.rawValue }) else {
             return completion(.error(.methodNotAllowed, "\(request.path) accepts \(allowed)", extraHeaders: [("Allow", allowed)]))
         }
+        if let asset = Self.assets[request.path] { return completion(Self.asset(asset.bytes, asset.type)) }
         switch request.path {
-        case "/": completion(Self.asset(PackageResources.status_html, Self.htmlType))
-        case "/status.css": completion(Self.asset(PackageResources.status_css, Self.cssType))
-        case "/status.js": completion(Self.asset(PackageResources.status_js, Self.jsType))
         case "/api/info": completion(.json(.ok, info()))
         case "/api/breakers":
             // Walking and encoding every breaker is real work with many: never on an event loop.

@@ -12,21 +12,28 @@ struct StatusPageTests {
             #expect(page.status == 200)
             #expect(page.headers["content-type"] == "text/html; charset=utf-8")
             #expect(page.text.contains("<title>breakerd"))
-            #expect(page.text.contains(#"<script src="status.js""#))
+            for script in ["tiles.js", "detail.js", "status.js"] {  // in this order: status.js starts the page
+                #expect(page.text.contains(#"<script src="\#(script)""#))
+            }
+            #expect(page.text.range(of: "tiles.js")!.lowerBound < page.text.range(of: "status.js")!.lowerBound)
             #expect(page.headers["content-security-policy"]?.contains("default-src 'self'") == true)
             let script = try daemon.get("/status.js")
             #expect(script.status == 200)
             #expect(script.headers["content-type"] == "text/javascript; charset=utf-8")
             #expect(script.text.contains("new EventSource('events')"))
+            let parts = [try daemon.get("/tiles.js"), try daemon.get("/detail.js")]
+            #expect(parts.map(\.status) == [200, 200])
+            #expect(parts.map { $0.headers["content-type"] } == Array(repeating: "text/javascript; charset=utf-8", count: 2))
+            #expect(parts[0].text.contains("function drawSpark") && parts[1].text.contains("async function act("))
             let style = try daemon.get("/status.css")
             #expect(style.headers["content-type"] == "text/css; charset=utf-8")
-            #expect(page.body.count + script.body.count + style.body.count < 150 * 1024)
+            #expect(([page, script, style] + parts).map(\.body.count).reduce(0, +) < 150 * 1024)
         }
     }
 
     @Test func noUIAnswers404OnEveryPageRoute() async throws {
         try await withHTTPDaemon { daemon throws in
-            for path in ["/", "/status.js", "/events", "/api/breakers", "/api/info"] {
+            for path in ["/", "/status.js", "/tiles.js", "/detail.js", "/events", "/api/breakers", "/api/info"] {
                 #expect(try daemon.get(path).status == 404, "\(path)")
             }
             #expect(try daemon.post("/api/admin", body: #"{"op":"reset","breaker":"a"}"#, token: aliceToken).status == 404)
