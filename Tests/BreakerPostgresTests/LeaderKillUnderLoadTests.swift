@@ -162,7 +162,7 @@ struct LeaderKillUnderLoadTests {
             ($0, views[$0]?["metrics"]?["failed_calls"]?.int.map(Int.init) ?? 0)
         })
         let expected = Dictionary(uniqueKeysWithValues: (Self.ledgers + trips).map { ($0, reported[$0]?.failures ?? 0) })
-        #expect(counted == expected)
+        #expect(counted == expected, "counted/reported: \(expected.keys.sorted().filter { counted[$0] != expected[$0] }.map { "\($0) \(counted[$0] ?? 0)/\(expected[$0] ?? 0)" })")
         #expect(stats.map(\.recordsDropped) == [0, 0, 0] && stats.map(\.recordsRejected) == [0, 0, 0], "\(stats)")
         // Successes: sent at most once, so never more than reported, and short only by those lost.
         let successes = Self.ledgers.map { (views[$0]?["metrics"]?["successful_calls"]?.int.map(Int.init) ?? 0, reported[$0]?.successes ?? 0) }
