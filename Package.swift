@@ -206,7 +206,7 @@ let package = Package(
             name: "BreakerPostgresTests",
             dependencies: [
                 "BreakerPostgres", "BreakerStore", "BreakerCore", "BreakerStorageContract", "BreakerTestSupport", "BreakerSync",
-                "BreakerWire",
+                "BreakerWire", "BreakerClient",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

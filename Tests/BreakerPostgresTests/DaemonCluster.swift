@@ -1,3 +1,4 @@
+import BreakerSync
 import BreakerTestSupport
 import BreakerWire
 import Foundation
@@ -39,12 +40,44 @@ final class DaemonCluster {
     /// Starts one more daemon of the cluster; returns its index.
     @discardableResult
     func startOne() throws -> Int {
-        let daemon = DaemonProcess(database: "\(directory)/unused-\(daemons.count).sqlite3", arguments: [
-            "--postgres-url", url, "--cluster", name, "--leader-lease", "2s",
-        ] + (documentedAddresses ? ["--advertise", "10.0.0.\(daemons.count + 1):7420"] : []) + extraArguments)
+        let daemon = makeDaemon(daemons.count)
         try daemon.start()
         daemons.append(daemon)
         return daemons.count - 1
+    }
+
+    /// Starts daemon `index` again (after it was killed) on the same protocol port, where the
+    /// clients given the cluster's endpoints look for it.
+    func restart(_ index: Int) throws {
+        let daemon = makeDaemon(index, port: daemons[index].port)
+        try daemon.start()
+        daemons[index] = daemon
+    }
+
+    private func makeDaemon(_ index: Int, port: Int = 0) -> DaemonProcess {
+        DaemonProcess(database: "\(directory)/unused-\(index).sqlite3", port: port, arguments: [
+            "--postgres-url", url, "--cluster", name, "--leader-lease", "2s",
+        ] + (documentedAddresses ? ["--advertise", "10.0.0.\(index + 1):7420"] : []) + extraArguments)
+    }
+
+    /// After the leader `killed` died at `since`: the first other daemon to serve a decision
+    /// (answered, not `not_leader`), each asked on a new connection every few milliseconds, and
+    /// how long after `since` it served; nil if none did within `seconds`.
+    func firstToServe(excluding killed: Int, since: ContinuousClock.Instant,
+                      within seconds: Double = 10) -> (index: Int, after: Duration)? {
+        var next: Int?
+        let served = eventually(within: seconds) {
+            for index in daemons.indices where index != killed {
+                guard let reply = try? client(index, timeoutSeconds: 1)
+                        .request(#"{"op":"should-attempt","breaker":"takeover-probe"}"#), reply["ok"]?.bool == true else { continue }
+                next = index
+                return true
+            }
+            return false
+        }
+        let after = ContinuousClock.now - since
+        guard served, let next else { return nil }
+        return (next, after)
     }
 
     /// `hello`'s role from daemon `index` on a new connection; nil when it does not answer in
@@ -99,5 +132,32 @@ final class DaemonCluster {
     /// One request to daemon `index` on a new connection.
     func request(_ index: Int, _ line: String) throws -> JSONValue {
         try client(index).request(line)
+    }
+}
+
+/// A `DaemonCluster` for an async test: its blocking steps (processes, sockets, polling) run on
+/// a thread of their own, one at a time, so the cooperative threads stay free for the tasks of
+/// the clients under test.
+final class ClusterOnThread: Sendable {
+    private let cluster: Mutex<DaemonCluster>
+
+    private init(_ cluster: sending DaemonCluster) {
+        self.cluster = Mutex(cluster)
+    }
+
+    /// Starts the cluster `make` makes, on a thread of its own.
+    static func start(_ make: @escaping @Sendable () throws -> DaemonCluster) async throws -> ClusterOnThread {
+        try await Self.onOwnThread { ClusterOnThread(try make()) }
+    }
+
+    /// Runs `step` on the cluster, on a thread of its own.
+    func run<R: Sendable>(_ step: @escaping @Sendable (DaemonCluster) throws -> R) async throws -> R {
+        try await Self.onOwnThread { try self.cluster.withLock { try step($0) } }
+    }
+
+    private static func onOwnThread<R: Sendable>(_ body: @escaping @Sendable () throws -> R) async throws -> R {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread { continuation.resume(with: Result { try body() }) }.start()
+        }
     }
 }

@@ -26,11 +26,13 @@ public final class DaemonProcess {
         return Bundle.main.bundleURL.deletingLastPathComponent().appendingPathComponent(name).path
     }
 
-    public init(database: String, arguments: [String] = []) {
+    /// `port` 0 lets the daemon pick a free one; a given port is for a daemon started again where
+    /// its clients already look for it.
+    public init(database: String, port: Int = 0, arguments: [String] = []) {
         self.database = database
         process.executableURL = URL(fileURLWithPath: Self.executable)
         // --http-port 0: many daemons run at once in tests, and 7421 may be taken on this machine.
-        process.arguments = ["--port", "0", "--http-port", "0", "--db", database, "--log-level", "error"] + arguments
+        process.arguments = ["--port", "\(port)", "--http-port", "0", "--db", database, "--log-level", "error"] + arguments
         process.standardOutput = output
         process.standardError = errors
     }
