@@ -87,6 +87,8 @@ public final class BreakerRegistry: Sendable {
         }
         dedupeLoaded()
         schedulePrune()
+        // What loading allocated and dropped (rows, the loaded array) goes back to the system.
+        releaseFreeHeap()
     }
 
     /// The production clock (`SystemClock`, deadlines run on `timers`) over `database`.

@@ -4,7 +4,7 @@ import Glibc
 
 /// glibc's `malloc_trim(0)`: returns the heap's free pages to the system. Looked up at run time
 /// (it is not in the `Glibc` module, and other C libraries lack it); a no-op where missing.
-func releaseFreeHeap() {
+package func releaseFreeHeap() {
     #if canImport(Glibc)
     _ = mallocTrim?(0)
     #endif
