@@ -121,6 +121,7 @@ func testConfiguration(port: Int, fallback: BreakerClient.FallbackMode = .local,
 }
 
 /// Runs `body` with a fresh daemon and a client connected to it; always shuts both down.
+@discardableResult
 func withDaemonAndClient<T>(cacheMs: Int64 = 100, fallback: BreakerClient.FallbackMode = .local,
                             _ adjust: (inout BreakerClient.Configuration) -> Void = { _ in },
                             _ body: (ClientTestDaemon, BreakerClient) async throws -> T) async throws -> T {
