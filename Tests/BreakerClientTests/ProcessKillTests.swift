@@ -33,7 +33,7 @@ final class BreakerdProcess {
         process.arguments = ["--port", "\(port)", "--db", database, "--log-level", "error", "--cache-ms", "20"]
         process.standardOutput = output
         process.standardError = FileHandle.nullDevice
-        try process.run()
+        try launch(process)
         self.process = process
         var seen = ""
         while !seen.contains("breakerd listening on") {

@@ -47,7 +47,7 @@ public final class DaemonProcess {
     }
 
     public func start() throws {
-        try process.run()
+        try launch(process)
         let deadline = Date().addingTimeInterval(20)
         var seen = ""
         while Date() < deadline {
@@ -77,7 +77,7 @@ public final class DaemonProcess {
 
     /// Runs the daemon expecting it to fail at start-up; returns its exit status and stderr.
     public func runToExit() throws -> (status: Int32, stderr: String) {
-        try process.run()
+        try launch(process)
         // Read to the end first: a daemon that writes more than a pipe holds (a sanitizer's
         // report at exit) would otherwise block on the write while we wait for it to exit.
         let errorText = errors.fileHandleForReading.readDataToEndOfFile()
@@ -87,7 +87,7 @@ public final class DaemonProcess {
 
     /// Runs the daemon to its exit (`--print-config`, a refused start); returns status and both outputs.
     public func runToCompletion() throws -> (status: Int32, stdout: String, stderr: String) {
-        try process.run()
+        try launch(process)
         let out = output.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         return (process.terminationStatus, String(decoding: out, as: UTF8.self), stderrText())

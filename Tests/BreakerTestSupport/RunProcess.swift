@@ -19,7 +19,7 @@ public func runProcess(_ executable: String, _ arguments: [String], environment:
     let out = Pipe(), err = Pipe()
     process.standardOutput = out
     process.standardError = err
-    try process.run()
+    try launch(process)
     let stderr = DrainedPipe()
     let drained = DispatchGroup()
     DispatchQueue.global().async(group: drained) { stderr.data = err.fileHandleForReading.readDataToEndOfFile() }
@@ -35,3 +35,13 @@ public func runProcess(_ executable: String, _ arguments: [String], environment:
 private final class DrainedPipe: @unchecked Sendable {
     var data = Data()
 }
+
+/// Starts `process`, one start at a time in this test process. Foundation's `Process.run()`
+/// crashed twice (SIGSEGV in its `memcpy`, session 5 and session 6's first CI run) while
+/// tests running in parallel started PostgreSQL tools and daemons at the same moment; every
+/// test starts its children through here, so no two `run()` calls overlap.
+public func launch(_ process: Process) throws {
+    try launchLock.withLock { try process.run() }
+}
+
+private let launchLock = NSLock()

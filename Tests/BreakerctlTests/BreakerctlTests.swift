@@ -126,7 +126,7 @@ struct BreakerctlTests {
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err
-        try process.run()
+        try launch(process)
         defer { process.terminate(); process.waitUntilExit() }
         // breakerctl says "watching …" on stderr once the daemon has acknowledged the watch.
         let banner = String(decoding: err.fileHandleForReading.availableData, as: UTF8.self)

@@ -134,7 +134,7 @@ func run(_ tool: String, _ arguments: [String], input: String = "") throws -> (I
     process.standardInput = stdin
     process.standardOutput = stdout
     process.standardError = stdout
-    try process.run()
+    try launch(process)
     stdin.fileHandleForWriting.write(Data(input.utf8))
     try stdin.fileHandleForWriting.close()
     let output = stdout.fileHandleForReading.readDataToEndOfFile()
