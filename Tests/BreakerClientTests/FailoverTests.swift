@@ -97,9 +97,12 @@ extension BreakerClientTests {
                 let db = client.breaker("db")
                 try await db.attempt().succeeded()
                 #expect(await client.flush())
-                #expect(try successfulCalls(first, "db") == .int(1))
-                await first.kill()
-                // Served again (by the second daemon), not by the fail-closed fallback.
+                // The daemon the client reached: normally the first endpoint, but on a loaded
+                // machine its first try there can fail and send it to the second (seen once in CI).
+                let (served, other) = (try? successfulCalls(first, "db")) == .int(1) ? (first, second) : (second, first)
+                #expect(try successfulCalls(served, "db") == .int(1))
+                await served.kill()
+                // Served again (by the other daemon), not by the fail-closed fallback.
                 #expect(await eventually(within: .seconds(10)) { client.statistics.isDaemonAvailable })
                 #expect(await eventually(within: .seconds(10)) {
                     do {
@@ -111,7 +114,7 @@ extension BreakerClientTests {
                     }
                 })
                 #expect(await client.flush())
-                #expect(try successfulCalls(second, "db") != nil)
+                #expect(try successfulCalls(other, "db") != nil)
             }, cleanup: {
                 await client.shutdown()
                 await first.stop()
