@@ -3,26 +3,26 @@ import BreakerStore
 import PostgresNIO
 
 extension PostgresBreakerRow {
-    /// One row's cells as raw bytes, checked against `columns` (binary format, the column's
+    /// One row's cells as raw bytes, checked against `selectedColumns` (binary format, the column's
     /// type) and read straight from the bytes postgres-nio received, without
     /// `PostgresCell.decode` (a million rows go through here at takeover). Reused from row to
     /// row, so reading a row allocates nothing but the breaker.
     struct Cells {
         private var bytes: [ByteBuffer?] = []
 
-        init() { bytes.reserveCapacity(columns.count) }
+        init() { bytes.reserveCapacity(selectedColumns.count) }
 
-        /// Takes `row`'s cells; false if their number, format or types are not `columns`'.
+        /// Takes `row`'s cells; false if their number, format or types are not `selectedColumns`'.
         mutating func load(_ row: PostgresRow) -> Bool {
             bytes.removeAll(keepingCapacity: true)
             for cell in row {
-                guard bytes.count < columns.count, cell.format == .binary else { return false }
-                switch (cell.dataType, columns[bytes.count].kind) {
+                guard bytes.count < selectedColumns.count, cell.format == .binary else { return false }
+                switch (cell.dataType, selectedColumns[bytes.count].kind) {
                 case (.int8, .int8), (.float8, .float8), (.text, .text), (.varchar, .text): bytes.append(cell.bytes)
                 default: return false
                 }
             }
-            return bytes.count == columns.count
+            return bytes.count == selectedColumns.count
         }
 
         /// nil for NULL; `.some(nil)` for bytes that are not 8 long.
@@ -48,12 +48,13 @@ extension PostgresBreakerRow {
         }
     }
 
-    /// Decodes one row of `selectFirstPageSQL` or `selectNextPageSQL` into `cells`' storage.
+    /// Decodes one row of `selectChangesSQL` (through `cells`' storage): the breaker and its
+    /// change number.
     /// Anything `values` could not have written (wrong type, unknown state, configuration out of
     /// range) is `.corrupt`, naming the breaker: restoring a guess would silently change how a
     /// dependency is protected. `location` is only evaluated for an error.
     static func read(_ row: PostgresRow, into cells: inout Cells,
-                     location: @autoclosure () -> String) throws(PostgresStoreError) -> StoredBreaker {
+                     location: @autoclosure () -> String) throws(PostgresStoreError) -> (breaker: StoredBreaker, change: Int64) {
         guard cells.load(row), let name = cells.text(0) else {
             throw PostgresStoreError(code: .corrupt, message: "database \(location()): a breaker row has no name")
         }
@@ -62,16 +63,16 @@ extension PostgresBreakerRow {
         }
         func optionalInteger(_ column: Int) throws(PostgresStoreError) -> Int64? {
             guard let value = cells.integer(column) else { return nil }
-            guard let value else { throw corrupt("a non-integer \(columns[column].name)") }
+            guard let value else { throw corrupt("a non-integer \(selectedColumns[column].name)") }
             return value
         }
         func integer(_ column: Int) throws(PostgresStoreError) -> Int64 {
-            guard let value = try optionalInteger(column) else { throw corrupt("a NULL \(columns[column].name)") }
+            guard let value = try optionalInteger(column) else { throw corrupt("a NULL \(selectedColumns[column].name)") }
             return value
         }
         func count(_ column: Int) throws(PostgresStoreError) -> Int {
             let value = try integer(column)
-            guard value >= 0 else { throw corrupt("a negative \(columns[column].name)") }
+            guard value >= 0 else { throw corrupt("a negative \(selectedColumns[column].name)") }
             return Int(value)
         }
         func text(_ column: Int) -> String? { cells.text(column) }
@@ -137,6 +138,6 @@ extension PostgresBreakerRow {
             failureCount: try count(8), successCount: try count(9),
             openUntil: try optionalInteger(10).map(Timestamp.init(millisecondsSinceEpoch:)),
             metrics: metrics, forced: forced, reopenCount: try count(32), lastTransition: try lastTransition())
-        return StoredBreaker(name: name, breaker: breaker)
+        return (StoredBreaker(name: name, breaker: breaker), try integer(35))
     }
 }

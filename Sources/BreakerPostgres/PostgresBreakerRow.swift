@@ -27,16 +27,23 @@ enum PostgresBreakerRow {
     }
 
     private static let columnList = columns.map(\.name).joined(separator: ", ")
-    private static let updates = columns.dropFirst().map { "\($0.name) = excluded.\($0.name)" }.joined(separator: ", ")
+    /// An updated row keeps the change number its insert drew (`excluded.change_seq`, the
+    /// column's default): one `nextval` per row either way (see `PostgresSchema`, version 3).
+    private static let updates = (columns.dropFirst().map(\.name) + ["change_seq"])
+        .map { "\($0) = excluded.\($0)" }.joined(separator: ", ")
 
     /// Breakers read per query at load: each page is a short statement well inside the query
     /// timeout, and memory holds one page of raw rows at a time, not the whole table.
     static let pageSize = 20_000
 
-    /// The first page (no parameter) and the page after `$1` (by name, through the primary key).
-    static let selectFirstPageSQL = "SELECT \(columns.map(\.name).joined(separator: ", ")) FROM breakers ORDER BY name LIMIT \(pageSize)"
-    static let selectNextPageSQL = "SELECT \(columns.map(\.name).joined(separator: ", ")) FROM breakers WHERE name > $1 "
-        + "ORDER BY name LIMIT \(pageSize)"
+    /// What a load reads: `columns`, then the row's change number.
+    static let selectedColumns = columns + [("change_seq", .int8)]
+
+    /// The page of breakers changed after change number `$1`, oldest change first (through
+    /// `breakers_by_change`). A whole load is the pages after 0; a standby's catch-up, the pages
+    /// after the last number it applied.
+    static let selectChangesSQL = "SELECT \(selectedColumns.map(\.name).joined(separator: ", ")) FROM breakers "
+        + "WHERE change_seq > $1 ORDER BY change_seq LIMIT \(pageSize)"
 
     enum Value {
         case text(String?), int8(Int64?), float8(Double?)

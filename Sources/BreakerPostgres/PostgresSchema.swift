@@ -92,6 +92,30 @@ public enum PostgresSchema {
             WHERE t.breaker = b.name
             """,
         ]),
+        // Hot standbys (DESIGN.md, "Hot standbys"): every stored version of a breaker gets a
+        // new number from one sequence, so a standby reads only what changed since its copy.
+        // Existing rows are numbered once, here. The leader's upsert numbers its rows itself
+        // (the insert's default, kept on conflict); the trigger numbers any other update that
+        // leaves the number as it was (an older breakerd during an upgrade, a hand edit), and
+        // costs the leader only its `WHEN` test.
+        (version: 3, sql: [
+            "CREATE SEQUENCE breaker_changes AS BIGINT",
+            "ALTER TABLE breakers ADD COLUMN change_seq BIGINT NOT NULL DEFAULT nextval('breaker_changes')",
+            "ALTER SEQUENCE breaker_changes OWNED BY breakers.change_seq",
+            "CREATE UNIQUE INDEX breakers_by_change ON breakers (change_seq)",
+            """
+            CREATE FUNCTION breakers_number_change() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN NEW.change_seq := nextval('breaker_changes'); RETURN NEW; END $$
+            """,
+            """
+            CREATE TRIGGER breakers_number_change BEFORE UPDATE ON breakers FOR EACH ROW
+            WHEN (NEW.change_seq = OLD.change_seq) EXECUTE FUNCTION breakers_number_change()
+            """,
+            // Which database a standby's copy came from: a replica has the same value, an
+            // unrelated server another (the timeline tells a promoted replica apart).
+            "CREATE TABLE breakerd_identity (id TEXT NOT NULL PRIMARY KEY)",
+            "INSERT INTO breakerd_identity SELECT gen_random_uuid()::text",
+        ]),
     ]
 
     /// The version this code writes and understands.

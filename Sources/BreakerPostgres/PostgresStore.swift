@@ -65,6 +65,8 @@ public final class PostgresStore: BreakerStorage {
     var idleTimeoutLifted = false
     /// Whether this session has the batch procedure (nil: not tried yet).
     var batchProcedure: Bool?
+    /// The database and timeline of this session (`origin()`), once asked.
+    var cachedOrigin: HotCopy.Origin?
 
     /// Connects to the first primary of `urls` (in order; standbys and unreachable servers are
     /// skipped), sets the session's timeouts and migrates the schema. Wrong password, unknown
@@ -101,40 +103,6 @@ public final class PostgresStore: BreakerStorage {
     deinit { session.close() }
 
     // MARK: Reading
-
-    public func loadAll() throws(StoreError) -> [StoredBreaker] {
-        do throws(PostgresStoreError) {
-            // Page by page (keyset on the primary key): one query for a million rows outlasted the
-            // query timeout, so a new leader could never finish loading. The next page is asked
-            // for before this one is decoded, so PostgreSQL and postgres-nio's event loop fetch it
-            // while this thread decodes (a page's last name is all the next query needs).
-            // The session still idles between pages and while the caller builds its registry,
-            // which on a busy machine outlasted a 2 s lease: PostgreSQL ended the session and the
-            // takeover failed, again and again. So the idle timeout is the query timeout until the
-            // next `renew`, which a leader runs before it serves (nothing is served meanwhile).
-            if leaseHeld, !idleTimeoutLifted {
-                try PostgresConnector.liftIdleTimeout(session, options: options)
-                idleTimeoutLifted = true
-            }
-            var result: [StoredBreaker] = []
-            var cells = PostgresBreakerRow.Cells()
-            var pending = try session.send(PostgresQuery(unsafeSQL: PostgresBreakerRow.selectFirstPageSQL), "load breakers")
-            while true {
-                let rows = try session.wait(pending)
-                var next: PostgresSession.Pending?
-                if rows.count == PostgresBreakerRow.pageSize, let tail = rows.last {
-                    let last = try PostgresBreakerRow.read(tail, into: &cells, location: self.location).name
-                    var binds = PostgresBindings(capacity: 1)
-                    binds.append(last)
-                    next = try session.send(PostgresQuery(unsafeSQL: PostgresBreakerRow.selectNextPageSQL, binds: binds),
-                                            "load breakers")
-                }
-                for row in rows { result.append(try PostgresBreakerRow.read(row, into: &cells, location: self.location)) }
-                guard let next else { return result }
-                pending = next
-            }
-        } catch { throw error.storeError }
-    }
 
     public func loadDedupe(notExpiredAt now: Timestamp, limit: Int) throws(StoreError) -> [DedupeRow] {
         do throws(PostgresStoreError) {

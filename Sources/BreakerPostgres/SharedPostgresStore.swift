@@ -16,6 +16,8 @@ import struct Synchronization.Atomic
 public final class SharedPostgresStore: BreakerStorage, Sendable {
     private let store: Mutex<PostgresStore>
     private let fenced = Atomic<Bool>(false)
+    /// A standby's copy handed over for the term's load (`takeOver(with:)`).
+    private let handedCopy = Mutex<HotCopy?>(nil)
     public let location: String
     public let cluster: String
 
@@ -62,6 +64,19 @@ public final class SharedPostgresStore: BreakerStorage, Sendable {
         try store.withLock { store throws(PostgresStoreError) in try store.publishLeader(address: address, at: now) }
     }
 
+    /// Brings a standby's `copy` up to date, a page at a time while `more()` says so
+    /// (`PostgresStore.catchUp`).
+    @discardableResult
+    public func catchUp(_ copy: inout HotCopy, while more: @Sendable () -> Bool) throws(PostgresStoreError) -> (read: Int, current: Bool) {
+        try store.withLock { store throws(PostgresStoreError) in try store.catchUp(&copy, while: more) }
+    }
+
+    /// The next `loadAll` (the term registry's) starts from `copy` and reads only what changed
+    /// after it.
+    public func takeOver(with copy: sending HotCopy) {
+        handedCopy.withLock { $0 = copy }
+    }
+
     /// No write after this returns is committed; the session is closed by `close`.
     public func fence() { fenced.store(true, ordering: .releasing) }
 
@@ -74,7 +89,11 @@ public final class SharedPostgresStore: BreakerStorage, Sendable {
     // MARK: BreakerStorage
 
     public func loadAll() throws(StoreError) -> [StoredBreaker] {
-        try store.withLock { store throws(StoreError) in try store.loadAll() }
+        let copy = handedCopy.withLock { handed in
+            defer { handed = nil }
+            return handed ?? HotCopy()
+        }
+        return try store.withLock { store throws(StoreError) in try store.loadAll(startingFrom: copy) }
     }
 
     public func loadDedupe(notExpiredAt now: Timestamp, limit: Int) throws(StoreError) -> [DedupeRow] {

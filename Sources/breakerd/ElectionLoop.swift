@@ -20,6 +20,11 @@ final class ElectionLoop {
     var machine: LeaderRoleMachine
     var session: SharedPostgresStore?
     var term: Term?
+    /// What this daemon, as a standby, holds of the committed breakers (see `HotCopy`); handed
+    /// to the term that takes the lease, then started again.
+    var copy = HotCopy()
+    /// When the copy began to fill (nil once it is current).
+    var fillStarted: Duration?
     /// Connection failures in a row, for logging the first at warning level and the rest less.
     var failures = 0
     var logger: Logger { election.logger }
@@ -106,6 +111,7 @@ final class ElectionLoop {
             if try session.tryAcquire(elapsed: before) { return machine.acquired(confirmed: before) }
             let published = try session.currentLeader()
             election.knownLeader.set(published.flatMap { $0.lockHeld ? $0.address : nil })
+            try catchUp(session)
             return machine.refused(now: now)
         } catch {
             logger.warning("PostgreSQL session failed while standing by; reconnecting",
@@ -114,14 +120,37 @@ final class ElectionLoop {
         }
     }
 
-    /// The lock is ours: publish the address and load every breaker into a new term registry
-    /// (served only after the next renewal confirms the lease).
+    /// Between tries of the lock, brings the standby's copy up to date: what changed since the
+    /// last try, or the next pages of a first fill, for at most `catchUpBudget` so the lock is
+    /// still tried about as often.
+    private func catchUp(_ session: SharedPostgresStore) throws(PostgresStoreError) {
+        let deadline = now + Self.catchUpBudget
+        let wasCurrent = copy.isCurrent
+        if fillStarted == nil, !wasCurrent { fillStarted = now }
+        let current = try session.catchUp(&copy, while: { [clock = election.clock] in clock.elapsed() < deadline }).current
+        election.copied.record(copy.count)
+        if current, !wasCurrent, let started = fillStarted {
+            fillStarted = nil
+            logger.info("standby copy is current", metadata: [
+                "breakers": "\(copy.count)", "fill_ms": "\((now - started) / .milliseconds(1))",
+            ])
+        }
+    }
+
+    static let catchUpBudget = Duration.milliseconds(250)
+
+    /// The lock is ours: publish the address and load every breaker into a new term registry,
+    /// starting from the standby's copy (served only after the next renewal confirms the lease).
     private func load() -> [LeaderRoleMachine.Action] {
         guard let session, let listeners = election.attached else { return machine.loadFailed(now: now) }
         self.session = nil
         let started = now
         do {
             try session.publishLeader(address: listeners.advertise, at: election.clock.now())
+            session.takeOver(with: copy)
+            copy = HotCopy()
+            fillStarted = nil
+            election.copied.record(0)
             let gate = LeaderGate(leader: election.knownLeader)
             let registry = try BreakerRegistry(storage: session, settings: election.settings.registry, clock: election.clock,
                                                gate: gate, metrics: election.metrics, logger: logger)

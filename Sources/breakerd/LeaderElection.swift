@@ -30,6 +30,7 @@ final class LeaderElection: Sendable {
 
     static let leaderGauge = "breakerd_leader"
     static let changesCounter = "breakerd_leader_changes_total"
+    static let copyGauge = "breakerd_standby_copy_breakers"
 
     let settings: Settings
     let clock: SystemClock
@@ -39,6 +40,8 @@ final class LeaderElection: Sendable {
     let logger: Logger
     let leader = Gauge(label: LeaderElection.leaderGauge)
     let changes = Counter(label: LeaderElection.changesCounter)
+    /// Breakers a standby holds ready for a takeover (0 on the leader).
+    let copied = Gauge(label: LeaderElection.copyGauge)
     private let listeners = Mutex<Listeners?>(nil)
     private let wakeUp = DispatchSemaphore(value: 0)
     private let stopping = Atomic<Bool>(false)
@@ -51,6 +54,7 @@ final class LeaderElection: Sendable {
         self.metrics = metrics
         self.logger = logger
         leader.record(0)
+        copied.record(0)
         let standby = try Self.standbyRegistry(settings: settings.registry, clock: clock, leader: knownLeader,
                                                metrics: metrics, logger: logger)
         serving = ServingRegistry(standby)
