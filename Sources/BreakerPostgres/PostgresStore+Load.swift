@@ -25,7 +25,7 @@ extension PostgresStore {
             }
             var copy = copy
             let handed = copy.count
-            _ = try catchUp(&copy, while: { true })
+            let read = try catchUp(&copy, while: { true }).read
             if handed > 0 {
                 let (stored, last) = try tableSummary()
                 if stored != copy.count || last < copy.applied {
@@ -35,6 +35,10 @@ extension PostgresStore {
                     ])
                     copy = HotCopy()
                     _ = try catchUp(&copy, while: { true })
+                } else {
+                    logger.info("loaded from the standby's copy", metadata: [
+                        "copy_breakers": "\(handed)", "changes_read": "\(read)", "breakers": "\(copy.count)",
+                    ])
                 }
             }
             return Array(copy.breakers.values)

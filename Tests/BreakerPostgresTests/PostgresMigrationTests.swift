@@ -86,7 +86,7 @@ struct PostgresMigrationTests {
         let store = try openStore(url)
         defer { store.close() }
         #expect(store.openedAtVersion == 1)
-        let last = try store.loadAll().map { [$0.name: $0.breaker.lastTransition] }
+        let last = try store.loadAll().sorted { $0.name < $1.name }.map { [$0.name: $0.breaker.lastTransition] }
         #expect(last == [["flappy": LastTransition(from: .open, reason: .timeoutElapsed)], ["quiet": nil]])
     }
 
