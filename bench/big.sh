@@ -5,18 +5,16 @@
 #   swift build -c release --product breakerd --product breaker-bench
 #   bench/big.sh [BIN_DIR [BREAKERS]]
 set -u
+. "$(dirname "$0")/lib.sh"
 cd "$(dirname "$0")/.."
 BIN=${1:-.build/release}
 BIG=${2:-1000000}
 OUT=$(mktemp -d)
 PIN="taskset -c 0"
-rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
+trap 'stop_all; rm -rf "$OUT"' EXIT
 start() {
-  : > "$OUT/log"
-  $PIN "$BIN/breakerd" --host 127.0.0.1 --port 0 --http-port 0 --db "$OUT/big.sqlite3" --log-level warning --threads 1 --max-breakers $((BIG + 100)) > "$OUT/log" 2>&1 &
-  PID=$!
-  for _ in $(seq 400); do PORT=$(sed -n 's/^breakerd listening on 127.0.0.1:\([0-9]*\)$/\1/p' "$OUT/log"); [ -n "$PORT" ] && return 0; sleep 0.05; done
-  echo "no start"; cat "$OUT/log"; exit 1
+  start_breakerd "$BIN" "$OUT" big "$PIN" --threads 1 --max-breakers $((BIG + 100)) || exit 1
+  PID=$BD_PID; PORT=$BD_PORT
 }
 start
 # First, on 10 breakers: the figure the 1,000,000-breaker runs are compared with.
@@ -27,9 +25,8 @@ for r in 1 2; do
   timeout 60 $PIN "$BIN/breaker-bench" --target "127.0.0.1:$PORT" -c 64 -P 1 --breakers "$BIG" --mix should-attempt=100 --duration 5s --warmup 1s --json | python3 -c 'import json,sys; d=json.load(sys.stdin); print("should-attempt 64x1 big:", round(d["throughput_rps"]), "req/s", {k:v for k,v in d.items() if "err" in k})'
 done
 echo "RSS after run: $(( $(rss_kib $PID) / 1024 )) MiB"
-kill -TERM $PID; wait $PID
+stop "$PID"
 echo "db: $(du -cb "$OUT"/big.sqlite3* | tail -1 | cut -f1) bytes"
 T0=$(date +%s.%N); start; T1=$(date +%s.%N)
 echo "restart to listening: $(python3 -c "print(round($T1 - $T0, 2))") s; RSS after restart: $(( $(rss_kib $PID) / 1024 )) MiB"
-kill -TERM $PID; wait $PID
-rm -rf "$OUT"
+stop "$PID"

@@ -14,6 +14,7 @@
 # (`taskset -c 0`), because cross-CPU wake-ups on small VMs are slow and bimodal.
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
+. "$HERE/lib.sh"
 cd "$HERE/.."
 
 QUICK=0
@@ -49,9 +50,7 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 
 if [ -z "$BIN" ]; then
-    swift build -c release --product breakerd >/dev/null
-    swift build -c release --product breaker-bench >/dev/null
-    BIN="$(swift build -c release --show-bin-path)"
+    BIN=$(release_bin breakerd breaker-bench)
 fi
 
 [ -n "$OUT" ] || OUT="$(mktemp -d /tmp/breakerd-compare.XXXXXX)"
@@ -60,22 +59,7 @@ RESULTS="$OUT/results.jsonl"
 : > "$RESULTS"
 echo "logs and results in $OUT"
 
-PIDS=()
-cleanup() {
-    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-    for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-}
-trap cleanup EXIT
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-
-wait_port() {  # wait_port PORT: until something accepts on 127.0.0.1:PORT (10 s at most)
-    for _ in $(seq 100); do
-        (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-        sleep 0.1
-    done
-    echo "nothing listening on $1" >&2; return 1
-}
+trap stop_all EXIT
 
 start_redis() {  # start_redis NAME PIN [extra args...] → sets REDIS_PORT, REDIS_PID
     local name=$1 pin=$2; shift 2
@@ -84,7 +68,7 @@ start_redis() {  # start_redis NAME PIN [extra args...] → sets REDIS_PORT, RED
     $pin redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --dir "$OUT/$name" --save '' \
         --protected-mode yes --daemonize no "$@" > "$OUT/$name.log" 2>&1 &
     REDIS_PID=$!
-    PIDS+=("$REDIS_PID")
+    BENCH_PIDS+=("$REDIS_PID")
     wait_port "$REDIS_PORT"
 }
 
@@ -95,40 +79,9 @@ start_limit() {  # start_limit PIN → sets LIMIT_PORT, LIMIT_PID
     $pin "$OUT/limit-server" 0 '{"ok":true,"decision":"attempt","state":"closed","generation":1,"cache_ms":100}' \
         > "$OUT/limit.log" 2>&1 &
     LIMIT_PID=$!
-    PIDS+=("$LIMIT_PID")
-    LIMIT_PORT=$(logged_port "$OUT/limit.log" limit 100) || { echo "the limit server did not start; see $OUT/limit.log" >&2; return 1; }
+    BENCH_PIDS+=("$LIMIT_PID")
+    LIMIT_PORT=$(logged_port "$OUT/limit.log" "limit listening on" 100 "$LIMIT_PID") || { echo "the limit server did not start; see $OUT/limit.log" >&2; return 1; }
 }
-
-logged_port() {  # logged_port LOG NAME TRIES → prints the port NAME logged as "NAME listening on 127.0.0.1:PORT"
-    local port
-    for _ in $(seq "$3"); do
-        port=$(sed -n "s/^$2 listening on 127.0.0.1:\([0-9]*\)\$/\1/p" "$1")
-        [ -n "$port" ] && { echo "$port"; return 0; }
-        sleep 0.05
-    done
-    return 1
-}
-
-start_breakerd() {  # start_breakerd NAME PIN [extra args...] → sets BD_PORT, BD_PID
-    local name=$1 pin=$2; shift 2
-    local log="$OUT/$name.log"
-    : > "$log"
-    $pin "$BIN/breakerd" --host 127.0.0.1 --port 0 --http-host 127.0.0.1 --http-port 0 \
-        --db "$OUT/$name.sqlite3" --log-level warning "$@" > "$log" 2>&1 &
-    BD_PID=$!
-    PIDS+=("$BD_PID")
-    BD_PORT=$(logged_port "$log" breakerd 300) || { echo "breakerd did not start; see $log" >&2; return 1; }
-}
-
-stop() {  # stop PID: SIGTERM, wait, forget
-    kill "$1" 2>/dev/null || true
-    wait "$1" 2>/dev/null || true
-    local keep=()
-    for p in "${PIDS[@]}"; do [ "$p" != "$1" ] && keep+=("$p"); done
-    PIDS=("${keep[@]+"${keep[@]}"}")
-}
-
-rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
 
 # bench LABEL PIN TARGET ARGS...: one bounded breaker-bench run, its JSON appended to results.
 bench() {
@@ -149,7 +102,7 @@ start_redis redis "$PIN" --appendonly no
 R_PORT=$REDIS_PORT; R_PID=$REDIS_PID
 start_redis redis-aof "$PIN" --appendonly yes --appendfsync everysec
 RA_PORT=$REDIS_PORT; RA_PID=$REDIS_PID
-start_breakerd breakerd "$PIN" --threads 1
+start_breakerd "$BIN" "$OUT" breakerd "$PIN" --threads 1
 B_PORT=$BD_PORT; B_PID=$BD_PID
 start_limit "$PIN"
 L_PORT=$LIMIT_PORT
@@ -197,7 +150,7 @@ done
 
 echo "== unpinned (both CPUs, breakerd with its default threads), 64×1 and 64×16"
 stop "$B_PID"
-start_breakerd breakerd "" 
+start_breakerd "$BIN" "$OUT" breakerd ""
 B_PORT=$BD_PORT; B_PID=$BD_PID
 for p in 1 16; do
     bench "redis-get-unpinned" "" "redis://127.0.0.1:$R_PORT" -c 64 -P "$p" --breakers 10 --mix should-attempt=100 --name-prefix sa-
@@ -206,7 +159,7 @@ done
 stop "$B_PID"
 
 echo "== $BIG breakers, pinned"
-start_breakerd breakerd-big "$PIN" --threads 1
+start_breakerd "$BIN" "$OUT" breakerd-big "$PIN" --threads 1
 B_PORT=$BD_PORT; B_PID=$BD_PID
 timeout 600 $PIN "$BIN/breaker-bench" --target "127.0.0.1:$B_PORT" -c 16 --breakers "$BIG" --populate --duration 0.1s --warmup 0s >/dev/null 2>>"$OUT/populate.log" || echo "!!! populate errors; see $OUT/populate.log" >&2
 timeout 600 $PIN "$BIN/breaker-bench" --target "redis://127.0.0.1:$R_PORT" -c 16 --breakers "$BIG" --populate --duration 0.1s --warmup 0s >/dev/null 2>>"$OUT/populate.log" || true
@@ -221,7 +174,7 @@ BIG_RSS=$(rss_kib "$B_PID")
 stop "$B_PID"
 DB_BYTES=$(du -cb "$OUT/breakerd-big.sqlite3"* | tail -1 | cut -f1)
 T0=$(date +%s.%N)
-start_breakerd breakerd-big "$PIN" --threads 1
+start_breakerd "$BIN" "$OUT" breakerd-big "$PIN" --threads 1
 T1=$(date +%s.%N)
 B_PID=$BD_PID
 RESTART=$(python3 -c "print(round($T1 - $T0, 2))")

@@ -12,23 +12,15 @@
 # the daemon with call graphs for 4 s of the run; `strace` counts its system calls.
 set -euo pipefail
 BIN=$1; C=$2; P=$3; OP=$4; DUR=${5:-3s}; MODE=${6:-none}
+. "$(dirname "$0")/lib.sh"
 D=$(mktemp -d /tmp/breakerd-cpu.XXXXXX)
-taskset -c 0 "$BIN/breakerd" --host 127.0.0.1 --port 0 --http-host 127.0.0.1 --http-port 0 \
-    --db "$D/db.sqlite3" --log-level warning --threads 1 > "$D/log" 2>&1 &
-BD=$!
 cleanup() {
-    kill $BD 2>/dev/null || true
-    wait $BD 2>/dev/null || true
+    stop_all
     if [ "$MODE" = none ]; then rm -rf "$D"; fi
 }
 trap cleanup EXIT
-PORT=""
-for _ in $(seq 200); do
-    PORT=$(sed -n 's/^breakerd listening on 127.0.0.1:\([0-9]*\)$/\1/p' "$D/log")
-    [ -n "$PORT" ] && break
-    sleep 0.05
-done
-[ -n "$PORT" ] || { echo "breakerd did not start; see $D/log" >&2; exit 1; }
+start_breakerd "$BIN" "$D" db "taskset -c 0" --threads 1
+BD=$BD_PID; PORT=$BD_PORT
 PREFIX=sa-; case "$OP" in record-*) PREFIX=rf-;; esac
 bench() { timeout 120 taskset -c 0 "$BIN/breaker-bench" --target "127.0.0.1:$PORT" -c "$C" -P "$P" --breakers 10 \
     --mix "$OP=100" --name-prefix "$PREFIX" --warmup 0s --json "$@"; }

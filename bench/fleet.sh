@@ -10,26 +10,17 @@
 #   FLEET_ARGS="--break-at 0 --warmup 3" ...              measured after 3 s of calls (first decisions left out)
 #   DAEMON_ARGS="--max-dedupe-keys 0" bench/fleet.sh ...  extra breakerd flags (to see what a part costs)
 set -euo pipefail
+. "$(dirname "$0")/lib.sh"
 cd "$(dirname "$0")/.."
 N=${1:-50}; B=${2:-10}; R=${3:-100}; T=${4:-10}
 if [ -z "${BIN:-}" ]; then
-    swift build -c release --product breakerd >/dev/null
-    swift build -c release --product breaker-fleet >/dev/null
-    BIN="$(swift build -c release --show-bin-path)"
+    BIN=$(release_bin breakerd breaker-fleet)
 fi
 D=$(mktemp -d /tmp/breakerd-fleet.XXXXXX)
-taskset -c 0 "$BIN/breakerd" --host 127.0.0.1 --port 0 --http-host 127.0.0.1 --http-port 0 \
-    --db "$D/db.sqlite3" --log-level warning --max-connections 100000 ${DAEMON_ARGS:-} > "$D/log" 2>&1 &
-BD=$!
-trap 'kill $BD 2>/dev/null || true; wait $BD 2>/dev/null || true; rm -rf "$D"' EXIT
-PORT=""; HTTP=""
-for _ in $(seq 200); do
-    PORT=$(sed -n 's/^breakerd listening on 127.0.0.1:\([0-9]*\)$/\1/p' "$D/log")
-    HTTP=$(sed -n 's/^breakerd http on 127.0.0.1:\([0-9]*\)$/\1/p' "$D/log")
-    [ -n "$PORT" ] && [ -n "$HTTP" ] && break
-    sleep 0.05
-done
-[ -n "$PORT" ] && [ -n "$HTTP" ] || { echo "breakerd did not start; log:" >&2; cat "$D/log" >&2; exit 1; }
+trap 'stop_all; rm -rf "$D"' EXIT
+# shellcheck disable=SC2086  # DAEMON_ARGS: flags, split on spaces
+start_breakerd "$BIN" "$D" db "taskset -c 0" --max-connections 100000 ${DAEMON_ARGS:-}
+BD=$BD_PID; PORT=$BD_PORT; HTTP=$BD_HTTP_PORT
 CPUS=$(nproc)
 FLEET_CPUS=$([ "$CPUS" -gt 1 ] && echo "1-$((CPUS - 1))" || echo 0)
 timeout $((T * 3 + 60)) taskset -c "$FLEET_CPUS" "$BIN/breaker-fleet" --target "127.0.0.1:$PORT" --http-port "$HTTP" \

@@ -4,26 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import logging
 import os
 import ssl as _ssl
 from typing import Any, Awaitable, Callable, Sequence, TypeVar
 
-from . import control, fork, outcomes
+from . import control, decisions, fork, outcomes
 from .breaker import Attempt, Breaker, FailurePredicate
 from .clock import Clock, monotonic
-from .codec import Message, error_of, require_int, require_str, valid_client_name
+from .codec import Message, error_of, valid_client_name
 from .config import BreakerConfig
 from .connection import Endpoint
 from .entry import Entry
-from .errors import BreakerOpen, ConnectionLost, DaemonError, ProtocolViolation
-from .fallback import FallbackMode, fallback_attempt
+from .errors import ConnectionLost, ProtocolViolation
+from .fallback import FallbackMode
 from .guard import guarded_by
 from .link import Endpoints, Link, LinkSettings
 from .records import RecordQueue
 from .stats import Stats
-
-log = logging.getLogger("breakerd")
 
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
 
@@ -210,7 +207,7 @@ class Client:
             raise ProtocolViolation(f"unexpected reply to inspect: {reply!r}")
         return breaker
 
-    # -- decisions -----------------------------------------------------------------------------
+    # -- internals -----------------------------------------------------------------------------
 
     def _check_fork(self) -> None:
         fork.check(self)
@@ -228,69 +225,8 @@ class Client:
         return entry
 
     async def _decide(self, breaker: Breaker) -> Attempt:
-        """A cache miss: ask the daemon within ``decision_timeout``, or let the fallback decide."""
-        self._check_fork()
-        entry = breaker._entry
-        if not entry.valid:
-            raise DaemonError("invalid_name",
-                              f"breaker name {entry.name!r} is not 1-200 bytes of A-Z a-z 0-9 . _ : / -")
-        connection = self._control.connection
-        if connection is not None and not self._closed:
-            epoch = self._epoch
-            self._stats.decision_requests += 1
-            future = connection.send({"op": "should-attempt", "breaker": entry.name}, self.decision_timeout)
-            try:
-                reply: Message | None = await asyncio.shield(future)
-            except asyncio.CancelledError:
-                # The caller gave up while asking: a trial the daemon grants meanwhile is handed back.
-                future.add_done_callback(functools.partial(self._return_late_permit, entry))
-                raise
-            except ConnectionLost:
-                reply = None  # unreachable or too slow (the connection is replaced)
-            if reply is not None:
-                error = error_of(reply)
-                if error is None:
-                    try:
-                        return self._from_decision(breaker, reply, epoch)
-                    except ProtocolViolation as exc:
-                        self._stats.protocol_violations += 1
-                        log.warning("%s; reconnecting", exc)
-                        connection.close(str(exc))
-                elif error.code == "not_leader":
-                    self._control.redirect(error.leader, connection)
-                else:
-                    raise error
-        return self._fallback_decision(breaker)
-
-    def _from_decision(self, breaker: Breaker, reply: Message, epoch: int) -> Attempt:
-        entry = breaker._entry
-        now = self._clock()
-        allow = reply.get("allow")
-        if not isinstance(allow, bool):
-            raise ProtocolViolation(f"should-attempt reply without allow: {reply!r}")
-        state = require_str(reply, "state")
-        generation = require_int(reply, "generation")
-        entry.install(reply, epoch, now)
-        if entry.config is None:
-            control.refresh_config(self, entry)
-        if not allow:
-            retry = reply.get("retry_after_ms")
-            raise BreakerOpen(entry.name, state, retry / 1000 if isinstance(retry, int) else None)
-        permit = reply.get("permit")
-        if isinstance(permit, str):
-            return Attempt(breaker, "permit", permit, now)
-        return Attempt(breaker, "generation", generation, now)
-
-    def _return_late_permit(self, entry: Entry, future: asyncio.Future[Message]) -> None:
-        if future.cancelled() or future.exception() is not None:
-            return
-        permit = future.result().get("permit")
-        if isinstance(permit, str):
-            self._records.report(entry, "return-permit", permit=permit)
-
-    def _fallback_decision(self, breaker: Breaker) -> Attempt:
-        self._stats.fallback_decisions += 1
-        return fallback_attempt(self.fallback, breaker, self._clock(), self.default_local_config)
+        """A cache miss (``decisions.decide``): the daemon's answer, or the fallback's."""
+        return await decisions.decide(self, breaker)
 
     async def _admin(self, request: Message) -> Message:
         """A request that is not on the hot path: waits up to ``connect_timeout`` for a connection."""

@@ -1,7 +1,7 @@
 """What the client does as its connections come and go: preparing the decisions link
 (``auth``, ``watch`` with heartbeats) and the record links (``hello``), dropping cached answers
 after a reconnect, and applying what the watch stream pushes. Functions of the client, like
-``fork``'s, kept apart so ``client.py`` holds the API and the decisions."""
+``fork``'s and ``decisions``', kept apart so ``client.py`` holds the API."""
 
 from __future__ import annotations
 

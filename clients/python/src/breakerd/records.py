@@ -16,9 +16,10 @@ from typing import Callable
 
 from .codec import Message, error_of
 from .connection import Connection
-from .entry import Entry, Fold
+from .entry import Entry
+from .folds import Folds
 from .link import Link
-from .record import MAX_COUNT, Record, encode_lines
+from .record import Record, encode_lines
 from .stats import Stats
 from .waiters import Waiters
 
@@ -37,7 +38,6 @@ class RecordQueue:
         self._links = links
         self._stats = stats
         self._loop = asyncio.get_running_loop()
-        self._window = fold_window
         self._max_queued = max(1, max_queued)
         self._max_in_flight = max(1, max_in_flight)
         self._timeout = timeout
@@ -47,13 +47,10 @@ class RecordQueue:
         self._prefix = secrets.token_hex(8)
         self._queue: list[Record] = []
         self._next_sequence = 0
-        self._folding: list[Entry] = []
-        #: When the open folds close (all together, so they share batch lines); None: no tick.
-        self._fold_due: float | None = None
+        self._folds = Folds(fold_window, lambda record: self._append(record, urgent=False), self._schedule)
         self._timer: asyncio.TimerHandle | None = None
         self._timer_due: float | None = None
         self._kick_pending = False
-        self._force_folds = False
         self._in_flight = [0] * len(links)
         self._written_on: list[Connection | None] = [None] * len(links)
         #: Woken when nothing is queued or in flight any more (``Client.flush`` waits on it).
@@ -68,38 +65,18 @@ class RecordQueue:
         next flush tick."""
         now = _monotonic()
         if not foldable:
-            f = entry.fold
-            if f is not None:
-                entry.fold = None
-                self._append(self._from_fold(entry, f), urgent=False)
+            self._folds.close(entry)
             self._append(Record(entry, "record-success", 1, generation, None, duration_ms), urgent=False)
-            self._fold_deadline(now)
+            self._folds.tick(now)
             return
-        f = entry.fold
-        if f is not None and f.generation == generation and now < f.deadline and f.slow == slow and f.count < MAX_COUNT:
-            f.count += 1
-            if duration_ms is not None and f.duration_ms is not None:
-                # One duration stands for all: the largest fast one, the smallest slow one, so
-                # the fold lands on the same side of the daemon's slow-call line as its calls.
-                f.duration_ms = min(f.duration_ms, duration_ms) if slow else max(f.duration_ms, duration_ms)
-            return
-        if f is not None:
-            self._append(self._from_fold(entry, f), urgent=False)
-        entry.fold = Fold(generation, self._fold_deadline(now), slow, duration_ms)
-        if not entry.folding:
-            entry.folding = True
-            self._folding.append(entry)
-        if self._force_folds:
+        if self._folds.add(entry, generation, duration_ms, slow, now) and self._folds.forced:
             self.kick()
 
     def report(self, entry: Entry, op: str, generation: int | None = None, permit: str | None = None,
                duration_ms: int | None = None) -> None:
         """A failure, a half-open trial or a returned permit: sent at once, after the breaker's
         folded successes."""
-        f = entry.fold
-        if f is not None:
-            entry.fold = None
-            self._append(self._from_fold(entry, f), urgent=False)
+        self._folds.close(entry)
         self._append(Record(entry, op, 1, generation, permit, duration_ms), urgent=True)
 
     @property
@@ -108,13 +85,9 @@ class RecordQueue:
         return len(self._queue) + sum(self._in_flight)
 
     @property
-    def open_folds(self) -> int:
-        return sum(1 for e in self._folding if e.fold is not None)
-
-    @property
     def is_drained(self) -> bool:
         """Nothing queued, in flight or being folded."""
-        return self.pending == 0 and self.open_folds == 0
+        return self.pending == 0 and self._folds.open == 0
 
     def kick(self) -> None:
         """Sends what can be sent, soon."""
@@ -124,23 +97,11 @@ class RecordQueue:
 
     def force_folds(self, force: bool) -> None:
         """Closes every fold now (for ``Client.flush``), or lets them follow their window again."""
-        self._force_folds = force
+        self._folds.forced = force
         if force:
             self.kick()
 
     # -- internals ----------------------------------------------------------------------------
-
-    def _fold_deadline(self, now: float) -> float:
-        """The next flush tick: every fold opened before it closes at it."""
-        due = self._fold_due
-        if due is None or due <= now:
-            due = self._fold_due = now + self._window
-            self._schedule(due)
-        return due
-
-    @staticmethod
-    def _from_fold(entry: Entry, f: Fold) -> Record:
-        return Record(entry, "record-success", f.count, f.generation, None, f.duration_ms)
 
     def _append(self, record: Record, urgent: bool) -> None:
         if len(self._queue) >= self._max_queued:
@@ -170,20 +131,7 @@ class RecordQueue:
     def _flush(self) -> None:
         now = _monotonic()
         self._kick_pending = False
-        next_due: float | None = None
-        still: list[Entry] = []
-        for entry in self._folding:
-            f = entry.fold
-            if f is not None and (self._force_folds or f.deadline <= now):
-                entry.fold = None
-                self._append(self._from_fold(entry, f), urgent=False)
-                f = None
-            if f is not None:
-                next_due = f.deadline if next_due is None else min(next_due, f.deadline)
-                still.append(entry)
-            else:
-                entry.folding = False
-        self._folding = still
+        next_due = self._folds.close_due(now)
 
         connections = [link.connection for link in self._links]
         ready: list[bool] = []
