@@ -13,7 +13,8 @@
       daemon answers a decision; the killed one comes back as a standby. With --breakers N the
       database first gets N breakers through the stores (a SQLite daemon populated by
       breaker-bench --populate, then `breakerd migrate`), and each new leader's own "breakers
-      loaded" log line gives its load time.
+      loaded" log line gives its load time. Every standby's copy is current before each kill
+      (breakerd_standby_copy_breakers = N); the first leader's load, with no copy, is cold.
 
 Starts its own throwaway PostgreSQL (Debian's binaries, initdb as the postgres user, defaults:
 fsync and synchronous_commit on) in a temp folder and removes it at exit.
@@ -97,6 +98,21 @@ class Daemon:
         except (OSError, ValueError):
             return None
 
+    def copied(self):
+        """breakerd_standby_copy_breakers: the breakers this standby holds ready for a takeover."""
+        try:
+            with socket.create_connection(("127.0.0.1", self.http_port), timeout=1.0) as s:
+                s.sendall(b"GET /metrics HTTP/1.0\r\n\r\n")
+                data = b""
+                while chunk := s.recv(65536):
+                    data += chunk
+        except OSError:
+            return None
+        for line in data.decode().splitlines():
+            if line.startswith("breakerd_standby_copy_breakers "):
+                return int(float(line.split()[1]))
+        return None
+
     def kill(self, sig=signal.SIGKILL):
         if self.proc.poll() is None:
             self.proc.send_signal(sig)
@@ -165,6 +181,14 @@ def throughput(args):
     print(json.dumps({"postgres": settings}))
 
 
+def loaded_line(daemon):
+    """The daemon's last "breakers loaded" log line (its load time as leader), or None."""
+    for line in reversed(open(daemon.log_path).read().splitlines()):
+        if "breakers loaded" in line:
+            return line
+    return None
+
+
 def takeover(args):
     pg = Postgres()
     url = pg.database("bench_takeover")
@@ -194,10 +218,15 @@ def takeover(args):
         daemons = [Daemon(args.bindir, flags(i), log=f"{folder}/log-{i}-0") for i in range(3)]
         if not wait_for(lambda: leader() is not None, 120):
             raise SystemExit("no leader")
+        print(json.dumps({"cold_load": loaded_line(daemons[leader()])}), flush=True)
     # An existing breaker: at --max-breakers (1,000,000 by default) a new name is `overloaded`.
     probe = '{"op":"should-attempt","breaker":"%s"}' % ("b-0" if args.breakers else "takeover-probe")
     times = []
     for round_ in range(args.rounds):
+        # Hot standbys: each holds every breaker before the leader dies.
+        stored = int(pg.sql("SELECT count(*) FROM breakers", "bench_takeover"))
+        if not wait_for(lambda: all(d.copied() == stored for i, d in enumerate(daemons) if i != leader()), 120, 0.1):
+            raise SystemExit("the standbys' copies did not catch up within 120 s")
         old = leader()
         was = daemons[old]
         t0 = time.monotonic()
@@ -217,12 +246,7 @@ def takeover(args):
             raise SystemExit("no daemon served within 60 s")
         elapsed = time.monotonic() - t0
         new = leader()
-        loaded = None
-        if new is not None:
-            for line in reversed(open(daemons[new].log_path).read().splitlines()):
-                if "breakers loaded" in line:
-                    loaded = line
-                    break
+        loaded = loaded_line(daemons[new]) if new is not None else None
         times.append(elapsed)
         print(json.dumps({"round": round_ + 1, "takeover_s": round(elapsed, 3), "log": loaded}), flush=True)
         daemons[old] = Daemon(args.bindir, flags(old), log=f"{folder}/log-{old}-{round_ + 1}")

@@ -15,7 +15,10 @@ public struct HotCopy: Sendable {
         public var timeline: String
     }
 
-    public private(set) var breakers: [String: StoredBreaker] = [:]
+    /// The breakers in the order first read (a later change replaces one in place), so the
+    /// registry a takeover builds from them walks memory in order; `slots` finds one by name.
+    public private(set) var breakers: [StoredBreaker] = []
+    private var slots: [String: Int] = [:]
     /// Every change numbered up to this one is in `breakers` (0: none yet).
     public private(set) var applied: Int64 = 0
     public private(set) var origin: Origin?
@@ -33,9 +36,16 @@ public struct HotCopy: Sendable {
         self.origin = origin
     }
 
+    public subscript(name: String) -> StoredBreaker? { slots[name].map { breakers[$0] } }
+
     /// One changed row; a later change of the same breaker replaces the earlier.
     mutating func apply(_ breaker: StoredBreaker, change: Int64) {
-        breakers[breaker.name] = breaker
+        if let slot = slots[breaker.name] {
+            breakers[slot] = breaker
+        } else {
+            slots[breaker.name] = breakers.count
+            breakers.append(breaker)
+        }
         applied = max(applied, change)
     }
 }

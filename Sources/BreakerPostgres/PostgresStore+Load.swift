@@ -23,6 +23,13 @@ extension PostgresStore {
                 try PostgresConnector.liftIdleTimeout(session, options: options)
                 idleTimeoutLifted = true
             }
+            if copy.count == 0, leaseHeld {
+                // Under the lease nobody else writes, so every breaker comes exactly once:
+                // straight into the array, without a copy's table.
+                var loaded: [StoredBreaker] = []
+                _ = try readPages(after: 0, while: { true }) { breaker, _ in loaded.append(breaker) }
+                return loaded
+            }
             var copy = copy
             let handed = copy.count
             let read = try catchUp(&copy, while: { true }).read
@@ -41,7 +48,7 @@ extension PostgresStore {
                     ])
                 }
             }
-            return Array(copy.breakers.values)
+            return copy.breakers
         } catch { throw error.storeError }
     }
 
@@ -56,16 +63,23 @@ extension PostgresStore {
     @discardableResult
     public func catchUp(_ copy: inout HotCopy, while more: () -> Bool) throws(PostgresStoreError) -> (read: Int, current: Bool) {
         copy.resume(from: try origin())
-        var read = 0
+        let (read, current) = try readPages(after: copy.applied, while: more) { copy.apply($0, change: $1) }
+        copy.isCurrent = current
+        return (read, current)
+    }
+
+    /// The pages of breakers changed after `change`, each row handed to `body` (within a page in
+    /// any order; pages in change order) while `more()` says so between pages; how many rows
+    /// were read, and whether the last page was the newest.
+    private func readPages(after change: Int64, while more: () -> Bool,
+                           _ body: (StoredBreaker, Int64) -> Void) throws(PostgresStoreError) -> (read: Int, current: Bool) {
         var cells = PostgresBreakerRow.Cells()
-        var pending = try sendPage(after: copy.applied)
+        var read = 0
+        var pending = try sendPage(after: change)
         while true {
             let rows = try session.wait(pending)
             read += rows.count
-            guard let tail = rows.last else {
-                copy.isCurrent = true
-                return (read, true)
-            }
+            guard let tail = rows.last else { return (read, true) }
             // The last row names the next page; it is asked for before this one is decoded, so
             // PostgreSQL and postgres-nio's event loop fetch it while this thread decodes.
             let last = try PostgresBreakerRow.read(tail, into: &cells, location: self.location)
@@ -73,13 +87,10 @@ extension PostgresStore {
             let next = full && more() ? try sendPage(after: last.change) : nil
             for row in rows.dropLast() {
                 let (breaker, change) = try PostgresBreakerRow.read(row, into: &cells, location: self.location)
-                copy.apply(breaker, change: change)
+                body(breaker, change)
             }
-            copy.apply(last.breaker, change: last.change)
-            guard let next else {
-                copy.isCurrent = !full
-                return (read, !full)
-            }
+            body(last.breaker, last.change)
+            guard let next else { return (read, !full) }
             pending = next
         }
     }

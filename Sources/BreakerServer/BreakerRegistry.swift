@@ -62,9 +62,17 @@ public final class BreakerRegistry: Sendable {
                 metrics: ServerMetrics = ServerMetrics(), logger: Logger) throws(StoreError) {
         let loaded = try storage.loadAll()
         let shards = (0..<32).map { _ in Shard() }
-        for stored in loaded {
-            Self.shard(for: stored.name, in: shards).breakers.withLock { $0[stored.name] = BreakerSlot(stored.breaker) }
+        // Each shard's table is filled under one lock at its final size: a million breakers
+        // inserted a lock and a rehash-as-it-grows at a time took a second.
+        var groups = Array(repeating: [StoredBreaker](), count: shards.count)
+        for stored in loaded { groups[Self.shardIndex(for: stored.name, count: shards.count)].append(stored) }
+        for (shard, group) in zip(shards, groups) {
+            shard.breakers.withLock { table in
+                table.reserveCapacity(group.count)
+                for stored in group { table[stored.name] = BreakerSlot(stored.breaker) }
+            }
         }
+        groups = []
         let dedupeBudget = DedupeBudget(limit: settings.maxDedupeKeys)
         dedupeBudget.added(try Self.loadDedupe(from: storage, into: shards, settings: settings, now: clock.now()))
         self.dedupeBudget = dedupeBudget

@@ -30,6 +30,7 @@ struct PrometheusBackend: Sendable {
         buildInfo: "Always 1; the version label says which breakerd is running.",
         LeaderElection.leaderGauge: "1 while this daemon leads its PostgreSQL cluster and serves, else 0 (only with --postgres-url).",
         LeaderElection.changesCounter: "Times this daemon became leader or stopped being leader (only with --postgres-url).",
+        LeaderElection.copyGauge: "Breakers this standby holds ready for a takeover, 0 on the leader (only with --postgres-url).",
     ]
     static let buildInfo = "breakerd_build_info"
 

@@ -112,6 +112,15 @@ final class DaemonCluster {
         try? HTTPTestClient.get("/healthz", port: daemons[index].httpPort).status
     }
 
+    /// Whether daemon `index`'s `breakerd_standby_copy_breakers` shows `count` within 10 s.
+    func copied(_ index: Int, reaches count: Int) -> Bool {
+        eventually(within: 10) {
+            let metrics = (try? HTTPTestClient.get("/metrics", port: daemons[index].httpPort).text) ?? ""
+            let sample = metrics.split(separator: "\n").first { $0.hasPrefix("breakerd_standby_copy_breakers ") }
+            return sample.flatMap { Double($0.split(separator: " ")[1]) } == Double(count)
+        }
+    }
+
     /// The address daemon `index` publishes while it leads.
     func address(_ index: Int) -> String {
         documentedAddresses ? "10.0.0.\(index + 1):7420" : "127.0.0.1:\(daemons[index].port)"

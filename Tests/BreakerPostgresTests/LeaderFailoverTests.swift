@@ -55,6 +55,12 @@ struct LeaderFailoverTests {
         #expect(leaderMetrics.contains("\nbreakerd_leader_changes_total 1"))
         let standbyMetrics = try HTTPTestClient.get("/metrics", port: cluster.daemons[standbys[0]].httpPort).text
         #expect(standbyMetrics.contains("\nbreakerd_leader 0"))
+        // Hot standbys: each holds the breaker the leader stored (a decision alone stores
+        // nothing; a record does), the leader no copy.
+        #expect(leaderMetrics.contains("\nbreakerd_standby_copy_breakers 0\n")
+                || leaderMetrics.contains("\nbreakerd_standby_copy_breakers 0.0\n"))
+        _ = try cluster.request(leader, #"{"op":"record-failure","breaker":"payments"}"#)
+        for standby in standbys { #expect(cluster.copied(standby, reaches: 1)) }
     }
 
     @Test func afterKill9AStandbyServesWithinThreeSecondsWithTheStateCarriedOver() throws {
@@ -64,6 +70,9 @@ struct LeaderFailoverTests {
         // An open breaker with a long deadline, a forced open, a history and a dedupe key.
         let client = try cluster.client(leader)
         _ = try client.request(#"{"op":"configure","breaker":"db","config":{"failure_threshold":1,"timeout_ms":600000}}"#)
+        // The standbys copy the closed breaker; what follows reaches the successor as changes
+        // read after its copy.
+        for standby in cluster.daemons.indices where standby != leader { #expect(cluster.copied(standby, reaches: 1)) }
         let opened = try client.request(#"{"op":"record-failure","breaker":"db","dedupe":"k-1"}"#)
         #expect(opened["state"]?.string == "open")
         let generation = try #require(opened["generation"]?.int)
