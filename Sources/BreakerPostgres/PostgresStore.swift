@@ -140,8 +140,7 @@ public final class PostgresStore: BreakerStorage {
         do throws(PostgresStoreError) {
             try session.checkOpen()
             guard limit > 0 else { return [] }
-            let rows = try session.query(PostgresDedupeRow.select(notExpiredAt: now, limit: limit), "load dedupe keys")
-            return try rows.map { row throws(PostgresStoreError) in try PostgresDedupeRow.read(row, location: self.location) }
+            return try PostgresDedupeRow.load(from: session, notExpiredAt: now, limit: limit, location: self.location)
         } catch { throw error.storeError }
     }
 

@@ -8,6 +8,7 @@ import Testing
 /// `loadDedupe` reads each `record_dedupe` row straight from the cells' bytes
 /// (`PostgresDedupeRow`): every value the writer can store comes back exactly, and a row it
 /// could not have written, changed behind its back with psql, is `.corrupt`, naming the database.
+/// It reads pages of 20,000 keys (`PostgresDedupeRow.pageSize`), keyed on (expiry, breaker, key).
 @Suite(.enabled(if: PostgresCluster.shouldRun, "PostgreSQL is not installed (CI=true makes this a failure)"))
 struct PostgresDedupeRowTests {
     static let keys = BreakerState.allCases.enumerated().map { index, state in
@@ -22,6 +23,30 @@ struct PostgresDedupeRowTests {
         defer { store.close() }
         try store.write(WriteBatch(dedupes: Self.keys))
         #expect(try store.loadDedupe(notExpiredAt: at(0), limit: 10) == Self.keys)
+    }
+
+    /// 45,001 keys in groups of 7,000 with the same expiry, so pages end inside a group and the
+    /// next page must go on by (breaker, key); and a limit that ends inside the third page.
+    @Test func pagesEndingInsideOneExpiryGiveEveryKeyOnceNewestFirstUpToTheLimit() throws {
+        let (_, url) = try PostgresCluster.get().freshDatabase()
+        // A page of 20,000 rows takes a while to collect in a debug build on a busy machine.
+        let store = try leaderStore(url, queryTimeout: .seconds(60))
+        defer { store.close() }
+        let written = (0..<45_001).map { index in
+            DedupeRow(breaker: "b\(index % 3)", key: "k\(String(100_000 + index))", state: .closed, generation: UInt64(index),
+                      stale: false, expiresMs: at(10_000 + Int64(index / 7_000)).millisecondsSinceEpoch)
+        }
+        for start in stride(from: 0, to: written.count, by: 5_000) {
+            try store.write(WriteBatch(dedupes: Array(written[start..<min(start + 5_000, written.count)])))
+        }
+        // Byte order is collation order for these names (lowercase letters, then digits).
+        let newestFirst = written.sorted { ($1.expiresMs, $0.breaker, $0.key) < ($0.expiresMs, $1.breaker, $1.key) }
+        #expect(try store.loadDedupe(notExpiredAt: at(0), limit: .max) == newestFirst)
+        #expect(try store.loadDedupe(notExpiredAt: at(0), limit: 45_001) == newestFirst)
+        #expect(try store.loadDedupe(notExpiredAt: at(0), limit: 40_000) == Array(newestFirst.prefix(40_000)))
+        #expect(try store.loadDedupe(notExpiredAt: at(0), limit: 43_210) == Array(newestFirst.prefix(43_210)))
+        // Expired at `now`: the four newest expiry groups' keys only.
+        #expect(try store.loadDedupe(notExpiredAt: at(10_002), limit: .max) == Array(newestFirst.prefix(45_001 - 21_000)))
     }
 
     @Test func aRowWithAnUnknownStateIsCorruptNamingTheDatabase() throws {
