@@ -108,21 +108,7 @@ public final class PostgresStore: BreakerStorage {
         do throws(PostgresStoreError) {
             try session.checkOpen()
             guard limit > 0 else { return [] }
-            let rows = try session.query("""
-                SELECT breaker, key, state, generation, stale, expires_ms FROM record_dedupe WHERE expires_ms > \
-                \(now.millisecondsSinceEpoch) ORDER BY expires_ms DESC, breaker, key LIMIT \(Int64(clamping: limit))
-                """, "load dedupe keys")
-            return try rows.map { row throws(PostgresStoreError) in
-                do {
-                    let (breaker, key, state, generation, stale, expires) =
-                        try row.decode((String, String, String, Int64, Bool, Int64).self)
-                    guard let state = BreakerState(wireName: state) else { throw PostgresStoreError(code: .corrupt, message: "") }
-                    return DedupeRow(breaker: breaker, key: key, state: state, generation: UInt64(bitPattern: generation),
-                                     stale: stale, expiresMs: expires)
-                } catch {
-                    throw PostgresStoreError(code: .corrupt, message: "database \(location): unreadable record_dedupe row")
-                }
-            }
+            return try PostgresDedupeRow.load(from: session, notExpiredAt: now, limit: limit, location: self.location)
         } catch { throw error.storeError }
     }
 
