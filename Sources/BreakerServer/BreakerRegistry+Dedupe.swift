@@ -92,9 +92,17 @@ extension BreakerRegistry {
                            now: Timestamp) throws(StoreError) -> Int {
         let rows = try storage.loadDedupe(notExpiredAt: now, limit: max(0, settings.maxDedupeKeys))
         let windowEnd = now.millisecondsSinceEpoch + settings.dedupeWindowMs
+        // As the breakers: each shard's table filled under one lock at its final size.
+        var groups = Array(repeating: [DedupeRow](), count: shards.count)
         for var row in rows.reversed() {
             row.expiresMs = min(row.expiresMs, windowEnd)
-            shard(for: row.breaker, in: shards).dedupe.withLock { $0.remember(row) }
+            groups[shardIndex(for: row.breaker, count: shards.count)].append(row)
+        }
+        for (shard, group) in zip(shards, groups) {
+            shard.dedupe.withLock { table in
+                table.reserveCapacity(group.count)
+                for row in group { table.remember(row) }
+            }
         }
         return rows.count
     }

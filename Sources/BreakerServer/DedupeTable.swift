@@ -29,6 +29,11 @@ struct DedupeTable {
     private var order: [(key: DedupeKey, expiresMs: Int64)] = []
     private var head = 0
 
+    mutating func reserveCapacity(_ count: Int) {
+        entries.reserveCapacity(count)
+        order.reserveCapacity(count)
+    }
+
     /// Remembers a key (saving it is the writer's business). Call in expiry order.
     mutating func remember(_ row: DedupeRow) {
         let key = DedupeKey(row)
