@@ -14,6 +14,17 @@ import Testing
         #expect(listed.stdout.split(separator: "\n").map(String.init).sorted() == ["0", "1", "2", "3"], "\(listed)")
     }
 
+    @Test func childrenStartedAtTheSameMomentGetNoneOfEachOthersPipes() {
+        // Each start makes pipes in this process that stay open while the others spawn (no
+        // lock between starts): only the closing in each child keeps them out of the others.
+        let listings = Listings()
+        DispatchQueue.concurrentPerform(iterations: 16) { _ in
+            let listed = try? runProcess("/bin/sh", ["-c", "ls /proc/self/fd"])
+            listings.add(listed?.stdout.split(separator: "\n").map(String.init).sorted() ?? [])
+        }
+        #expect(listings.all == Array(repeating: ["0", "1", "2", "3"], count: 16))
+    }
+
     @Test func theExitCodeAndTheEndingSignalAreTold() throws {
         let exited = try ChildProcess("/bin/sh", ["-c", "exit 3"])
         exited.waitUntilExit()
@@ -58,4 +69,13 @@ import Testing
     @Test func aMissingExecutableThrows() {
         #expect(throws: ChildProcess.SpawnError.self) { try ChildProcess("/nonexistent/tool", []) }
     }
+}
+
+/// @unchecked: `lists` is touched only under `lock`.
+private final class Listings: @unchecked Sendable {
+    private let lock = NSLock()
+    private var lists: [[String]] = []
+
+    func add(_ list: [String]) { lock.withLock { lists.append(list) } }
+    var all: [[String]] { lock.withLock { lists } }
 }
