@@ -175,11 +175,13 @@ let package = Package(
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ]
         ),
+        // glibc's posix_spawn_file_actions_addclosefrom_np, for the tests' ChildProcess.
+        .systemLibrary(name: "CSpawn", path: "Tests/CSpawn"),
         // A plain blocking socket client the server and daemon tests share.
         .target(
             name: "BreakerTestSupport",
             dependencies: [
-                "BreakerWire", "BreakerTLS", "BreakerLine", "BreakerSync",
+                "BreakerWire", "BreakerTLS", "BreakerLine", "BreakerSync", "CSpawn",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -243,6 +245,7 @@ let package = Package(
         ),
         .testTarget(name: "BreakerdTests", dependencies: ["BreakerWire", "BreakerTestSupport", "CSQLite"]),
         .testTarget(name: "BreakerctlTests", dependencies: ["BreakerWire", "BreakerTestSupport"]),
+        .testTarget(name: "BreakerTestSupportTests", dependencies: ["BreakerTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

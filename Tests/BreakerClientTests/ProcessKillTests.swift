@@ -8,7 +8,7 @@ import Testing
 final class BreakerdProcess {
     let database: String
     let port: Int
-    private var process: Process?
+    private var process: ChildProcess?
 
     static var executable: String? {
         if let path = ProcessInfo.processInfo.environment["BREAKERD_BIN"] { return path }
@@ -27,17 +27,12 @@ final class BreakerdProcess {
 
     /// Starts the daemon and waits for its "listening" line.
     func start() throws {
-        let process = Process()
-        let output = Pipe()
-        process.executableURL = URL(fileURLWithPath: Self.executable!)
-        process.arguments = ["--port", "\(port)", "--db", database, "--log-level", "error", "--cache-ms", "20"]
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try launch(process)
+        let process = try ChildProcess(Self.executable!, ["--port", "\(port)", "--db", database, "--log-level", "error",
+                                                          "--cache-ms", "20"], standardOutput: .pipe)
         self.process = process
         var seen = ""
         while !seen.contains("breakerd listening on") {
-            let chunk = output.fileHandleForReading.availableData
+            let chunk = process.standardOutput.availableData
             guard !chunk.isEmpty else { throw CocoaError(.fileReadUnknown) }
             seen += String(decoding: chunk, as: UTF8.self)
         }
@@ -45,7 +40,7 @@ final class BreakerdProcess {
 
     func kill() {
         guard let process else { return }
-        Foundation.kill(process.processIdentifier, SIGKILL)
+        process.send(SIGKILL)
         process.waitUntilExit()
         self.process = nil
     }

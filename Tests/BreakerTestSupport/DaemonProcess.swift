@@ -2,13 +2,18 @@ import Foundation
 
 /// The built `breakerd` executable, run as a child process on a port of its own choosing.
 public final class DaemonProcess {
-    public let process = Process()
     public let database: String
     public private(set) var port = 0
     /// The HTTP listener's port, from the "breakerd http on" line printed before "listening".
     public private(set) var httpPort = 0
-    private let output = Pipe()
-    private let errors = Pipe()
+    private let arguments: [String]
+    private var launched: ChildProcess?
+
+    /// The running (or ended) daemon; only once started.
+    public var process: ChildProcess {
+        guard let launched else { preconditionFailure("the daemon has not been started") }
+        return launched
+    }
 
     /// Where `swift build` put the executable: beside the test bundle, or `BREAKERD_BIN`.
     public static var executable: String { executable(named: "breakerd") }
@@ -30,28 +35,30 @@ public final class DaemonProcess {
     /// its clients already look for it.
     public init(database: String, port: Int = 0, arguments: [String] = []) {
         self.database = database
-        process.executableURL = URL(fileURLWithPath: Self.executable)
         // --http-port 0: many daemons run at once in tests, and 7421 may be taken on this machine.
-        process.arguments = ["--port", "\(port)", "--http-port", "0", "--db", database, "--log-level", "error"] + arguments
-        process.standardOutput = output
-        process.standardError = errors
+        self.arguments = ["--port", "\(port)", "--http-port", "0", "--db", database, "--log-level", "error"] + arguments
+    }
+
+    /// A test that fails half-way must not leave a daemon behind.
+    deinit {
+        launched?.send(SIGKILL)
+        launched?.waitUntilExit()
+    }
+
+    private func launch() throws -> ChildProcess {
+        precondition(launched == nil, "a DaemonProcess runs once")
+        let process = try ChildProcess(Self.executable, arguments, standardOutput: .pipe, standardError: .pipe)
+        launched = process
+        return process
     }
 
     /// Starts the daemon and waits for its "listening" line.
-    /// A test that fails half-way must not leave a daemon behind.
-    deinit {
-        if process.isRunning {
-            Foundation.kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
-    }
-
     public func start() throws {
-        try launch(process)
+        let process = try launch()
         let deadline = Date().addingTimeInterval(20)
         var seen = ""
         while Date() < deadline {
-            let chunk = output.fileHandleForReading.availableData
+            let chunk = process.standardOutput.availableData
             if chunk.isEmpty { break }
             seen += String(decoding: chunk, as: UTF8.self)
             if let line = seen.split(separator: "\n").first(where: { $0.hasPrefix("breakerd http on ") }),
@@ -71,30 +78,30 @@ public final class DaemonProcess {
     public func client() throws -> LineClient { try LineClient(port: port) }
 
     public func kill(_ signal: Int32) {
-        Foundation.kill(process.processIdentifier, signal)
+        process.send(signal)
         process.waitUntilExit()
     }
 
     /// Runs the daemon expecting it to fail at start-up; returns its exit status and stderr.
     public func runToExit() throws -> (status: Int32, stderr: String) {
-        try launch(process)
+        let process = try launch()
         // Read to the end first: a daemon that writes more than a pipe holds (a sanitizer's
         // report at exit) would otherwise block on the write while we wait for it to exit.
-        let errorText = errors.fileHandleForReading.readDataToEndOfFile()
+        let errorText = process.standardError.readDataToEndOfFile()
         process.waitUntilExit()
         return (process.terminationStatus, String(decoding: errorText, as: UTF8.self))
     }
 
     /// Runs the daemon to its exit (`--print-config`, a refused start); returns status and both outputs.
     public func runToCompletion() throws -> (status: Int32, stdout: String, stderr: String) {
-        try launch(process)
-        let out = output.fileHandleForReading.readDataToEndOfFile()
+        let process = try launch()
+        let out = process.standardOutput.readDataToEndOfFile()
         process.waitUntilExit()
         return (process.terminationStatus, String(decoding: out, as: UTF8.self), stderrText())
     }
 
     public func stderrText() -> String {
-        String(decoding: errors.fileHandleForReading.availableData, as: UTF8.self)
+        String(decoding: process.standardError.availableData, as: UTF8.self)
     }
 }
 

@@ -168,39 +168,24 @@ public final class PostgresCluster: Sendable {
         }
     }
 
-    /// `pg_ctl start` through posix_spawn with its output in a file and every other descriptor
-    /// closed: the server it leaves running inherits pg_ctl's descriptors, and Foundation's
-    /// `Process` waits for end-of-file on one of them (so it would wait for the server's exit).
+    /// `pg_ctl start` with its output in a file: the server it leaves running inherits pg_ctl's
+    /// stdout and stderr, so a pipe there would see end-of-file only at the server's exit.
     private func startServer(data: String, port: Int, settings: String) throws {
         try Self.spawn(["\(binaries)/pg_ctl", "-D", data, "-l", "\(data).log", "-w", "-o",
                         "-p \(port) -k \(folder) -c listen_addresses=127.0.0.1 \(settings)", "start"],
                        output: "\(data).pg_ctl.out", log: "\(data).log")
     }
 
-    /// Runs `command` (as `postgres` when we are root) to its exit; also used at process exit,
-    /// where Foundation's `Process` no longer works.
+    /// Runs `command` (as `postgres` when we are root) to its exit with its output in a file,
+    /// on this thread; also used at process exit (`ChildProcess.runToExit`).
     private static func spawn(_ command: [String], output outputPath: String, log: String? = nil) throws {
         let argv = getuid() == 0 ? ["/usr/sbin/runuser", "-u", "postgres", "--"] + command : command
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        let open = ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []).compactMap(Int32.init)
-        for fd in open where fd > 2 && fcntl(fd, F_GETFD) != -1 { posix_spawn_file_actions_addclose(&actions, fd) }
-        let cArguments = argv.map { strdup($0) } + [nil]
-        defer { cArguments.forEach { free($0) } }
-        var pid: pid_t = 0
-        guard posix_spawn(&pid, argv[0], &actions, nil, cArguments, environ) == 0 else {
-            throw ClusterError(message: "cannot run \(argv[0])")
-        }
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
-        guard status == 0 else {
+        let ended = try ChildProcess.runToExit(argv[0], Array(argv.dropFirst()), standardOutput: .file(outputPath),
+                                               standardError: .standardOutput)
+        guard ended == .init(reason: .exit, status: 0) else {
             let said = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
             let logged = log.flatMap { try? String(contentsOfFile: $0, encoding: .utf8) } ?? ""
-            throw ClusterError(message: "\(command.joined(separator: " ")) failed (status \(status)): \(said)\(logged)")
+            throw ClusterError(message: "\(command.joined(separator: " ")) failed (\(ended)): \(said)\(logged)")
         }
     }
 

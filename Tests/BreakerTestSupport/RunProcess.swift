@@ -12,18 +12,12 @@ public struct ProcessOutput: Sendable {
 /// another thread), so a child that writes a lot to one of them cannot block on a full pipe
 /// while we wait on the other.
 public func runProcess(_ executable: String, _ arguments: [String], environment: [String: String]? = nil) throws -> ProcessOutput {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    if let environment { process.environment = environment }
-    let out = Pipe(), err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    try launch(process)
+    let process = try ChildProcess(executable, arguments, environment: environment,
+                                   standardOutput: .pipe, standardError: .pipe)
     let stderr = DrainedPipe()
     let drained = DispatchGroup()
-    DispatchQueue.global().async(group: drained) { stderr.data = err.fileHandleForReading.readDataToEndOfFile() }
-    let stdout = out.fileHandleForReading.readDataToEndOfFile()
+    DispatchQueue.global().async(group: drained) { stderr.data = process.standardError.readDataToEndOfFile() }
+    let stdout = process.standardOutput.readDataToEndOfFile()
     drained.wait()
     process.waitUntilExit()
     return ProcessOutput(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
@@ -35,13 +29,3 @@ public func runProcess(_ executable: String, _ arguments: [String], environment:
 private final class DrainedPipe: @unchecked Sendable {
     var data = Data()
 }
-
-/// Starts `process`, one start at a time in this test process. Foundation's `Process.run()`
-/// crashed twice (SIGSEGV in its `memcpy`, session 5 and session 6's first CI run) while
-/// tests running in parallel started PostgreSQL tools and daemons at the same moment; every
-/// test starts its children through here, so no two `run()` calls overlap.
-public func launch(_ process: Process) throws {
-    try launchLock.withLock { try process.run() }
-}
-
-private let launchLock = NSLock()

@@ -120,27 +120,22 @@ struct BreakerctlTests {
 
     @Test func watchStreamsTransitionsAsTheyHappen() throws {
         let d = try AdminDaemon(tokens: false)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: DaemonProcess.executable(named: "breakerctl"))
-        process.arguments = ["watch", "--prefix", "w-", "--port", String(d.port)]
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try launch(process)
+        let process = try ChildProcess(DaemonProcess.executable(named: "breakerctl"),
+                                       ["watch", "--prefix", "w-", "--port", String(d.port)],
+                                       standardOutput: .pipe, standardError: .pipe)
         defer { process.terminate(); process.waitUntilExit() }
         // breakerctl says "watching …" on stderr once the daemon has acknowledged the watch.
-        let banner = String(decoding: err.fileHandleForReading.availableData, as: UTF8.self)
+        let banner = String(decoding: process.standardError.availableData, as: UTF8.self)
         #expect(banner.hasPrefix("watching 127.0.0.1:\(d.port) for w-*"))
         let c = try d.daemon.client()
         try c.request(#"{"op":"record-failure","breaker":"other","count":5}"#)
         try c.request(#"{"op":"record-failure","breaker":"w-1","count":5}"#)
         try c.request(#"{"op":"reset","breaker":"w-1"}"#)
         // A watchdog: if the events never come, end breakerctl so the read below sees EOF.
-        let pid = process.processIdentifier
-        DispatchQueue.global().asyncAfter(deadline: .now() + 10) { kill(pid, SIGTERM) }
+        DispatchQueue.global().asyncAfter(deadline: .now() + 10) { process.terminate() }
         var seen = ""
         while seen.split(separator: "\n").count < 2 {
-            let chunk = out.fileHandleForReading.availableData
+            let chunk = process.standardOutput.availableData
             if chunk.isEmpty { break }
             seen += String(decoding: chunk, as: UTF8.self)
         }

@@ -127,17 +127,11 @@ let promtool: String? = ["/usr/bin/promtool", "/usr/local/bin/promtool"].first {
 
 /// Runs a tool with `input` on stdin; returns its exit status and combined output.
 func run(_ tool: String, _ arguments: [String], input: String = "") throws -> (Int32, String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: tool)
-    process.arguments = arguments
-    let stdin = Pipe(), stdout = Pipe()
-    process.standardInput = stdin
-    process.standardOutput = stdout
-    process.standardError = stdout
-    try launch(process)
-    stdin.fileHandleForWriting.write(Data(input.utf8))
-    try stdin.fileHandleForWriting.close()
-    let output = stdout.fileHandleForReading.readDataToEndOfFile()
+    let process = try ChildProcess(tool, arguments, standardInput: .pipe, standardOutput: .pipe,
+                                   standardError: .standardOutput)
+    process.standardInput.write(Data(input.utf8))
+    try process.standardInput.close()
+    let output = process.standardOutput.readDataToEndOfFile()
     process.waitUntilExit()
     return (process.terminationStatus, String(decoding: output, as: UTF8.self))
 }
