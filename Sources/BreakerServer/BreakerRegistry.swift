@@ -60,24 +60,33 @@ public final class BreakerRegistry: Sendable {
     /// Loads every breaker and dedupe key from `storage` and takes ownership of it.
     public init(storage: sending any BreakerStorage, settings: Settings, clock: any BreakerClock, gate: LeaderGate? = nil,
                 metrics: ServerMetrics = ServerMetrics(), logger: Logger) throws(StoreError) {
-        let loaded = try storage.loadAll()
+        var loaded = try storage.loadAll()
+        let loadedCount = loaded.count
         let shards = (0..<32).map { _ in Shard() }
         // Each shard's table is filled under one lock at its final size: a million breakers
-        // inserted a lock and a rehash-as-it-grows at a time took a second.
+        // inserted a lock and a rehash-as-it-grows at a time took a second. A shard's loaded
+        // snapshots are dropped as soon as its slots exist, so a million of each never coexist
+        // (a takeover from a standby's copy peaked at twice the registry's memory).
         var groups = Array(repeating: [StoredBreaker](), count: shards.count)
         for stored in loaded { groups[Self.shardIndex(for: stored.name, count: shards.count)].append(stored) }
-        for (shard, group) in zip(shards, groups) {
-            shard.breakers.withLock { table in
+        loaded = []
+        var unsettled: [String] = []
+        for index in shards.indices {
+            let group = groups[index]
+            groups[index] = []
+            shards[index].breakers.withLock { table in
                 table.reserveCapacity(group.count)
-                for stored in group { table[stored.name] = BreakerSlot(stored.breaker) }
+                for stored in group {
+                    table[stored.name] = BreakerSlot(stored.breaker)
+                    if stored.breaker.state != .closed { unsettled.append(stored.name) }
+                }
             }
         }
-        groups = []
         let dedupeBudget = DedupeBudget(limit: settings.maxDedupeKeys)
         dedupeBudget.added(try Self.loadDedupe(from: storage, into: shards, settings: settings, now: clock.now()))
         self.dedupeBudget = dedupeBudget
         self.shards = shards
-        self.count.store(loaded.count, ordering: .relaxed)
+        self.count.store(loadedCount, ordering: .relaxed)
         self.clock = clock
         self.settings = settings
         self.gate = gate
@@ -86,10 +95,10 @@ public final class BreakerRegistry: Sendable {
         self.permitEpoch = String(UInt64.random(in: 0...UInt64.max) & 0xFFFF_FFFF_FFFF, radix: 36)
         self.writer = StoreWriter(storage: storage, elapsed: { clock.elapsed() }, logger: logger)
         // Apply what time did while the daemon was down, and schedule what is still to come.
-        for stored in loaded where stored.breaker.state != .closed {
-            _ = mutate(stored.name, create: false) { breaker, now in
+        for name in unsettled {
+            _ = mutate(name, create: false) { breaker, now in
                 let transitions = breaker.advance(to: now)
-                if transitions.isEmpty { schedule(stored.name, breaker.nextDeadline) }
+                if transitions.isEmpty { schedule(name, breaker.nextDeadline) }
                 return ((), transitions)
             }
         }

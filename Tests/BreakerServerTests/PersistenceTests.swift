@@ -47,6 +47,24 @@ struct PersistenceTests {
         }
     }
 
+    /// The load schedules every open breaker's deadline: when the clock crosses it the breaker
+    /// moves to half-open on its own, and the move is logged, with no request to prompt it.
+    @Test func anOpenBreakersDeadlineIsScheduledAgainByTheLoad() async throws {
+        let clock = ManualClock()
+        try await withDaemon(clock: clock) { daemon in
+            var c = try daemon.client()
+            try c.request(#"{"op":"configure","breaker":"o","config":{"failure_threshold":1,"timeout_ms":6000}}"#)
+            try c.request(#"{"op":"record-failure","breaker":"o"}"#)
+            clock.advance(by: .milliseconds(2_000))
+            try await daemon.restart()
+            c = try daemon.client()
+            clock.advance(by: .milliseconds(4_000))
+            let newest = try c.request(#"{"op":"history","breaker":"o"}"#)["transitions"]?.array?.first
+            #expect(newest?["from"] == .string("open"))
+            #expect(newest?["to"] == .string("half_open"))
+        }
+    }
+
     @Test func permitsGrantedBeforeARestartAreStaleAfterIt() async throws {
         let clock = ManualClock()
         try await withDaemon(clock: clock) { daemon in
