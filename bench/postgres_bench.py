@@ -16,6 +16,12 @@
       loaded" log line gives its load time. Every standby's copy is current before each kill
       (breakerd_standby_copy_breakers = N); the first leader's load, with no copy, is cold.
 
+  bench/postgres_bench.py BINDIR standby [--rounds 2] [--breakers 1000000]
+      Memory and load times of one leader and one standby: N breakers written by one INSERT …
+      SELECT generate_series; a daemon alone loads them cold (load_ms, VmRSS); a standby starts
+      and fills its copy (fill time, VmRSS); the leader is killed and the standby takes over
+      (load_ms, VmRSS, peak VmHWM). A build without hot standbys reports no fill.
+
 Starts its own throwaway PostgreSQL (Debian's binaries, initdb as the postgres user, defaults:
 fsync and synchronous_commit on) in a temp folder and removes it at exit.
 """
@@ -258,11 +264,50 @@ def takeover(args):
     shutil.rmtree(folder, ignore_errors=True)
 
 
+def standby(args):
+    pg = Postgres()
+    folder = tempfile.mkdtemp(prefix="breakerd-standby-")
+    flags = lambda db, i: ["--db", f"{folder}/unused-{i}.sqlite3", "--postgres-url", db, "--cluster", "bench",
+                           "--log-level", "info", "--host", "127.0.0.1"]
+    status = lambda d, key: int([l for l in open(f"/proc/{d.proc.pid}/status") if l.startswith(key)][0].split()[1]) // 1024
+    load_ms = lambda d: round(float(loaded_line(d).split("load_ms=")[1]))
+    for round_ in range(args.rounds):
+        url = pg.database(f"bench_standby_{round_}")
+        first = Daemon(args.bindir, flags(url, 0), log=f"{folder}/first-{round_}")
+        wait_for(lambda: first.role() == "leader", 30)
+        first.request('{"op":"record-failure","breaker":"b-0"}')
+        wait_for(lambda: pg.sql("SELECT count(*) FROM breakers", f"bench_standby_{round_}").strip() == "1", 10)
+        first.kill()
+        columns = pg.sql("SELECT string_agg(column_name, ',' ORDER BY ordinal_position) FROM information_schema.columns "
+                         "WHERE table_name = 'breakers' AND column_name NOT IN ('name', 'change_seq')",
+                         f"bench_standby_{round_}").strip()
+        pg.sql(f"INSERT INTO breakers (name, {columns}) SELECT 'b-' || i, {columns} FROM breakers, "
+               f"generate_series(1, {args.breakers - 1}) i WHERE name = 'b-0'", f"bench_standby_{round_}")
+        leader = Daemon(args.bindir, flags(url, 1), log=f"{folder}/leader-{round_}")
+        wait_for(lambda: leader.role() == "leader", 120, 0.02)
+        result = {"round": round_ + 1, "cold_load_ms": load_ms(leader)}
+        other = Daemon(args.bindir, flags(url, 2), log=f"{folder}/standby-{round_}")
+        wait_for(lambda: other.role() == "standby", 30)
+        start = time.monotonic()
+        if other.copied() is not None and wait_for(lambda: other.copied() == args.breakers, 300, 0.1):
+            result["fill_s"] = round(time.monotonic() - start, 1)
+        time.sleep(2)
+        result.update(leader_rss_mib=status(leader, "VmRSS"), standby_rss_mib=status(other, "VmRSS"))
+        leader.kill()
+        wait_for(lambda: other.role() == "leader", 120, 0.01)
+        time.sleep(2)
+        result.update(takeover_load_ms=load_ms(other), new_leader_rss_mib=status(other, "VmRSS"),
+                      new_leader_peak_mib=status(other, "VmHWM"))
+        print(json.dumps(result), flush=True)
+        other.kill()
+    shutil.rmtree(folder, ignore_errors=True)
+
+
 if __name__ == "__main__":
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # so atexit stops the daemons and PostgreSQL
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("bindir")
-    parser.add_argument("what", choices=["throughput", "takeover"])
+    parser.add_argument("what", choices=["throughput", "takeover", "standby"])
     parser.add_argument("--duration", type=int, default=5)
     parser.add_argument("--runs", type=int, default=3, help="throughput: runs per shape and storage (medians compared)")
     parser.add_argument("--pin", default="0", help="throughput: CPU list for daemon and bench (taskset), or none")
@@ -270,4 +315,4 @@ if __name__ == "__main__":
     parser.add_argument("--rounds", type=int, default=12)
     parser.add_argument("--breakers", type=int, default=0)
     args = parser.parse_args()
-    {"throughput": throughput, "takeover": takeover}[args.what](args)
+    {"throughput": throughput, "takeover": takeover, "standby": standby}[args.what](args)
