@@ -19,6 +19,19 @@ struct HotCopyTests {
         StoredBreaker(name: name, breaker: stored.breaker)
     }
 
+    /// `name` as an SQL string literal.
+    static func literal(_ name: String) -> String { "'\(name.replacingOccurrences(of: "'", with: "''"))'" }
+
+    /// A leader that wrote `breakersInEveryState()` and a standby whose copy holds them.
+    static func standbyWithCopy(_ url: String) throws -> (leader: PostgresStore, standby: PostgresStore, copy: HotCopy) {
+        let leader = try leaderStore(url)
+        let standby = try openStore(url)
+        try leader.write(WriteBatch(breakers: breakersInEveryState()))
+        var copy = HotCopy()
+        try standby.catchUp(&copy, while: { true })
+        return (leader, standby, copy)
+    }
+
     @Test func aCatchUpReadsOnlyTheBreakersChangedSinceTheCopy() throws {
         let (_, url) = try PostgresCluster.get().freshDatabase()
         let leader = try leaderStore(url)
@@ -45,15 +58,11 @@ struct HotCopyTests {
     @Test func anUpdateByHandIsSeenByTheNextCatchUp() throws {
         let cluster = try PostgresCluster.get()
         let (name, url) = try cluster.freshDatabase()
-        let leader = try leaderStore(url)
-        let standby = try openStore(url)
+        let (leader, standby, caughtUp) = try Self.standbyWithCopy(url)
         defer { leader.close(); standby.close() }
-        try leader.write(WriteBatch(breakers: breakersInEveryState()))
-        var copy = HotCopy()
-        try standby.catchUp(&copy, while: { true })
+        var copy = caughtUp
         let target = breakersInEveryState()[0].name
-        let quoted = target.replacingOccurrences(of: "'", with: "''")
-        try cluster.sql("UPDATE breakers SET failure_count = 1 WHERE name = '\(quoted)'", database: name)
+        try cluster.sql("UPDATE breakers SET failure_count = 1 WHERE name = \(Self.literal(target))", database: name)
         #expect(try standby.catchUp(&copy, while: { true }) == (1, true))
         #expect(copy[target]?.breaker.failureCount == 1)
         #expect(Self.byName(copy.breakers) == Self.byName(try leader.loadAll()))
@@ -63,13 +72,9 @@ struct HotCopyTests {
     /// made after the copy, up to the old leader's last commit.
     @Test func aTakeoverFromTheCopyLoadsWhatAFullLoadLoads() throws {
         let (_, url) = try PostgresCluster.get().freshDatabase()
-        let leader = try leaderStore(url)
-        let standby = try openStore(url)
+        let (leader, standby, copy) = try Self.standbyWithCopy(url)
         defer { standby.close() }
         let fixtures = breakersInEveryState()
-        try leader.write(WriteBatch(breakers: fixtures))
-        var copy = HotCopy()
-        try standby.catchUp(&copy, while: { true })
         try leader.write(WriteBatch(breakers: [Self.renamed(fixtures[3], fixtures[2].name), Self.renamed(fixtures[0], "late")]))
         leader.close()
         #expect(try LeaderLeaseTests.acquiresWithin(.seconds(5), standby, elapsed: .zero))
@@ -85,15 +90,10 @@ struct HotCopyTests {
     @Test func aCopyThatNoLongerMatchesTheTableIsDroppedAtTakeover() throws {
         let cluster = try PostgresCluster.get()
         let (name, url) = try cluster.freshDatabase()
-        let leader = try leaderStore(url)
-        let standby = try openStore(url)
+        let (leader, standby, copy) = try Self.standbyWithCopy(url)
         defer { standby.close() }
         let fixtures = breakersInEveryState()
-        try leader.write(WriteBatch(breakers: fixtures))
-        var copy = HotCopy()
-        try standby.catchUp(&copy, while: { true })
-        let quoted = fixtures[1].name.replacingOccurrences(of: "'", with: "''")
-        try cluster.sql("DELETE FROM breakers WHERE name = '\(quoted)'", database: name)
+        try cluster.sql("DELETE FROM breakers WHERE name = \(Self.literal(fixtures[1].name))", database: name)
         leader.close()
         #expect(try LeaderLeaseTests.acquiresWithin(.seconds(5), standby, elapsed: .zero))
         let loaded = try standby.loadAll(startingFrom: copy)
