@@ -108,8 +108,10 @@ struct LeaderLeaseTests {
 
     @Test func idleSessionTimeoutEndsAFrozenLeaderBetweenTransactions() throws {
         let (_, url) = try PostgresCluster.get().freshDatabase()
-        let frozen = try openStore(url, sessionTimeout: .seconds(1))
+        // The standby first: opened second, the frozen store's session idled through its
+        // connection and, in a slow ThreadSanitizer run, was ended before it took the lock.
         let standby = try openStore(url)
+        let frozen = try openStore(url, sessionTimeout: .seconds(1))
         defer { frozen.close(); standby.close() }
         try #require(try frozen.tryAcquire(elapsed: .zero))
         Thread.sleep(forTimeInterval: 1.5)  // PostgreSQL's own 1 s idle_session_timeout is under test
@@ -123,9 +125,10 @@ struct LeaderLeaseTests {
     /// and the renewal before serving puts the lease's timeout back.
     @Test func aLoadOutlivesTheIdleTimeoutUntilTheNextRenewalRestoresIt() throws {
         let (_, url) = try PostgresCluster.get().freshDatabase()
-        // 3 s, not 1 s: the steps before the load must not idle that long on a busy test machine.
-        let leader = try openStore(url, sessionTimeout: .seconds(3), queryTimeout: .seconds(10))
+        // 3 s, not 1 s: the steps before the load must not idle that long on a busy test machine
+        // (and the standby is opened first, so the leader's session does not idle through it).
         let standby = try openStore(url)
+        let leader = try openStore(url, sessionTimeout: .seconds(3), queryTimeout: .seconds(10))
         defer { leader.close(); standby.close() }
         try #require(try leader.tryAcquire(elapsed: .zero))
         try leader.write(WriteBatch(breakers: breakersInEveryState()))
@@ -141,8 +144,10 @@ struct LeaderLeaseTests {
 
     @Test func idleInTransactionTimeoutEndsALeaderFrozenInsideATransaction() throws {
         let (_, url) = try PostgresCluster.get().freshDatabase()
-        let frozen = try openStore(url, sessionTimeout: .seconds(1))
+        // The standby first: opened second, the frozen store's session idled through its
+        // connection and, in a slow ThreadSanitizer run, was ended before it took the lock.
         let standby = try openStore(url)
+        let frozen = try openStore(url, sessionTimeout: .seconds(1))
         defer { frozen.close(); standby.close() }
         try #require(try frozen.tryAcquire(elapsed: .zero))
         try frozen.executeForTesting("BEGIN")
