@@ -27,9 +27,7 @@ extension PostgresBreakerRow {
 
         /// nil for NULL; `.some(nil)` for bytes that are not 8 long.
         func integer(_ column: Int) -> Int64?? {
-            guard let buffer = bytes[column] else { return nil }
-            guard buffer.readableBytes == 8 else { return .some(nil) }
-            return buffer.getInteger(at: buffer.readerIndex, endianness: .big, as: Int64.self)
+            bytes[column].map(\.binaryInt8)
         }
 
         func double(_ column: Int) -> Double?? {
@@ -38,8 +36,7 @@ extension PostgresBreakerRow {
         }
 
         func text(_ column: Int) -> String? {
-            guard let buffer = bytes[column] else { return nil }
-            return buffer.getString(at: buffer.readerIndex, length: buffer.readableBytes)
+            bytes[column]?.binaryText
         }
 
         func withTextBytes<R>(_ column: Int, _ body: (UnsafeBufferPointer<UInt8>?) -> R) -> R {

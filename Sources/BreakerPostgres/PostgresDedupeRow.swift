@@ -3,8 +3,8 @@ import BreakerStore
 import PostgresNIO
 
 /// The `record_dedupe` table as the loader reads it: page by page, each row read straight from
-/// the bytes postgres-nio received (text is UTF-8, int8 8 big-endian bytes, bool 1 byte), as
-/// `PostgresBreakerRow` reads breakers. A new leader reads up to `--max-dedupe-keys` (500,000 by
+/// the bytes postgres-nio received (`ByteBuffer.binaryText` and the like), as `PostgresBreakerRow`
+/// reads breakers. A new leader reads up to `--max-dedupe-keys` (500,000 by
 /// default) of them at takeover (BENCHMARKS.md, "Dedupe keys at takeover").
 enum PostgresDedupeRow {
     /// Keys read per query. postgres-nio collects a query's rows by copying every row received so
@@ -83,22 +83,9 @@ enum PostgresDedupeRow {
         return cell.bytes
     }
 
-    private static func text(_ cell: PostgresCell?) -> String? {
-        guard let buffer = bytes(cell, .text, or: .varchar) else { return nil }
-        return buffer.getString(at: buffer.readerIndex, length: buffer.readableBytes)
-    }
+    private static func text(_ cell: PostgresCell?) -> String? { bytes(cell, .text, or: .varchar)?.binaryText }
 
-    private static func int8(_ cell: PostgresCell?) -> Int64? {
-        guard let buffer = bytes(cell, .int8), buffer.readableBytes == 8 else { return nil }
-        return buffer.getInteger(at: buffer.readerIndex, endianness: .big, as: Int64.self)
-    }
+    private static func int8(_ cell: PostgresCell?) -> Int64? { bytes(cell, .int8)?.binaryInt8 }
 
-    private static func bool(_ cell: PostgresCell?) -> Bool? {
-        guard let buffer = bytes(cell, .bool), buffer.readableBytes == 1 else { return nil }
-        switch buffer.getInteger(at: buffer.readerIndex, as: UInt8.self) {
-        case 0: return false
-        case 1: return true
-        default: return nil
-        }
-    }
+    private static func bool(_ cell: PostgresCell?) -> Bool? { bytes(cell, .bool)?.binaryBool }
 }

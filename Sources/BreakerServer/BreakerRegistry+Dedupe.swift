@@ -92,16 +92,14 @@ extension BreakerRegistry {
                            now: Timestamp) throws(StoreError) -> Int {
         let rows = try storage.loadDedupe(notExpiredAt: now, limit: max(0, settings.maxDedupeKeys))
         let windowEnd = now.millisecondsSinceEpoch + settings.dedupeWindowMs
-        // As the breakers: each shard's table filled under one lock at its final size.
-        var groups = Array(repeating: [DedupeRow](), count: shards.count)
-        for var row in rows.reversed() {
-            row.expiresMs = min(row.expiresMs, windowEnd)
-            groups[shardIndex(for: row.breaker, count: shards.count)].append(row)
-        }
-        for (shard, group) in zip(shards, groups) {
+        // Oldest expiry first, as `remember` wants them; each shard's table filled at once.
+        for (shard, group) in zip(shards, byShard(rows.reversed(), count: shards.count, name: \.breaker)) {
             shard.dedupe.withLock { table in
                 table.reserveCapacity(group.count)
-                for row in group { table.remember(row) }
+                for var row in group {
+                    row.expiresMs = min(row.expiresMs, windowEnd)
+                    table.remember(row)
+                }
             }
         }
         return rows.count

@@ -149,6 +149,14 @@ extension BreakerRegistry {
         return Int(UInt(bitPattern: hasher.finalize()) % UInt(count))
     }
 
+    /// `items` split by the shard of the breaker each names, each group in the given order (a
+    /// load fills every shard's table from its group under one lock, at its final size).
+    static func byShard<T>(_ items: some Sequence<T>, count: Int, name: (T) -> String) -> [[T]] {
+        var groups = Array(repeating: [T](), count: count)
+        for item in items { groups[shardIndex(for: name(item), count: count)].append(item) }
+        return groups
+    }
+
     static func notFound(_ name: String) -> WireError {
         WireError(.notFound, "no breaker named '\(name)'")
     }

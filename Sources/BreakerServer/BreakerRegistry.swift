@@ -67,8 +67,7 @@ public final class BreakerRegistry: Sendable {
         // inserted a lock and a rehash-as-it-grows at a time took a second. A shard's loaded
         // snapshots are dropped as soon as its slots exist, so a million of each never coexist
         // (a takeover from a standby's copy peaked at twice the registry's memory).
-        var groups = Array(repeating: [StoredBreaker](), count: shards.count)
-        for stored in loaded { groups[Self.shardIndex(for: stored.name, count: shards.count)].append(stored) }
+        var groups = Self.byShard(loaded, count: shards.count, name: \.name)
         loaded = []
         var unsettled: [String] = []
         for index in shards.indices {

@@ -100,6 +100,8 @@ public final class DaemonProcess {
         return (process.terminationStatus, String(decoding: out, as: UTF8.self), stderrText())
     }
 
+    /// What the daemon has written to stderr so far; blocks until it writes something or exits,
+    /// so call it once the daemon has ended, or when it is known to have logged.
     public func stderrText() -> String {
         String(decoding: process.standardError.availableData, as: UTF8.self)
     }
