@@ -221,7 +221,10 @@ let package = Package(
                 "BreakerServer", "BreakerWire", "BreakerStore", "BreakerCore", "BreakerTestSupport", "BreakerTLS",
                 "BreakerPostgres",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOTLS", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
         .testTarget(

@@ -27,12 +27,12 @@ public struct TLSFiles: Sendable, Hashable {
 public final class ServerTLS: Sendable {
     public let files: TLSFiles
     /// How long a client may take to complete its handshake before it is disconnected.
-    public let handshakeTimeout: TimeAmount
+    public let handshakeTimeout: Duration
     private let context: Mutex<NIOSSLContext>
 
     /// Loads and checks the files now, so a bad path or a key that does not match the
     /// certificate stops the daemon at start instead of failing every handshake later.
-    public init(files: TLSFiles, handshakeTimeout: TimeAmount = .seconds(10)) throws(TLSSetupError) {
+    public init(files: TLSFiles, handshakeTimeout: Duration = .seconds(10)) throws(TLSSetupError) {
         self.files = files
         self.handshakeTimeout = handshakeTimeout
         self.context = Mutex(try Self.makeContext(files))

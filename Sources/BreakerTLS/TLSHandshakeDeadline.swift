@@ -8,14 +8,14 @@ public final class TLSHandshakeDeadline: ChannelInboundHandler, RemovableChannel
     public typealias InboundIn = ByteBuffer
     public typealias InboundOut = ByteBuffer
 
-    private let timeout: TimeAmount
+    private let timeout: Duration
     private var timer: Scheduled<Void>?
 
-    public init(timeout: TimeAmount) { self.timeout = timeout }
+    public init(timeout: Duration) { self.timeout = timeout }
 
     public func handlerAdded(context: ChannelHandlerContext) {
         let channel = context.channel
-        timer = context.eventLoop.scheduleTask(in: timeout) { channel.close(promise: nil) }
+        timer = context.eventLoop.scheduleTask(in: TimeAmount(timeout)) { channel.close(promise: nil) }
     }
 
     public func handlerRemoved(context: ChannelHandlerContext) {

@@ -95,6 +95,9 @@ struct TLSTests {
         }
     }
 
+    /// The daemon puts the deadline on its connections. (That a completed handshake outlives
+    /// it is pinned on manual time in TLSHandshakeDeadlineTests: over real sockets, a loaded
+    /// machine can take longer than a short deadline to finish an honest handshake.)
     @Test func aClientThatStallsInTheHandshakeIsDisconnected() async throws {
         let pki = try Self.certificates()
         let tls = try ServerTLS(files: TLSFiles(certificateChain: pki.serverCertificate, privateKey: pki.serverKey),
@@ -106,10 +109,6 @@ struct TLSTests {
             let started = Date()
             #expect(eventually(within: 10) { staller.isClosedByPeer() })
             #expect(Date().timeIntervalSince(started) >= 0.25)
-            // A client that completes its handshake is not cut off by the deadline.
-            let client = try await TLSTestClient.connect(port: daemon.port, caFile: pki.caCertificate)
-            try await Task.sleep(for: .milliseconds(500))
-            #expect(try await client.exchange(#"{"op":"ping","id":1}"# + "\n", untilLines: 1).hasPrefix(#"{"ok":true"#))
         }
     }
 
