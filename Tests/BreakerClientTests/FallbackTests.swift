@@ -143,7 +143,9 @@ extension BreakerClientTests {
                     let attempt = try await client.breaker("db").attempt()
                     let waited = ContinuousClock.now - started
                     #expect(attempt.isFallback == true)
-                    #expect(waited >= .milliseconds(90) && waited < .milliseconds(600))
+                    // Bounded by the decision timeout, not by the silent daemon (which would hold
+                    // the call forever); the upper bound leaves room for a loaded machine.
+                    #expect(waited >= .milliseconds(90) && waited < .seconds(3), "waited \(waited)")
                     #expect(client.statistics.decisionRequests == 1)
                 }, cleanup: { await client.shutdown() })
             }, cleanup: { await server.stop() })

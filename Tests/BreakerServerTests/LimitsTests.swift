@@ -71,15 +71,17 @@ struct LimitsTests {
     }
 
     @Test func idleConnectionsAreClosedButWatchersAndTalkersStay() async throws {
-        try await withDaemon(configure: { $0.transport.idleTimeout = .milliseconds(300) }) { daemon in
+        // The talker speaks every 250 ms against a 1 s idle timeout: a stall of 750 ms (a loaded
+        // machine under ThreadSanitizer) is needed to cut it off, not one of 200 ms.
+        try await withDaemon(configure: { $0.transport.idleTimeout = .seconds(1) }) { daemon in
             let idle = try daemon.client(), talker = try daemon.client(), watcher = try daemon.client()
             #expect(try watcher.request(#"{"op":"watch"}"#)["ok"] == .bool(true))
-            for _ in 0..<8 {
+            for _ in 0..<10 {
                 #expect(try talker.request(#"{"op":"ping"}"#)["ok"] == .bool(true))
-                usleep(100_000)
+                usleep(250_000)
             }
             #expect(idle.isClosedByPeer())
-            // The watcher, silent for 800 ms, still hears about changes.
+            // The watcher, silent for 2.5 s, still hears about changes.
             _ = try talker.request(#"{"op":"force-open","breaker":"w","reason":"test"}"#)
             #expect(try watcher.readJSON()["event"] != nil)
         }
