@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+from collections.abc import Callable
 from types import TracebackType
-from typing import TYPE_CHECKING, Callable, Literal
+from typing import TYPE_CHECKING, Literal
 
 from . import outcomes
 from .config import BreakerConfig
@@ -34,7 +35,7 @@ class Attempt:
     (nothing counted; a half-open trial's permit is returned to the daemon). Reports never
     block: they are queued and sent in the background."""
 
-    __slots__ = ("_breaker", "kind", "_token", "_start", "_done", "_ctx")
+    __slots__ = ("_breaker", "_ctx", "_done", "_start", "_token", "kind")
 
     def __init__(self, breaker: Breaker, kind: TokenKind, token: object, start: float) -> None:
         self._breaker = breaker

@@ -6,7 +6,8 @@ import asyncio
 import functools
 import os
 import ssl as _ssl
-from typing import Any, Awaitable, Callable, Sequence, TypeVar
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar
 
 from . import control, decisions, fork, outcomes
 from .breaker import Attempt, Breaker, FailurePredicate

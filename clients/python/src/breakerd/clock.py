@@ -4,7 +4,7 @@ inject a manual one and cross deadlines without sleeping."""
 from __future__ import annotations
 
 import time
-from typing import Callable
+from collections.abc import Callable
 
 #: A monotonic clock in seconds.
 Clock = Callable[[], float]

@@ -6,8 +6,8 @@ import asyncio
 import collections
 import logging
 import ssl as _ssl
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from .codec import Message, decode, encode, is_event
 from .errors import ConnectionLost, ProtocolViolation

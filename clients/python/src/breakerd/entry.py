@@ -12,7 +12,7 @@ from .local import LocalBreaker, LocalToken, LocalVerdict
 class Fold:
     """Successes of one generation (and one side of the slow-call line) counted into one record."""
 
-    __slots__ = ("generation", "count", "deadline", "slow", "duration_ms")
+    __slots__ = ("count", "deadline", "duration_ms", "generation", "slow")
 
     def __init__(self, generation: int, deadline: float, slow: bool, duration_ms: int | None) -> None:
         self.generation = generation
@@ -25,9 +25,27 @@ class Fold:
 class Entry:
     """One breaker's client-side state. The event loop is the only lock."""
 
-    __slots__ = ("name", "valid", "link", "cache_expires", "cache_allow", "cache_state", "cache_generation",
-                 "cache_is_deadline", "cache_held", "pushable", "epoch", "latest_generation", "last_state",
-                 "open_until", "config", "config_in_flight", "local", "fold", "folding")
+    __slots__ = (
+        "cache_allow",
+        "cache_expires",
+        "cache_generation",
+        "cache_held",
+        "cache_is_deadline",
+        "cache_state",
+        "config",
+        "config_in_flight",
+        "epoch",
+        "fold",
+        "folding",
+        "last_state",
+        "latest_generation",
+        "link",
+        "local",
+        "name",
+        "open_until",
+        "pushable",
+        "valid",
+    )
 
     def __init__(self, name: str, links: int, epoch: int, pushable: bool = False) -> None:
         self.name = name

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl as _ssl
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Awaitable, Callable
 
 from .codec import Message
 from .connection import Connection, Endpoint

@@ -129,10 +129,10 @@ class LocalBreaker:
         trips = c.policy == "consecutive" and self.failure_count >= c.failure_threshold
         w = self.window
         if not trips and w is not None and w.calls > 0 and w.calls >= c.minimum_calls:
-            if c.policy == "rate" and w.failures * 100 >= c.failure_rate_threshold * w.calls:
-                trips = True
-            elif c.slow_call_duration_ms is not None and w.slow_calls * 100 >= c.slow_call_rate_threshold * w.calls:
-                trips = True
+            too_many_failures = c.policy == "rate" and w.failures * 100 >= c.failure_rate_threshold * w.calls
+            too_many_slow = (c.slow_call_duration_ms is not None
+                             and w.slow_calls * 100 >= c.slow_call_rate_threshold * w.calls)
+            trips = too_many_failures or too_many_slow
         if trips and c.min_reporters is not None and c.min_reporters > 1:
             return (w.reporter_count if w is not None else 0) >= c.min_reporters
         return trips

@@ -33,8 +33,19 @@ def _base36(n: int) -> str:
 class Record:
     """One record on its way: queued, in flight, or queued again after its connection failed."""
 
-    __slots__ = ("entry", "op", "count", "generation", "permit", "duration_ms", "sequence", "first_sent",
-                 "epoch", "writes", "key_second")
+    __slots__ = (
+        "count",
+        "duration_ms",
+        "entry",
+        "epoch",
+        "first_sent",
+        "generation",
+        "key_second",
+        "op",
+        "permit",
+        "sequence",
+        "writes",
+    )
 
     def __init__(self, entry: Entry, op: str, count: int = 1, generation: int | None = None,
                  permit: str | None = None, duration_ms: int | None = None) -> None:

@@ -11,8 +11,8 @@ import bisect
 import logging
 import secrets
 import time
+from collections.abc import Callable
 from functools import partial
-from typing import Callable
 
 from .codec import Message, error_of
 from .connection import Connection
