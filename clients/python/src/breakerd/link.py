@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from .codec import Message
 from .connection import Connection, Endpoint
-from .errors import DaemonError
+from .errors import ConnectionLost, DaemonError
 from .retry import backoff_delay
 from .stats import Stats
 from .waiters import Waiters
@@ -181,8 +181,12 @@ class Link:
             except _ssl.SSLError as exc:
                 if failures == 0:
                     log.warning("cannot reach breakerd %s: TLS handshake failed: %s", endpoint, exc)
-            except (OSError, asyncio.TimeoutError, EOFError, Exception) as exc:
+            except (OSError, asyncio.TimeoutError, EOFError, ConnectionLost) as exc:
                 log.debug("cannot reach breakerd %s (%s): %r", endpoint, self.label, exc)
+            except Exception:
+                # Not a network failure but a bug (here, in a prepare step or a callback): the
+                # loop must outlive it, or the client would never reconnect, but not silently.
+                log.exception("breakerd %s connection (%s) failed unexpectedly; reconnecting", endpoint, self.label)
             self.tried_once.set()
             if self._stopped:
                 break
