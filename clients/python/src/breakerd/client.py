@@ -7,7 +7,7 @@ import functools
 import os
 import ssl as _ssl
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from . import control, decisions, fork, outcomes
 from .breaker import Attempt, Breaker, FailurePredicate
@@ -22,6 +22,11 @@ from .guard import guarded_by
 from .link import Endpoints, Link, LinkSettings
 from .records import RecordQueue
 from .stats import Stats
+
+if TYPE_CHECKING:
+    # typing.Self is Python 3.11+ and the package has no runtime dependencies: only the type
+    # checker reads this (annotations are not evaluated, see the __future__ import).
+    from typing_extensions import Self
 
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
 
@@ -136,7 +141,7 @@ class Client:
             pass
         return client
 
-    async def __aenter__(self) -> Client:
+    async def __aenter__(self) -> Self:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
