@@ -57,7 +57,7 @@ class PostgresCluster:
     def _run(self, *command: str) -> str:
         argv = ["/usr/sbin/runuser", "-u", "postgres", "--", *command] if os.getuid() == 0 else list(command)
         with open(self.folder / "command.out", "w+b") as out:
-            result = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
+            result = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, check=False)
             out.seek(0)
             said = out.read().decode(errors="replace")
         if result.returncode != 0:
