@@ -28,10 +28,10 @@ extension BreakerClientTests {
                 $0.clientName = "orders-1"  // record connections say hello, which a standby answers
             })
             try await withCleanup({
-                #expect(await eventually(within: .seconds(10)) { client.statistics.isDaemonAvailable })
+                #expect(await eventually(within: patience) { client.statistics.isDaemonAvailable })
                 let db = client.breaker("db")
                 for _ in 0..<7 { try await db.attempt().succeeded() }
-                #expect(await client.flush())
+                #expect(await client.flush(timeout: patience))
                 #expect(try successfulCalls(leader, "db") == .int(7))
                 #expect(client.statistics.leaderRedirects >= 1)
                 #expect(client.statistics.decisionRequests >= 1)
@@ -52,11 +52,11 @@ extension BreakerClientTests {
             configuration.endpoints = [.init(host: "127.0.0.1", port: peer.port), .init(host: "127.0.0.1", port: leader.port)]
             let client = try await BreakerClient(configuration: configuration)
             try await withCleanup({
-                #expect(await eventually(within: .seconds(10)) { client.statistics.isDaemonAvailable })
+                #expect(await eventually(within: patience) { client.statistics.isDaemonAvailable })
                 let db = client.breaker("db")
                 for _ in 0..<3 { try await db.attempt().succeeded() }
                 try await db.attempt().failed()  // goes at once, after the three successes
-                #expect(await client.flush())
+                #expect(await client.flush(timeout: patience))
                 let metrics = try leader.inspect("db")["metrics"]
                 #expect(metrics?["successful_calls"] == .int(3))
                 #expect(metrics?["failed_calls"] == .int(1))
@@ -76,9 +76,9 @@ extension BreakerClientTests {
             configuration.endpoints = [.init(host: "127.0.0.1", port: peer.port), .init(host: "127.0.0.1", port: daemon.port)]
             let client = try await BreakerClient(configuration: configuration)
             try await withCleanup({
-                #expect(await eventually(within: .seconds(10)) { client.statistics.isDaemonAvailable })
+                #expect(await eventually(within: patience) { client.statistics.isDaemonAvailable })
                 try await client.breaker("db").attempt().succeeded()
-                #expect(await client.flush())
+                #expect(await client.flush(timeout: patience))
                 #expect(try successfulCalls(daemon, "db") == .int(1))
             }, cleanup: {
                 await client.shutdown()
@@ -96,17 +96,17 @@ extension BreakerClientTests {
             configuration.endpoints = [.init(host: "127.0.0.1", port: first.port), .init(host: "127.0.0.1", port: second.port)]
             let client = try await BreakerClient(configuration: configuration)
             try await withCleanup({
-                #expect(await eventually(within: .seconds(10)) { client.statistics.isDaemonAvailable })
+                #expect(await eventually(within: patience) { client.statistics.isDaemonAvailable })
                 let db = client.breaker("db")
                 try await db.attempt().succeeded()
-                #expect(await client.flush())
+                #expect(await client.flush(timeout: patience))
                 // The daemon the client reached: the first endpoint, unless its first try there failed.
                 let (served, other) = (try? successfulCalls(first, "db")) == .int(1) ? (first, second) : (second, first)
                 #expect(try successfulCalls(served, "db") == .int(1))
                 await served.kill()
                 // Served again (by the other daemon), not by the fail-closed fallback.
-                #expect(await eventually(within: .seconds(10)) { client.statistics.isDaemonAvailable })
-                #expect(await eventually(within: .seconds(10)) {
+                #expect(await eventually(within: patience) { client.statistics.isDaemonAvailable })
+                #expect(await eventually(within: patience) {
                     do {
                         let attempt = try await db.attempt()
                         attempt.succeeded()
@@ -115,7 +115,7 @@ extension BreakerClientTests {
                         return false
                     }
                 })
-                #expect(await client.flush())
+                #expect(await client.flush(timeout: patience))
                 #expect(try successfulCalls(other, "db") != nil)
             }, cleanup: {
                 await client.shutdown()

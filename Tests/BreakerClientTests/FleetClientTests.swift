@@ -81,7 +81,7 @@ extension BreakerClientTests {
                     let breaker = client.breaker(name)
                     for _ in 0..<20 { try await breaker.attempt().succeeded() }
                 }
-                #expect(await client.flush())
+                #expect(await client.flush(timeout: patience))
                 let stats = client.statistics
                 #expect([stats.recordsSent, stats.outcomesSent, stats.recordsAcknowledged] == [3, 60, 3])
                 for name in names {
@@ -122,7 +122,7 @@ extension BreakerClientTests.FleetScale {
         }) { daemon, client in
             let names = (0..<600).map { "fleet-" + String(repeating: "x", count: 185) + "-\($0)" }
             for name in names { try await client.breaker(name).attempt().succeeded() }
-            #expect(await client.flush())
+            #expect(await client.flush(timeout: patience))
             let stats = client.statistics
             #expect([stats.recordsSent, stats.recordsAcknowledged, stats.recordsRejected, stats.recordsLost] == [600, 600, 0, 0])
             let listed = try daemon.line().request(#"{"op":"list","prefix":"fleet-"}"#)["breakers"]?.array
@@ -143,7 +143,7 @@ extension BreakerClientTests.FleetScale {
         })
         // Three pings on the silent record connection take 300 ms: the watch connection would
         // have had its own by then, were it pinged on a timer rather than after silence.
-        let pinged = await eventually(within: .seconds(5)) { peer.tally.otherPings.load(ordering: .relaxed) >= 3 }
+        let pinged = await eventually(within: patience) { peer.tally.otherPings.load(ordering: .relaxed) >= 3 }
         let watchPings = peer.tally.watchPings.load(ordering: .relaxed)
         await client.shutdown()
         await peer.stop()
