@@ -32,7 +32,7 @@ extension BreakerClientTests {
         private func heartbeat(_ daemonClock: ManualClock, _ client: BreakerClient) async throws {
             let heard = client.statistics.watchHeartbeats
             daemonClock.advance(by: .milliseconds(100))
-            #expect(try await eventually { client.statistics.watchHeartbeats > heard })
+            #expect(await eventually(within: patience) { client.statistics.watchHeartbeats > heard })
         }
 
         @Test func aHeldAnswerOutlivesItsCacheMsWhileHeartbeatsArrive() async throws {
@@ -68,7 +68,7 @@ extension BreakerClientTests {
                 try await heartbeat(daemonClock, client)
                 try await db.attempt().succeeded()
                 try daemon.line().request(#"{"op":"reset","breaker":"db"}"#)
-                #expect(try await eventually { client.statistics.pushedResets == 1 })
+                #expect(await eventually(within: patience) { client.statistics.pushedResets == 1 })
                 try await db.attempt().succeeded()
                 #expect(client.statistics.decisionRequests == 2, "the new generation was asked for")
             }
@@ -97,7 +97,7 @@ extension BreakerClientTests {
                 let db = client.breaker("db")
                 for _ in 0..<5 { try await db.attempt().succeeded() }
                 try await db.attempt().failed()  // the client clock never reaches the flush
-                #expect(try await eventually {
+                #expect(try await eventually(within: patience) {
                     try daemon.line().request(#"{"op":"inspect","breaker":"db"}"#)["breaker"]?["state"] == .string("open")
                 })
                 let metrics = try daemon.line().request(#"{"op":"inspect","breaker":"db"}"#)["breaker"]?["metrics"]
