@@ -24,8 +24,15 @@ extension BreakerClientTests {
         @Test func aStandbysNotLeaderIsFollowedToTheLeaderItNames() async throws {
             let leader = try await ClientTestDaemon.start()
             let peer = try await standby(naming: "127.0.0.1:\(leader.port)")
+            // The client's clock stands still, so the seven successes fold into one record that
+            // only the flush below sends: one line. In real time a fold window (100 ms) could close
+            // mid-loop on a slow machine and put two success lines in flight on the standby; the
+            // first one's not_leader closes that connection, and the second, a success aggregate
+            // whose reply never came, is dropped (successes go at most once), leaving fewer than 7.
+            let clock = ManualClock()
             let client = try await BreakerClient(configuration: testConfiguration(port: peer.port) {
                 $0.clientName = "orders-1"  // record connections say hello, which a standby answers
+                $0.clock = .manual(clock)
             })
             try await withCleanup({
                 #expect(await eventually(within: patience) { client.statistics.isDaemonAvailable })
@@ -48,7 +55,13 @@ extension BreakerClientTests {
             // hello: records written there before it moves are refused with not_leader and
             // resent with their keys (which connection reaches which daemon first varies).
             let peer = try await standby(naming: "127.0.0.1:\(leader.port)")
-            var configuration = testConfiguration(port: leader.port) { $0.clientName = "orders-2" }
+            // A clock that stands still, as above: no fold window closes between the successes,
+            // which go in one line with the failure.
+            let clock = ManualClock()
+            var configuration = testConfiguration(port: leader.port) {
+                $0.clientName = "orders-2"
+                $0.clock = .manual(clock)
+            }
             configuration.endpoints = [.init(host: "127.0.0.1", port: peer.port), .init(host: "127.0.0.1", port: leader.port)]
             let client = try await BreakerClient(configuration: configuration)
             try await withCleanup({
