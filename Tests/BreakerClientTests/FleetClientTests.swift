@@ -91,12 +91,18 @@ extension BreakerClientTests {
         }
 
         @Test func aFailureSendsItsBreakersSuccessesFirstAndGoesAtOnce() async throws {
+            // The client clock never reaches the fold's flush, and an hour's window keeps the
+            // pipeline's timer (which runs in real time, once per window) from sending a failure
+            // that did not go at once.
             let clock = ManualClock()
-            try await withDaemonAndClient(cacheMs: 60_000, { $0.clock = .manual(clock) }) { daemon, client in
+            try await withDaemonAndClient(cacheMs: 60_000, {
+                $0.clock = .manual(clock)
+                $0.successFlush = .seconds(3600)
+            }) { daemon, client in
                 try daemon.configure("db", #"{"failure_threshold":1}"#)
                 let db = client.breaker("db")
                 for _ in 0..<5 { try await db.attempt().succeeded() }
-                try await db.attempt().failed()  // the client clock never reaches the flush
+                try await db.attempt().failed()
                 #expect(try await eventually(within: patience) {
                     try daemon.line().request(#"{"op":"inspect","breaker":"db"}"#)["breaker"]?["state"] == .string("open")
                 })
