@@ -13,11 +13,11 @@ extension BreakerClientTests {
             try daemon.configure(name, #"{"failure_threshold":1,"timeout_ms":1,"half_open_max_calls":1,"half_open_permit_timeout_ms":600000}"#)
             let breaker = client.breaker(name)
             try await breaker.attempt().failed()
-            #expect(await client.flush())
-            #expect(await eventually(within: .seconds(5)) { (try? daemon.inspect(name)["state"]) == .string("half_open") })
+            #expect(await client.flush(timeout: patience))
+            #expect(await eventually(within: patience) { (try? daemon.inspect(name)["state"]) == .string("half_open") })
             // And the client has heard it (the push of closed → open → half_open), so no cached
             // "open" from the failure's reply answers the next attempt.
-            #expect(await eventually(within: .seconds(5)) { client.statistics.pushedTransitions >= 2 })
+            #expect(await eventually(within: patience) { client.statistics.pushedTransitions >= 2 })
             return breaker
         }
 
@@ -41,7 +41,7 @@ extension BreakerClientTests {
                 #expect(try trialView(daemon, "api") == [.string("half_open"), .int(1), .int(1), .int(0)])
                 call.cancel()
                 await #expect(throws: CancellationError.self) { try await call.value }
-                #expect(await client.flush())
+                #expect(await client.flush(timeout: patience))
                 #expect(try trialView(daemon, "api") == [.string("half_open"), .int(0), .int(1), .int(0)],
                         "the permit is free at once and the cancelled call counted as nothing")
                 if let next = try await granted(api) {
@@ -60,7 +60,7 @@ extension BreakerClientTests {
                 #expect(trial.isTrial == true)
                 #expect(try await refusal(api)?.state == .halfOpen, "one trial at a time")
                 trial.abandon()
-                #expect(await client.flush())
+                #expect(await client.flush(timeout: patience))
                 #expect(try trialView(daemon, "api") == [.string("half_open"), .int(0), .int(1), .int(0)])
                 #expect(try await granted(api)?.isTrial == true)
             }
@@ -71,7 +71,7 @@ extension BreakerClientTests {
                 let db = client.breaker("db")
                 try await db.attempt().abandon()
                 try await db.attempt().abandon()
-                #expect(await client.flush())
+                #expect(await client.flush(timeout: patience))
                 let stats = client.statistics
                 #expect([stats.decisionRequests, stats.recordsSent, stats.outcomesSent] == [1, 0, 0])
                 #expect(try daemon.inspect("db")["metrics"]?["total_calls"] == .int(0))

@@ -47,7 +47,7 @@ extension BreakerClientTests {
                 try await db.attempt().abandon()
                 try await db.attempt().failed()
                 try await db.attempt().failed()
-                #expect(await client.flush())
+                #expect(await client.flush(timeout: patience))
                 let rejected = try await refusal(db)
                 #expect(rejected == BreakerOpenError(name: "db", state: .open, retryAfter: nil, source: .daemon))
                 let stats = client.statistics
@@ -61,9 +61,9 @@ extension BreakerClientTests {
                 try daemon.configure("api", #"{"failure_threshold":1,"success_threshold":2,"timeout_ms":50,"half_open_max_calls":1}"#)
                 let api = client.breaker("api")
                 try await api.attempt().failed()
-                #expect(await client.flush())
+                #expect(await client.flush(timeout: patience))
                 var trial: BreakerAttempt?
-                #expect(await eventually(within: .seconds(5)) {
+                #expect(await eventually(within: patience) {
                     trial = (try? await granted(api)) ?? nil
                     return trial != nil
                 })
@@ -74,16 +74,16 @@ extension BreakerClientTests {
                 #expect(second?.state == .halfOpen && second?.source == .daemon)
                 #expect(client.statistics.decisionRequests == asked + 1, "nothing is cached in half-open")
                 trial.take()?.succeeded()
-                #expect(await client.flush())
+                #expect(await client.flush(timeout: patience))
                 let next = try await api.attempt()
                 #expect(next.isTrial == true)
                 next.succeeded()
-                #expect(await client.flush())
+                #expect(await client.flush(timeout: patience))
                 let view = try daemon.inspect("api")
                 #expect(view["state"] == .string("closed"))
                 #expect(view["metrics"]?["state_transitions"]?["half_open_to_closed"] == .int(1))
                 #expect(view["metrics"]?["successful_calls"] == .int(2))
-                #expect(try await eventually(within: .seconds(5)) { try await !api.attempt().isTrial })
+                #expect(try await eventually(within: patience) { try await !api.attempt().isTrial })
             }
         }
 

@@ -13,7 +13,7 @@ extension BreakerClientTests {
                 let db = client.breaker("db")
                 for _ in 0..<5 { await #expect(throws: CancellationError.self) { try await db.run { throw CancellationError() } } }
                 await #expect(throws: DependencyDown.self) { try await db.run { throw DependencyDown() } }
-                #expect(await client.flush())
+                #expect(await client.flush(timeout: patience))
                 let view = try daemon.inspect("db")
                 #expect(view["metrics"]?["total_calls"] == .int(1))
                 #expect(view["state"] == .string("closed"))
@@ -25,7 +25,7 @@ extension BreakerClientTests {
                 let db = client.breaker("db", classifier: .failures(where: { $0 is DependencyDown }))
                 for _ in 0..<3 { await #expect(throws: NotFound.self) { try await db.run { throw NotFound() } } }
                 await #expect(throws: DependencyDown.self) { try await db.run { throw DependencyDown() } }
-                #expect(await client.flush())
+                #expect(await client.flush(timeout: patience))
                 let metrics = try daemon.inspect("db")["metrics"]
                 #expect(metrics?["successful_calls"] == .int(3))
                 #expect(metrics?["failed_calls"] == .int(1))
@@ -39,7 +39,7 @@ extension BreakerClientTests {
                 let db = client.breaker("db", classifier: OutcomeClassifier.default.countingSlowCalls(over: .milliseconds(5)))
                 try await db.run { clock.advance(by: .milliseconds(6)) }
                 try await db.run { clock.advance(by: .milliseconds(5)) }  // at the threshold: not slow
-                #expect(await client.flush())
+                #expect(await client.flush(timeout: patience))
                 let metrics = try daemon.inspect("db")["metrics"]
                 #expect(metrics?["failed_calls"] == .int(1))
                 #expect(metrics?["successful_calls"] == .int(1))
@@ -70,7 +70,7 @@ extension BreakerClientTests {
                     return 42
                 }
                 #expect(value == 42 && calls == 3)
-                #expect(await client.flush())
+                #expect(await client.flush(timeout: patience))
                 let metrics = try daemon.inspect("db")["metrics"]
                 #expect(metrics?["failed_calls"] == .int(2) && metrics?["successful_calls"] == .int(1))
             }

@@ -120,6 +120,13 @@ func testConfiguration(port: Int, fallback: BreakerClient.FallbackMode = .local,
     return c
 }
 
+/// How long a client test waits for what it does not time (a connection, a flush, a push to
+/// arrive). CI runs the whole suite at once, under ThreadSanitizer, on 2 cores: hundreds of
+/// started tests share Swift's 2 cooperative threads (which do not grow when a test blocks
+/// one): a client that connects in milliseconds alone had not connected after 10 s there.
+/// It only bounds how long a failing test takes; what a test does time has its own bound.
+let patience: Duration = .seconds(60)
+
 /// Runs `body` with a fresh daemon and a client connected to it; always shuts both down.
 @discardableResult
 func withDaemonAndClient<T>(cacheMs: Int64 = 100, fallback: BreakerClient.FallbackMode = .local,
@@ -133,9 +140,14 @@ func withDaemonAndClient<T>(cacheMs: Int64 = 100, fallback: BreakerClient.Fallba
         await daemon.stop()
         throw error
     }
-    // The client connects in the background; tests start from a connected client.
-    _ = await eventually(within: .seconds(10)) { client.statistics.isDaemonAvailable }
-    return try await withCleanup({ try await body(daemon, client) }, cleanup: {
+    // The client connects in the background; tests start from a connected client (one still
+    // in fallback would decide their calls itself and send the daemon nothing).
+    return try await withCleanup({
+        guard await eventually(within: patience, { client.statistics.isDaemonAvailable }) else {
+            throw LineClient.Failure(description: "the client did not reach the test daemon within \(patience)")
+        }
+        return try await body(daemon, client)
+    }, cleanup: {
         await client.shutdown()
         await daemon.stop()
     })

@@ -24,14 +24,21 @@ extension BreakerClientTests {
         @Test func aStandbysNotLeaderIsFollowedToTheLeaderItNames() async throws {
             let leader = try await ClientTestDaemon.start()
             let peer = try await standby(naming: "127.0.0.1:\(leader.port)")
+            // The client's clock stands still, so the seven successes fold into one record that
+            // only the flush below sends: one line. In real time a fold window (100 ms) could close
+            // mid-loop on a slow machine and put two success lines in flight on the standby; the
+            // first one's not_leader closes that connection, and the second, a success aggregate
+            // whose reply never came, is dropped (successes go at most once), leaving fewer than 7.
+            let clock = ManualClock()
             let client = try await BreakerClient(configuration: testConfiguration(port: peer.port) {
                 $0.clientName = "orders-1"  // record connections say hello, which a standby answers
+                $0.clock = .manual(clock)
             })
             try await withCleanup({
-                #expect(await eventually(within: .seconds(10)) { client.statistics.isDaemonAvailable })
+                #expect(await eventually(within: patience) { client.statistics.isDaemonAvailable })
                 let db = client.breaker("db")
                 for _ in 0..<7 { try await db.attempt().succeeded() }
-                #expect(await client.flush())
+                #expect(await client.flush(timeout: patience))
                 #expect(try successfulCalls(leader, "db") == .int(7))
                 #expect(client.statistics.leaderRedirects >= 1)
                 #expect(client.statistics.decisionRequests >= 1)
@@ -48,15 +55,21 @@ extension BreakerClientTests {
             // hello: records written there before it moves are refused with not_leader and
             // resent with their keys (which connection reaches which daemon first varies).
             let peer = try await standby(naming: "127.0.0.1:\(leader.port)")
-            var configuration = testConfiguration(port: leader.port) { $0.clientName = "orders-2" }
+            // A clock that stands still, as above: no fold window closes between the successes,
+            // which go in one line with the failure.
+            let clock = ManualClock()
+            var configuration = testConfiguration(port: leader.port) {
+                $0.clientName = "orders-2"
+                $0.clock = .manual(clock)
+            }
             configuration.endpoints = [.init(host: "127.0.0.1", port: peer.port), .init(host: "127.0.0.1", port: leader.port)]
             let client = try await BreakerClient(configuration: configuration)
             try await withCleanup({
-                #expect(await eventually(within: .seconds(10)) { client.statistics.isDaemonAvailable })
+                #expect(await eventually(within: patience) { client.statistics.isDaemonAvailable })
                 let db = client.breaker("db")
                 for _ in 0..<3 { try await db.attempt().succeeded() }
                 try await db.attempt().failed()  // goes at once, after the three successes
-                #expect(await client.flush())
+                #expect(await client.flush(timeout: patience))
                 let metrics = try leader.inspect("db")["metrics"]
                 #expect(metrics?["successful_calls"] == .int(3))
                 #expect(metrics?["failed_calls"] == .int(1))
@@ -76,9 +89,9 @@ extension BreakerClientTests {
             configuration.endpoints = [.init(host: "127.0.0.1", port: peer.port), .init(host: "127.0.0.1", port: daemon.port)]
             let client = try await BreakerClient(configuration: configuration)
             try await withCleanup({
-                #expect(await eventually(within: .seconds(10)) { client.statistics.isDaemonAvailable })
+                #expect(await eventually(within: patience) { client.statistics.isDaemonAvailable })
                 try await client.breaker("db").attempt().succeeded()
-                #expect(await client.flush())
+                #expect(await client.flush(timeout: patience))
                 #expect(try successfulCalls(daemon, "db") == .int(1))
             }, cleanup: {
                 await client.shutdown()
@@ -96,17 +109,17 @@ extension BreakerClientTests {
             configuration.endpoints = [.init(host: "127.0.0.1", port: first.port), .init(host: "127.0.0.1", port: second.port)]
             let client = try await BreakerClient(configuration: configuration)
             try await withCleanup({
-                #expect(await eventually(within: .seconds(10)) { client.statistics.isDaemonAvailable })
+                #expect(await eventually(within: patience) { client.statistics.isDaemonAvailable })
                 let db = client.breaker("db")
                 try await db.attempt().succeeded()
-                #expect(await client.flush())
+                #expect(await client.flush(timeout: patience))
                 // The daemon the client reached: the first endpoint, unless its first try there failed.
                 let (served, other) = (try? successfulCalls(first, "db")) == .int(1) ? (first, second) : (second, first)
                 #expect(try successfulCalls(served, "db") == .int(1))
                 await served.kill()
                 // Served again (by the other daemon), not by the fail-closed fallback.
-                #expect(await eventually(within: .seconds(10)) { client.statistics.isDaemonAvailable })
-                #expect(await eventually(within: .seconds(10)) {
+                #expect(await eventually(within: patience) { client.statistics.isDaemonAvailable })
+                #expect(await eventually(within: patience) {
                     do {
                         let attempt = try await db.attempt()
                         attempt.succeeded()
@@ -115,7 +128,7 @@ extension BreakerClientTests {
                         return false
                     }
                 })
-                #expect(await client.flush())
+                #expect(await client.flush(timeout: patience))
                 #expect(try successfulCalls(other, "db") != nil)
             }, cleanup: {
                 await client.shutdown()

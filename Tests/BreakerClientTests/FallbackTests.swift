@@ -12,15 +12,15 @@ extension BreakerClientTests {
                 let db = client.breaker("db")
                 #expect(try await !db.attempt().isFallback)
                 await daemon.kill()
-                #expect(await eventually(within: .seconds(5)) { !client.statistics.isDaemonAvailable })
-                #expect(try await eventually(within: .seconds(5)) { try await db.attempt().isFallback })
+                #expect(await eventually(within: patience) { !client.statistics.isDaemonAvailable })
+                #expect(try await eventually(within: patience) { try await db.attempt().isFallback })
                 for _ in 0..<10 {
                     let attempt = try await db.attempt()
                     #expect(attempt.isFallback == true)
                     attempt.failed()  // follows no daemon decision: not sent, and nothing local to open
                 }
                 try await daemon.restart()
-                #expect(await eventually(within: .seconds(5)) { client.statistics.isDaemonAvailable })
+                #expect(await eventually(within: patience) { client.statistics.isDaemonAvailable })
                 let back = try await db.attempt()
                 #expect(back.isFallback == false)
                 #expect(client.statistics.resyncs >= 2)
@@ -33,15 +33,15 @@ extension BreakerClientTests {
                 let db = client.breaker("db")
                 #expect(try await !db.attempt().isFallback)
                 await daemon.kill()
-                #expect(await eventually(within: .seconds(5)) { !client.statistics.isDaemonAvailable })
+                #expect(await eventually(within: patience) { !client.statistics.isDaemonAvailable })
                 var rejection: BreakerOpenError?
-                #expect(try await eventually(within: .seconds(5)) {
+                #expect(try await eventually(within: patience) {
                     rejection = try await refusal(db)
                     return rejection != nil
                 })
                 #expect(rejection?.source == .failClosed && rejection?.retryAfter == nil)
                 try await daemon.restart()
-                #expect(await eventually(within: .seconds(5)) { client.statistics.isDaemonAvailable })
+                #expect(await eventually(within: patience) { client.statistics.isDaemonAvailable })
                 #expect(try await !db.attempt().isFallback)
             }
         }
@@ -52,8 +52,8 @@ extension BreakerClientTests {
                 _ = try await db.configure(BreakerConfigPatch(failureThreshold: 2, timeoutMs: 60_000))
                 #expect(try await !db.attempt().isFallback)
                 await daemon.kill()
-                #expect(await eventually(within: .seconds(5)) { !client.statistics.isDaemonAvailable })
-                #expect(try await eventually(within: .seconds(5)) { try await db.attempt().isFallback })
+                #expect(await eventually(within: patience) { !client.statistics.isDaemonAvailable })
+                #expect(try await eventually(within: patience) { try await db.attempt().isFallback })
                 try await db.attempt().failed()
                 try await db.attempt().failed()  // the learnt threshold of 2, not the default 100
                 guard let rejection = try await refusal(db) else {
@@ -64,7 +64,7 @@ extension BreakerClientTests {
                 #expect(rejection.retryAfter.map { $0 > .seconds(50) } == true)
 
                 try await daemon.restart()
-                #expect(await eventually(within: .seconds(5)) { client.statistics.isDaemonAvailable })
+                #expect(await eventually(within: patience) { client.statistics.isDaemonAvailable })
                 let back = try await db.attempt()  // local state dropped: the daemon decides again
                 #expect(back.isFallback == false)
                 #expect(try daemon.inspect("db")["state"] == .string("closed"))
@@ -81,7 +81,7 @@ extension BreakerClientTests {
                 try await db.attempt().failed()
                 #expect(try await refusal(db) != nil)
                 var trial: BreakerAttempt?
-                #expect(await eventually(within: .seconds(5)) {
+                #expect(await eventually(within: patience) {
                     trial = (try? await granted(db)) ?? nil
                     return trial != nil
                 })
@@ -138,7 +138,7 @@ extension BreakerClientTests {
                     $0.decisionTimeout = .milliseconds(100)
                 })
                 try await withCleanup({
-                    #expect(await eventually(within: .seconds(5)) { client.statistics.isDaemonAvailable })
+                    #expect(await eventually(within: patience) { client.statistics.isDaemonAvailable })
                     let started = ContinuousClock.now
                     let attempt = try await client.breaker("db").attempt()
                     let waited = ContinuousClock.now - started

@@ -32,7 +32,7 @@ extension BreakerClientTests {
         private func heartbeat(_ daemonClock: ManualClock, _ client: BreakerClient) async throws {
             let heard = client.statistics.watchHeartbeats
             daemonClock.advance(by: .milliseconds(100))
-            #expect(try await eventually { client.statistics.watchHeartbeats > heard })
+            #expect(await eventually(within: patience) { client.statistics.watchHeartbeats > heard })
         }
 
         @Test func aHeldAnswerOutlivesItsCacheMsWhileHeartbeatsArrive() async throws {
@@ -68,7 +68,7 @@ extension BreakerClientTests {
                 try await heartbeat(daemonClock, client)
                 try await db.attempt().succeeded()
                 try daemon.line().request(#"{"op":"reset","breaker":"db"}"#)
-                #expect(try await eventually { client.statistics.pushedResets == 1 })
+                #expect(await eventually(within: patience) { client.statistics.pushedResets == 1 })
                 try await db.attempt().succeeded()
                 #expect(client.statistics.decisionRequests == 2, "the new generation was asked for")
             }
@@ -81,7 +81,7 @@ extension BreakerClientTests {
                     let breaker = client.breaker(name)
                     for _ in 0..<20 { try await breaker.attempt().succeeded() }
                 }
-                #expect(await client.flush())
+                #expect(await client.flush(timeout: patience))
                 let stats = client.statistics
                 #expect([stats.recordsSent, stats.outcomesSent, stats.recordsAcknowledged] == [3, 60, 3])
                 for name in names {
@@ -91,13 +91,19 @@ extension BreakerClientTests {
         }
 
         @Test func aFailureSendsItsBreakersSuccessesFirstAndGoesAtOnce() async throws {
+            // The client clock never reaches the fold's flush, and an hour's window keeps the
+            // pipeline's timer (which runs in real time, once per window) from sending a failure
+            // that did not go at once.
             let clock = ManualClock()
-            try await withDaemonAndClient(cacheMs: 60_000, { $0.clock = .manual(clock) }) { daemon, client in
+            try await withDaemonAndClient(cacheMs: 60_000, {
+                $0.clock = .manual(clock)
+                $0.successFlush = .seconds(3600)
+            }) { daemon, client in
                 try daemon.configure("db", #"{"failure_threshold":1}"#)
                 let db = client.breaker("db")
                 for _ in 0..<5 { try await db.attempt().succeeded() }
-                try await db.attempt().failed()  // the client clock never reaches the flush
-                #expect(try await eventually {
+                try await db.attempt().failed()
+                #expect(try await eventually(within: patience) {
                     try daemon.line().request(#"{"op":"inspect","breaker":"db"}"#)["breaker"]?["state"] == .string("open")
                 })
                 let metrics = try daemon.line().request(#"{"op":"inspect","breaker":"db"}"#)["breaker"]?["metrics"]
@@ -122,7 +128,7 @@ extension BreakerClientTests.FleetScale {
         }) { daemon, client in
             let names = (0..<600).map { "fleet-" + String(repeating: "x", count: 185) + "-\($0)" }
             for name in names { try await client.breaker(name).attempt().succeeded() }
-            #expect(await client.flush())
+            #expect(await client.flush(timeout: patience))
             let stats = client.statistics
             #expect([stats.recordsSent, stats.recordsAcknowledged, stats.recordsRejected, stats.recordsLost] == [600, 600, 0, 0])
             let listed = try daemon.line().request(#"{"op":"list","prefix":"fleet-"}"#)["breakers"]?.array
@@ -143,7 +149,7 @@ extension BreakerClientTests.FleetScale {
         })
         // Three pings on the silent record connection take 300 ms: the watch connection would
         // have had its own by then, were it pinged on a timer rather than after silence.
-        let pinged = await eventually(within: .seconds(5)) { peer.tally.otherPings.load(ordering: .relaxed) >= 3 }
+        let pinged = await eventually(within: patience) { peer.tally.otherPings.load(ordering: .relaxed) >= 3 }
         let watchPings = peer.tally.watchPings.load(ordering: .relaxed)
         await client.shutdown()
         await peer.stop()

@@ -10,7 +10,7 @@ extension BreakerClientTests {
                 let db = client.breaker("db")
                 let attempt = try await db.attempt()
                 await daemon.kill()
-                #expect(await eventually(within: .seconds(5)) { !client.statistics.isDaemonAvailable })
+                #expect(await eventually(within: patience) { !client.statistics.isDaemonAvailable })
                 attempt.failed()
                 let started = ContinuousClock.now
                 let flushedWhileAway = await client.flush(timeout: .milliseconds(200))

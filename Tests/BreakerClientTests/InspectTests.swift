@@ -13,7 +13,7 @@ extension BreakerClientTests {
                 try await db.attempt().failed()
                 try await db.attempt().succeeded()
                 try await db.attempt().failed()
-                #expect(await client.flush())
+                #expect(await client.flush(timeout: patience))
                 let snapshot = try await db.inspect()
                 let shown = (snapshot.name, snapshot.state, snapshot.failureCount, snapshot.successCount, snapshot.openUntil, snapshot.forced)
                 #expect(shown == ("orders-db", .closed, 1, 0, nil, nil))

@@ -58,7 +58,7 @@ extension BreakerClientTests {
             let client = try await BreakerClient(configuration: testConfiguration(port: daemon.port, fallback: .local))
             try await withCleanup({
                 let db = client.breaker("db")
-                #expect(await eventually(within: .seconds(5)) { client.statistics.isDaemonAvailable })
+                #expect(await eventually(within: patience) { client.statistics.isDaemonAvailable })
                 for _ in 0..<100 { try await db.run {} }
                 daemon.kill()
                 // Calls go on, none slower than the decision timeout, decided by the fallback.
@@ -74,8 +74,8 @@ extension BreakerClientTests {
                 #expect(fallbacks > 0)
                 #expect(slowest < .milliseconds(300 + 200))
                 try daemon.start()
-                #expect(await eventually(within: .seconds(5)) { client.statistics.isDaemonAvailable })
-                #expect(try await eventually(within: .seconds(5)) { try await !db.attempt().isFallback })
+                #expect(await eventually(within: patience) { client.statistics.isDaemonAvailable })
+                #expect(try await eventually(within: patience) { try await !db.attempt().isFallback })
             }, cleanup: {
                 await client.shutdown()
                 daemon.kill()

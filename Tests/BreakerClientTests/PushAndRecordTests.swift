@@ -21,7 +21,7 @@ extension BreakerClientTests {
             try await dbA.attempt().failed()
             let failed = ContinuousClock.now
             var rejection: BreakerOpenError?
-            let stopped = try await eventually(within: .seconds(5)) {
+            let stopped = try await eventually(within: patience) {
                 rejection = try await refusal(dbB)
                 return rejection != nil
             }
@@ -42,11 +42,11 @@ extension BreakerClientTests {
                 try daemon.configure("api", #"{"failure_threshold":1,"timeout_ms":300}"#)
                 let api = client.breaker("api")
                 try await api.attempt().failed()
-                #expect(await client.flush())
-                #expect(try await eventually(within: .seconds(5)) { try await refusal(api) != nil })
+                #expect(await client.flush(timeout: patience))
+                #expect(try await eventually(within: patience) { try await refusal(api) != nil })
                 let asked = client.statistics.decisionRequests
                 // OPEN for 300 ms; the push of the end of OPEN lets the next call ask at once.
-                #expect(try await eventually(within: .seconds(5)) { try await granted(api)?.isTrial == true })
+                #expect(try await eventually(within: patience) { try await granted(api)?.isTrial == true })
                 #expect(client.statistics.decisionRequests <= asked + 2)
             }
         }
@@ -62,7 +62,7 @@ extension BreakerClientTests {
                     }
                     try await group.waitForAll()
                 }
-                #expect(await client.flush())
+                #expect(await client.flush(timeout: patience))
                 let metrics = try daemon.inspect("db")["metrics"]
                 #expect(metrics?["successful_calls"] == .int(20_000))
                 #expect(metrics?["total_calls"] == .int(20_000))
@@ -80,7 +80,7 @@ extension BreakerClientTests {
                 let db = client.breaker("db")
                 for _ in 0..<100 { try await db.run {} }
                 for _ in 0..<5 { await #expect(throws: DependencyDown.self) { try await db.run { throw DependencyDown() } } }
-                #expect(await client.flush())
+                #expect(await client.flush(timeout: patience))
                 let view = try daemon.inspect("db")
                 #expect(view["state"] == .string("open"))
                 #expect(view["metrics"]?["failed_calls"] == .int(5))
@@ -98,7 +98,7 @@ extension BreakerClientTests {
                 for _ in 0..<4 { try await db.attempt().failed() }
                 try await db.attempt().succeeded()  // resets the run of failures...
                 for _ in 0..<4 { try await db.attempt().failed() }  // ...so these four do not open it
-                #expect(await client.flush())
+                #expect(await client.flush(timeout: patience))
                 let view = try daemon.inspect("db")
                 #expect(view["state"] == .string("closed"))
                 #expect(view["failure_count"] == .int(4))
@@ -112,7 +112,7 @@ extension BreakerClientTests {
                 let db = client.breaker("db")
                 _ = try await db.attempt()
                 await daemon.kill()
-                #expect(await eventually(within: .seconds(5)) { !client.statistics.isDaemonAvailable })
+                #expect(await eventually(within: patience) { !client.statistics.isDaemonAvailable })
                 for _ in 0..<1_000 { try await db.attempt().failed() }  // the cached CLOSED answer still holds
                 let stats = client.statistics
                 #expect(stats.recordsPending <= 50)
@@ -120,7 +120,7 @@ extension BreakerClientTests {
                 #expect(stats.recordsDropped >= 900)
 
                 try await daemon.restart()
-                #expect(await eventually(within: .seconds(5)) { client.statistics.recordsPending == 0 })
+                #expect(await eventually(within: patience) { client.statistics.recordsPending == 0 })
                 let delivered = client.statistics.recordsAcknowledged
                 #expect(delivered >= 1 && delivered <= 50)
                 #expect(try daemon.inspect("db")["metrics"]?["failed_calls"] == .int(Int64(delivered)))

@@ -30,13 +30,13 @@ extension BreakerClientTests {
                 try daemon.configure("api", #"{"failure_threshold":1,"success_threshold":1,"timeout_ms":1,"half_open_max_calls":1}"#)
                 let api = client.breaker("api")
                 try await api.attempt().failed()
-                #expect(await client.flush())
-                #expect(await eventually(within: .seconds(5)) { (try? daemon.inspect("api")["state"]) == .string("half_open") })
-                #expect(await eventually(within: .seconds(5)) { client.statistics.pushedTransitions >= 2 })
+                #expect(await client.flush(timeout: patience))
+                #expect(await eventually(within: patience) { (try? daemon.inspect("api")["state"]) == .string("half_open") })
+                #expect(await eventually(within: patience) { client.statistics.pushedTransitions >= 2 })
                 let trial = try await api.attempt()
                 #expect(trial.isTrial == true)
                 trial.succeeded()
-                #expect(await client.flush())
+                #expect(await client.flush(timeout: patience))
 
                 let entries = recordEntries(proxy.forwarded)
                 let aggregates = entries.filter { $0["op"] as? String == "record-success" && $0["permit"] == nil }
@@ -59,7 +59,7 @@ extension BreakerClientTests {
                 try daemon.configure("db", #"{"failure_threshold":1000000}"#)
                 let db = client.breaker("db")
                 try await db.attempt().succeeded()  // caches the decision
-                #expect(await client.flush())
+                #expect(await client.flush(timeout: patience))
                 proxy.set(.cutNextRecordReply)
                 for _ in 0..<10 { try await db.attempt().succeeded() }
                 #expect(await client.flush(timeout: .seconds(30)))

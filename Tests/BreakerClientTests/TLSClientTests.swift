@@ -20,14 +20,14 @@ extension BreakerClientTests {
             try configuration.useTLS(caFile: pki.caCertificate, certificateFile: pki.clientCertificate, keyFile: pki.clientKey)
             let client = try await BreakerClient(configuration: configuration)
             try await withCleanup({
-                #expect(await eventually(within: .seconds(10)) { client.statistics.isDaemonAvailable })
+                #expect(await eventually(within: patience) { client.statistics.isDaemonAvailable })
                 let db = client.breaker("tls-db")
                 _ = try await db.configure(BreakerConfigPatch(failureThreshold: 2))
                 let attempt = try await db.attempt()
                 #expect(attempt.isFallback == false, "decided by the daemon over TLS, not by fail_closed")
                 try await db.attempt().failed()
                 try await db.attempt().failed()
-                #expect(await client.flush())
+                #expect(await client.flush(timeout: patience))
                 let stats = client.statistics
                 #expect(stats.recordsAcknowledged == 2 && stats.recordsLost == 0 && stats.recordsRejected == 0)
                 // The daemon opened the breaker from what arrived over TLS, and says so.

@@ -118,8 +118,8 @@ struct HotCopyTests {
     /// A first fill may stop between pages; the next catch-up goes on where it stopped.
     @Test func aFillStoppedBetweenPagesGoesOnWhereItStopped() throws {
         let (_, url) = try PostgresCluster.get().freshDatabase()
-        let leader = try leaderStore(url, queryTimeout: .seconds(60))
-        let standby = try openStore(url, queryTimeout: .seconds(60))
+        let leader = try leaderStore(url, sessionTimeout: bulkTimeout, queryTimeout: bulkTimeout)
+        let standby = try openStore(url, sessionTimeout: bulkTimeout, queryTimeout: bulkTimeout)
         defer { leader.close(); standby.close() }
         let fixture = breakersInEveryState()[0]
         let written = (0..<25_000).map { Self.renamed(fixture, "b-\($0)") }

@@ -13,7 +13,7 @@ struct LoadPagesTests {
     @Test func moreThanTwoPagesComeBackWholeAndOnce() throws {
         let (_, url) = try PostgresCluster.get().freshDatabase()
         // A page of 20,000 rows takes a while to collect in a debug build on a busy machine.
-        let store = try leaderStore(url, queryTimeout: .seconds(60))
+        let store = try leaderStore(url, sessionTimeout: bulkTimeout, queryTimeout: bulkTimeout)
         defer { store.close() }
         let fixtures = breakersInEveryState()
         // 2.5 pages of 20,000, with names whose byte order and collation order could differ.

@@ -30,7 +30,7 @@ struct PostgresDedupeRowTests {
     @Test func pagesEndingInsideOneExpiryGiveEveryKeyOnceNewestFirstUpToTheLimit() throws {
         let (_, url) = try PostgresCluster.get().freshDatabase()
         // A page of 20,000 rows takes a while to collect in a debug build on a busy machine.
-        let store = try leaderStore(url, queryTimeout: .seconds(60))
+        let store = try leaderStore(url, sessionTimeout: bulkTimeout, queryTimeout: bulkTimeout)
         defer { store.close() }
         let written = (0..<45_001).map { index in
             DedupeRow(breaker: "b\(index % 3)", key: "k\(String(100_000 + index))", state: .closed, generation: UInt64(index),

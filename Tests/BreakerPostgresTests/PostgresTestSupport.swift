@@ -19,10 +19,17 @@ func openStore(_ url: String, cluster: String = "test", transitionLogLimit: Int 
                               logger: quietLogger)
 }
 
+/// The query and session timeouts of the tests that move pages of 20,000 rows, which the
+/// timeouts are not about. In loaded ThreadSanitizer runs of the whole suite, where those tests
+/// run at once on postgres-nio's two event loops, 60 s ran out twice (a page load not
+/// answered; a writer's session ended by PostgreSQL's idle timeouts, which are these).
+let bulkTimeout: Duration = .seconds(300)
+
 /// A store that holds its cluster's lease, so it may write.
 func leaderStore(_ url: String, cluster: String = "test", transitionLogLimit: Int = 1000,
-                 queryTimeout: Duration = .seconds(3)) throws -> PostgresStore {
-    let store = try openStore(url, cluster: cluster, transitionLogLimit: transitionLogLimit, queryTimeout: queryTimeout)
+                 sessionTimeout: Duration? = .seconds(60), queryTimeout: Duration = .seconds(3)) throws -> PostgresStore {
+    let store = try openStore(url, cluster: cluster, transitionLogLimit: transitionLogLimit,
+                              sessionTimeout: sessionTimeout, queryTimeout: queryTimeout)
     // A store closed just before (a reopen, as a restart does) leaves its session's lock to the
     // server, which frees it a moment later: ask again for a while, as a standby would.
     for _ in 0..<250 {
