@@ -6,19 +6,20 @@ import PostgresNIO
 /// drift. A batch binds each column as one array and the upsert `unnest`s them: one round trip
 /// for 1 or 1000 snapshots.
 enum PostgresBreakerRow {
-    enum Kind: String { case text, int8, float8 }
+    enum Kind: String {
+        case text, int8, float8
 
-    static let columns: [(name: String, kind: Kind)] = [
-        ("name", .text), ("failure_threshold", .int8), ("success_threshold", .int8), ("timeout_ms", .int8),
-        ("half_open_max_calls", .int8), ("half_open_permit_timeout_ms", .int8), ("state", .text), ("generation", .int8),
-        ("failure_count", .int8), ("success_count", .int8), ("open_until_ms", .int8), ("total_calls", .int8),
-        ("successful_calls", .int8), ("failed_calls", .int8), ("rejected_calls", .int8), ("transitions", .text),
-        ("last_failure_ms", .int8), ("last_state_change_ms", .int8), ("forced_reason", .text), ("forced_by", .text),
-        ("forced_at_ms", .int8), ("policy", .text), ("window_kind", .text), ("window_size", .int8),
-        ("failure_rate_threshold", .int8), ("minimum_calls", .int8), ("slow_call_duration_ms", .int8),
-        ("slow_call_rate_threshold", .int8), ("backoff_multiplier", .float8), ("backoff_max_ms", .int8),
-        ("min_reporters", .int8), ("mode", .text), ("reopen_count", .int8), ("last_from", .text), ("last_reason", .text),
-    ]
+        init(_ type: StoredBreakerRow.ColumnType) {
+            switch type {
+            case .text: self = .text
+            case .integer: self = .int8
+            case .real: self = .float8
+            }
+        }
+    }
+
+    /// `StoredBreakerRow.columns` with their PostgreSQL types.
+    static let columns: [(name: String, kind: Kind)] = StoredBreakerRow.columns.map { ($0.name, Kind($0.type)) }
 
     /// The upsert, its column arrays bound from parameter `$first` on.
     static func upsertSQL(first: Int) -> String {

@@ -74,6 +74,7 @@ extension PostgresStore {
     private func readPages(after change: Int64, while more: () -> Bool,
                            _ body: (StoredBreaker, Int64) -> Void) throws(PostgresStoreError) -> (read: Int, current: Bool) {
         var cells = PostgresBreakerRow.Cells()
+        let location = self.location
         var read = 0
         var pending = try sendPage(after: change)
         while true {
@@ -82,11 +83,11 @@ extension PostgresStore {
             guard let tail = rows.last else { return (read, true) }
             // The last row names the next page; it is asked for before this one is decoded, so
             // PostgreSQL and postgres-nio's event loop fetch it while this thread decodes.
-            let last = try PostgresBreakerRow.read(tail, into: &cells, location: self.location)
+            let last = try PostgresBreakerRow.read(tail, into: &cells, location: location)
             let full = rows.count == PostgresBreakerRow.pageSize
             let next = full && more() ? try sendPage(after: last.change) : nil
             for row in rows.dropLast() {
-                let (breaker, change) = try PostgresBreakerRow.read(row, into: &cells, location: self.location)
+                let (breaker, change) = try PostgresBreakerRow.read(row, into: &cells, location: location)
                 body(breaker, change)
             }
             body(last.breaker, last.change)

@@ -65,3 +65,8 @@ public struct PostgresStoreError: Error, Sendable, Hashable, CustomStringConvert
         return StoreError(code: mapped, message: message)
     }
 }
+
+extension PostgresStoreError: CorruptRowError {
+    @usableFromInline
+    package init(corruptRow message: String) { self.init(code: .corrupt, message: message) }
+}

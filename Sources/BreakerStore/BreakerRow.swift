@@ -1,19 +1,9 @@
 import BreakerCore
 
-/// The `breakers` table's row layout, shared by the upsert and the loader so they cannot drift.
-///
-/// Unsigned counters and generations are stored by bit pattern: SQLite integers are signed
-/// 64-bit, and a counter past `Int64.max` must come back exactly rather than fail the write.
+/// The `breakers` table in SQLite: the upsert and the load of `StoredBreakerRow.columns`, so
+/// they cannot drift. Unsigned values are stored by bit pattern (see `StoredBreakerRow`).
 enum BreakerRow {
-    static let columns = [
-        "name", "failure_threshold", "success_threshold", "timeout_ms", "half_open_max_calls",
-        "half_open_permit_timeout_ms", "state", "generation", "failure_count", "success_count",
-        "open_until_ms", "total_calls", "successful_calls", "failed_calls", "rejected_calls",
-        "transitions", "last_failure_ms", "last_state_change_ms", "forced_reason", "forced_by", "forced_at_ms",
-        "policy", "window_kind", "window_size", "failure_rate_threshold", "minimum_calls", "slow_call_duration_ms",
-        "slow_call_rate_threshold", "backoff_multiplier", "backoff_max_ms", "min_reporters", "mode", "reopen_count",
-        "last_from", "last_reason",
-    ]
+    static let columns = StoredBreakerRow.columns.map(\.name)
 
     static let upsertSQL: String = {
         let values = (1...columns.count).map { "?\($0)" }.joined(separator: ", ")
@@ -71,83 +61,9 @@ enum BreakerRow {
         try statement.bind(breaker.lastTransition?.reason.wireName, at: 35)
     }
 
-    /// Decodes the current row of `selectAllSQL`. Anything that could not have been written by
-    /// `bind` (wrong type, unknown state, config out of range) is `.corrupt`, naming the breaker:
-    /// restoring a guess would silently change how a dependency is protected.
+    /// Decodes the current row of `selectAllSQL` (`StoredBreakerRow.decode`): a value `bind`
+    /// could not have written is `.corrupt`, naming the breaker.
     static func read(_ row: SQLiteStatement, path: String) throws(StoreError) -> StoredBreaker {
-        guard let nameBytes = row.textBytes(0) else {
-            throw StoreError(code: .corrupt, message: "database \(path): a breaker row has no name")
-        }
-        let name = String(decoding: nameBytes, as: UTF8.self)
-        func corrupt(_ what: String) -> StoreError {
-            StoreError(code: .corrupt, message: "database \(path): breaker \"\(name)\" has \(what)")
-        }
-        func integer(_ column: Int32) throws(StoreError) -> Int64 {
-            guard row.isInteger(column) else { throw corrupt("a non-integer \(columns[Int(column)])") }
-            return row.int64(column)
-        }
-        func optionalInteger(_ column: Int32) throws(StoreError) -> Int64? {
-            row.isNull(column) ? nil : try integer(column)
-        }
-        func count(_ column: Int32) throws(StoreError) -> Int {
-            let value = try integer(column)
-            guard value >= 0 else { throw corrupt("a negative \(columns[Int(column)])") }
-            return Int(value)
-        }
-
-        let policyText = row.text(21) ?? ""
-        guard let policy = TripPolicy(rawValue: policyText) else { throw corrupt("an unknown policy \"\(policyText)\"") }
-        let window: WindowSpec
-        switch row.text(22) {
-        case "count": window = .count(size: try count(23))
-        case "time": window = .time(seconds: try count(23))
-        case let other: throw corrupt("an unknown window kind \"\(other ?? "NULL")\"")
-        }
-        let modeText = row.text(31) ?? ""
-        guard let mode = BreakerMode(rawValue: modeText) else { throw corrupt("an unknown mode \"\(modeText)\"") }
-        var backoff: TimeoutBackoff?
-        if !row.isNull(28) || !row.isNull(29) {
-            guard row.isFloat(28) || row.isInteger(28) else { throw corrupt("a non-numeric backoff_multiplier") }
-            backoff = TimeoutBackoff(multiplier: row.double(28), maxMs: try integer(29))
-        }
-        let config = BreakerConfig(
-            failureThreshold: try count(1), successThreshold: try count(2), timeoutMs: try integer(3),
-            halfOpenMaxCalls: try count(4), halfOpenPermitTimeoutMs: try integer(5),
-            policy: policy, window: window, failureRateThreshold: try count(24), minimumCalls: try count(25),
-            slowCallDurationMs: try optionalInteger(26), slowCallRateThreshold: try count(27), timeoutBackoff: backoff,
-            minReporters: try optionalInteger(30).map { Int(clamping: $0) }, mode: mode)
-        do { try config.validate() } catch { throw corrupt("an invalid configuration (\(error.message))") }
-
-        func lastTransition() throws(StoreError) -> LastTransition? {
-            if row.isNull(33) && row.isNull(34) { return nil }
-            let from = row.text(33) ?? "NULL", reason = row.text(34) ?? "NULL"
-            guard let fromState = BreakerState(wireName: from) else { throw corrupt("an unknown last_from \"\(from)\"") }
-            guard let why = TransitionReason(rawValue: reason) else { throw corrupt("an unknown last_reason \"\(reason)\"") }
-            return LastTransition(from: fromState, reason: why)
-        }
-
-        let stateText = row.text(6) ?? ""
-        guard let state = BreakerState(wireName: stateText) else { throw corrupt("an unknown state \"\(stateText)\"") }
-        guard let transitionBytes = row.textBytes(15), let transitions = TransitionCounts.decode(transitionBytes) else {
-            throw corrupt("unreadable transition counts \"\(row.text(15) ?? "NULL")\"")
-        }
-        let metrics = BreakerMetrics(
-            totalCalls: UInt64(bitPattern: try integer(11)),
-            successfulCalls: UInt64(bitPattern: try integer(12)),
-            failedCalls: UInt64(bitPattern: try integer(13)),
-            rejectedCalls: UInt64(bitPattern: try integer(14)),
-            transitions: transitions,
-            lastFailureTime: try optionalInteger(16).map(Timestamp.init(millisecondsSinceEpoch:)),
-            lastStateChange: Timestamp(millisecondsSinceEpoch: try integer(17)))
-        let breaker = CircuitBreaker(
-            config: config, state: state, generation: UInt64(bitPattern: try integer(7)),
-            failureCount: try count(8), successCount: try count(9),
-            openUntil: try optionalInteger(10).map(Timestamp.init(millisecondsSinceEpoch:)),
-            metrics: metrics,
-            forced: try optionalInteger(20).map {
-                ForcedOpen(reason: row.text(18), actor: row.text(19), at: Timestamp(millisecondsSinceEpoch: $0))
-            },
-            reopenCount: try count(32), lastTransition: try lastTransition())
-        return StoredBreaker(name: name, breaker: breaker)
+        try StoredBreakerRow.decode(SQLiteBreakerCells(statement: row), location: path, as: StoreError.self)
     }
 }

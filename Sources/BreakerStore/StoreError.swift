@@ -53,3 +53,8 @@ extension StoreError {
         StoreError(code: .internal, message: "database \(path) is closed")
     }
 }
+
+extension StoreError: CorruptRowError {
+    @usableFromInline
+    package init(corruptRow message: String) { self.init(code: .corrupt, message: message) }
+}

@@ -3,6 +3,7 @@ import BreakerCore
 /// The `transitions` column: `closed_to_open=3,open_to_half_open=2`, in `TransitionKind` order.
 /// Readable in the sqlite3 shell, and parsed by hand because a million rows go through it. The
 /// same text in SQLite and PostgreSQL, so a copy between them is a plain string copy.
+@usableFromInline
 package enum TransitionCounts {
     package static func encode(_ counts: [TransitionKind: UInt64]) -> String {
         counts.sorted { ($0.key, $0.key.key) < ($1.key, $1.key.key) }
@@ -22,6 +23,7 @@ package enum TransitionCounts {
 
     /// nil for anything `encode` could not have produced: unknown key, missing or non-decimal
     /// count, overflow, a key twice, stray separators.
+    @usableFromInline
     package static func decode(_ text: UnsafeBufferPointer<UInt8>) -> [TransitionKind: UInt64]? {
         var counts: [TransitionKind: UInt64] = [:]
         var index = 0
