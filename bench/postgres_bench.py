@@ -22,6 +22,11 @@
       and fills its copy (fill time, VmRSS); the leader is killed and the standby takes over
       (load_ms, VmRSS, peak VmHWM). A build without hot standbys reports no fill.
 
+  bench/postgres_bench.py BINDIR cold-ab --against OTHER_BINDIR [--rounds 6] [--breakers 1000000]
+      Two builds' cold loads of the same data, back to back: one database of N breakers (as
+      standby fills it), then a leader of each build in turn (ABBA order) loads it all; prints
+      each load_ms and the daemon's CPU seconds when it became leader, then the medians.
+
 Starts its own throwaway PostgreSQL (Debian's binaries, initdb as the postgres user, defaults:
 fsync and synchronous_commit on) in a temp folder and removes it at exit.
 """
@@ -264,25 +269,62 @@ def takeover(args):
     shutil.rmtree(folder, ignore_errors=True)
 
 
+def fill_breakers(pg, database, bindir, flags, count, log):
+    """A new database of `count` breakers: a daemon writes the first (so the schema is its
+    own), and one INSERT … SELECT generate_series copies it. Returns the database's URL."""
+    url = pg.database(database)
+    first = Daemon(bindir, flags(url, 0), log=log)
+    wait_for(lambda: first.role() == "leader", 30)
+    first.request('{"op":"record-failure","breaker":"b-0"}')
+    wait_for(lambda: pg.sql("SELECT count(*) FROM breakers", database).strip() == "1", 10)
+    first.kill()
+    columns = pg.sql("SELECT string_agg(column_name, ',' ORDER BY ordinal_position) FROM information_schema.columns "
+                     "WHERE table_name = 'breakers' AND column_name NOT IN ('name', 'change_seq')", database).strip()
+    pg.sql(f"INSERT INTO breakers (name, {columns}) SELECT 'b-' || i, {columns} FROM breakers, "
+           f"generate_series(1, {count - 1}) i WHERE name = 'b-0'", database)
+    return url
+
+
+def daemon_flags(folder):
+    return lambda db, i: ["--db", f"{folder}/unused-{i}.sqlite3", "--postgres-url", db, "--cluster", "bench",
+                          "--log-level", "info", "--host", "127.0.0.1"]
+
+
+def cold_ab(args):
+    pg = Postgres()
+    folder = tempfile.mkdtemp(prefix="breakerd-cold-ab-")
+    flags = daemon_flags(folder)
+    url = fill_breakers(pg, "bench_cold_ab", args.bindir, flags, args.breakers, f"{folder}/first")
+    pg.sql("VACUUM ANALYZE breakers", "bench_cold_ab")  # every load reads the same settled table
+    builds = {"A": args.bindir, "B": args.against}
+    tick = os.sysconf("SC_CLK_TCK")
+    results = {name: [] for name in builds}
+    for round_ in range(args.rounds):
+        for name, bindir in (list(builds.items()) if round_ % 4 in (0, 3) else list(reversed(builds.items()))):
+            daemon = Daemon(bindir, flags(url, 1), log=f"{folder}/{name}-{round_}")
+            wait_for(lambda: daemon.role() == "leader", 120, 0.02)
+            fields = open(f"/proc/{daemon.proc.pid}/stat").read().rsplit(")", 1)[1].split()
+            cpu_s = (int(fields[11]) + int(fields[12])) / tick  # utime + stime
+            load_ms = round(float(loaded_line(daemon).split("load_ms=")[1]))
+            daemon.kill()
+            results[name].append((load_ms, cpu_s))
+            print(json.dumps({"build": name, "bindir": bindir, "round": round_ + 1, "load_ms": load_ms, "cpu_s": cpu_s,
+                              "loadavg": open("/proc/loadavg").read().split()[:3]}), flush=True)
+            time.sleep(1)
+    for name, rows in results.items():
+        print(json.dumps({"build": name, "bindir": builds[name], "median_load_ms": statistics.median(r[0] for r in rows),
+                          "median_cpu_s": statistics.median(r[1] for r in rows)}), flush=True)
+    shutil.rmtree(folder, ignore_errors=True)
+
+
 def standby(args):
     pg = Postgres()
     folder = tempfile.mkdtemp(prefix="breakerd-standby-")
-    flags = lambda db, i: ["--db", f"{folder}/unused-{i}.sqlite3", "--postgres-url", db, "--cluster", "bench",
-                           "--log-level", "info", "--host", "127.0.0.1"]
+    flags = daemon_flags(folder)
     status = lambda d, key: int([l for l in open(f"/proc/{d.proc.pid}/status") if l.startswith(key)][0].split()[1]) // 1024
     load_ms = lambda d: round(float(loaded_line(d).split("load_ms=")[1]))
     for round_ in range(args.rounds):
-        url = pg.database(f"bench_standby_{round_}")
-        first = Daemon(args.bindir, flags(url, 0), log=f"{folder}/first-{round_}")
-        wait_for(lambda: first.role() == "leader", 30)
-        first.request('{"op":"record-failure","breaker":"b-0"}')
-        wait_for(lambda: pg.sql("SELECT count(*) FROM breakers", f"bench_standby_{round_}").strip() == "1", 10)
-        first.kill()
-        columns = pg.sql("SELECT string_agg(column_name, ',' ORDER BY ordinal_position) FROM information_schema.columns "
-                         "WHERE table_name = 'breakers' AND column_name NOT IN ('name', 'change_seq')",
-                         f"bench_standby_{round_}").strip()
-        pg.sql(f"INSERT INTO breakers (name, {columns}) SELECT 'b-' || i, {columns} FROM breakers, "
-               f"generate_series(1, {args.breakers - 1}) i WHERE name = 'b-0'", f"bench_standby_{round_}")
+        url = fill_breakers(pg, f"bench_standby_{round_}", args.bindir, flags, args.breakers, f"{folder}/first-{round_}")
         leader = Daemon(args.bindir, flags(url, 1), log=f"{folder}/leader-{round_}")
         wait_for(lambda: leader.role() == "leader", 120, 0.02)
         result = {"round": round_ + 1, "cold_load_ms": load_ms(leader)}
@@ -307,7 +349,8 @@ if __name__ == "__main__":
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # so atexit stops the daemons and PostgreSQL
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("bindir")
-    parser.add_argument("what", choices=["throughput", "takeover", "standby"])
+    parser.add_argument("what", choices=["throughput", "takeover", "standby", "cold-ab"])
+    parser.add_argument("--against", help="cold-ab: the other build's BINDIR")
     parser.add_argument("--duration", type=int, default=5)
     parser.add_argument("--runs", type=int, default=3, help="throughput: runs per shape and storage (medians compared)")
     parser.add_argument("--pin", default="0", help="throughput: CPU list for daemon and bench (taskset), or none")
@@ -315,4 +358,6 @@ if __name__ == "__main__":
     parser.add_argument("--rounds", type=int, default=12)
     parser.add_argument("--breakers", type=int, default=0)
     args = parser.parse_args()
-    {"throughput": throughput, "takeover": takeover, "standby": standby}[args.what](args)
+    if args.what == "cold-ab" and not args.against:
+        parser.error("cold-ab needs --against OTHER_BINDIR")
+    {"throughput": throughput, "takeover": takeover, "standby": standby, "cold-ab": cold_ab}[args.what](args)
