@@ -98,7 +98,8 @@ extension BreakerClientTests {
             let started = ContinuousClock.now
             let client = try await BreakerClient(configuration: testConfiguration(port: port, fallback: .failOpen))
             try await withCleanup({
-                #expect(ContinuousClock.now - started < .seconds(1))
+                // Under testConfiguration's 3 s connect timeout: start-up did not wait for it.
+                #expect(ContinuousClock.now - started < .seconds(2))
                 let attempt = try await client.breaker("db").attempt()
                 #expect(attempt.isFallback == true)
                 #expect(!client.statistics.isDaemonAvailable)
@@ -116,7 +117,8 @@ extension BreakerClientTests {
                         for _ in 0..<20 {
                             let started = ContinuousClock.now
                             let attempt = try await granted(db)
-                            #expect(ContinuousClock.now - started < .milliseconds(300 + 500))
+                            // Under the 3 s decision timeout: garbage is given up on at once.
+                            #expect(ContinuousClock.now - started < .seconds(2))
                             if let attempt {
                                 #expect(mode != .failClosed && attempt.isFallback == true, "\(mode) lets the call through itself")
                                 attempt.succeeded()

@@ -72,7 +72,9 @@ extension BreakerClientTests {
                     try await Task.sleep(for: .milliseconds(1))
                 }
                 #expect(fallbacks > 0)
-                #expect(slowest < .milliseconds(300 + 200))
+                // Under testConfiguration's 3 s decision timeout: no call waited for it (the
+                // margin is for a loaded CI machine, where a task can wait a second for a thread).
+                #expect(slowest < .seconds(2), "slowest \(slowest)")
                 try daemon.start()
                 #expect(await eventually(within: patience) { client.statistics.isDaemonAvailable })
                 #expect(try await eventually(within: patience) { try await !db.attempt().isFallback })
