@@ -104,6 +104,11 @@ import Testing
         ("transitions", "'closed_to_open=18446744073709551616'", "has unreadable transition counts \"closed_to_open=18446744073709551616\""),
         ("failure_count", "-1", "has a negative failure_count"),
         ("generation", "'many'", "has a non-integer generation"),
+        // SQLite types values, not columns: a NULL where a value belongs is one more wrong type
+        // (PostgreSQL calls it missing: PostgresBreakerRowTests).
+        ("backoff_multiplier", "NULL, backoff_max_ms = 60000", "has a non-numeric backoff_multiplier"),
+        ("backoff_multiplier", "'x', backoff_max_ms = 60000", "has a non-numeric backoff_multiplier"),
+        ("backoff_max_ms", "NULL, backoff_multiplier = 2", "has a non-integer backoff_max_ms"),
         ("failure_threshold", "0", "has an invalid configuration (failure_threshold must be between 1 and 1000000, got 0)"),
     ])
     func storedValuesThatCouldNotHaveBeenWrittenAreCorrupt(column: String, value: String, problem: String) throws {
